@@ -1,0 +1,64 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  TRANCHE_DATA_DIR: z.string().min(1).default('./.tranche'),
+  TRANCHE_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  LOG_LEVEL: LogLevel.default('info'),
+  TRANCHE_TEST_CLOCK: z.enum(['0', '1']).default('0'),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  MAIL_FROM: z.string().min(3).default('Tranche <no-reply@tranche.local>'),
+  TRANCHE_WORKER: z.enum(['0', '1']).default('1'),
+  TRANCHE_PUBLIC_URL: z.string().url().optional(),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  adminToken: string | undefined;
+  logLevel: z.infer<typeof LogLevel>;
+  testClock: boolean;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  runWorker: boolean;
+  publicUrl: string | undefined;
+  dbPoolSize: number;
+};
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment; a bad value stops start-up with a message naming it. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: resolve(e.TRANCHE_DATA_DIR),
+    adminToken: e.TRANCHE_ADMIN_TOKEN,
+    logLevel: e.LOG_LEVEL,
+    testClock: e.TRANCHE_TEST_CLOCK === '1',
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    runWorker: e.TRANCHE_WORKER === '1',
+    publicUrl: e.TRANCHE_PUBLIC_URL,
+    dbPoolSize: e.DB_POOL_SIZE,
+  };
+}

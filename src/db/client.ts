@@ -1,0 +1,195 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+/** Anything that runs SQL: the database itself or an open transaction. */
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+/** A transaction handle. Repositories and use cases receive it explicitly; there is no ambient client. */
+export interface Tx extends Queryable {
+  readonly inTransaction: true;
+}
+
+export interface Db extends Queryable {
+  readonly engine: 'pglite' | 'postgres';
+  /**
+   * Runs `fn` in one transaction. On PostgreSQL a serialization failure or deadlock
+   * rolls back and runs `fn` again, a bounded number of times.
+   */
+  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+// int8 as number (amounts are validated to stay within Number.MAX_SAFE_INTEGER), numeric as
+// number (only aggregates of int8 reach us as numeric), date as its 'YYYY-MM-DD' text.
+const INT8 = 20;
+const NUMERIC = 1700;
+const DATE = 1082;
+const toInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new Error(`integer out of safe range: ${v}`);
+  return n;
+};
+
+const RETRYABLE = new Set(['40001', '40P01']);
+export const MAX_TX_ATTEMPTS = 6;
+
+/** PostgreSQL error codes meaning the connection or server went away (not the request's fault). */
+const UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+
+export function isRetryableTxError(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && RETRYABLE.has((e as { code?: string }).code ?? '');
+}
+
+export function isUnavailableError(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const code = (e as { code?: string }).code ?? '';
+  if (UNAVAILABLE.has(code)) return true;
+  const msg = (e as { message?: string }).message ?? '';
+  return /Connection terminated|connection.*(closed|ended)|ECONNREFUSED|ECONNRESET|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+    msg,
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class PgDb implements Db {
+  readonly engine = 'postgres' as const;
+  private readonly pool: pg.Pool;
+
+  constructor(url: string, poolSize: number, private readonly log?: Logger) {
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: poolSize,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30000,
+      types: {
+        getTypeParser: ((oid: number, format?: string) => {
+          if (oid === INT8 || oid === NUMERIC) return toInt;
+          if (oid === DATE) return (v: string) => v;
+          return pg.types.getTypeParser(oid, format as 'text');
+        }) as typeof pg.types.getTypeParser,
+      },
+    });
+    // A backend killed by the server emits 'error' on the idle client; the pool discards it.
+    // Without this listener the process would crash.
+    this.pool.on('error', (err) => this.log?.warn({ err: err.message }, 'idle database connection lost'));
+  }
+
+  async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    const res = await this.pool.query(sql, params as unknown[]);
+    return res.rows as T[];
+  }
+
+  async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const handle: Tx = {
+          inTransaction: true,
+          query: async <R>(sql: string, params: readonly unknown[] = []) =>
+            (await client.query(sql, params as unknown[])).rows as R[],
+        };
+        const result = await fn(handle);
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+        if (isUnavailableError(e)) broken = true;
+        if (isRetryableTxError(e) && attempt < MAX_TX_ATTEMPTS) {
+          await sleep(Math.random() * 10 * attempt);
+          continue;
+        }
+        throw e;
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.pool.query('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/**
+ * PGlite is one connection in this process. Every statement and transaction goes through one
+ * queue so that a statement can never land inside someone else's open transaction.
+ */
+class PgliteDb implements Db {
+  readonly engine = 'pglite' as const;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly pg: PGlite) {}
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.exclusive(async () => (await this.pg.query<T>(sql, params as unknown[])).rows);
+  }
+
+  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.exclusive(() =>
+      this.pg.transaction(async (t) => {
+        const handle: Tx = {
+          inTransaction: true,
+          query: async <R>(sql: string, params: readonly unknown[] = []) =>
+            (await t.query<R>(sql, params as unknown[])).rows,
+        };
+        return fn(handle);
+      }),
+    );
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.query('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.exclusive(() => this.pg.close());
+  }
+}
+
+export type DbOptions = { databaseUrl?: string; dataDir: string; poolSize?: number; log?: Logger };
+
+/** PostgreSQL when a URL is given, otherwise embedded PGlite with its files under `<dataDir>/pgdata`. */
+export async function openDb(opts: DbOptions): Promise<Db> {
+  if (opts.databaseUrl) return new PgDb(opts.databaseUrl, opts.poolSize ?? 10, opts.log);
+  const dir = opts.dataDir === 'memory://' ? 'memory://' : `${opts.dataDir}/pgdata`;
+  if (dir !== 'memory://') mkdirSync(dir, { recursive: true });
+  const pglite = await PGlite.create(dir, {
+    parsers: { [INT8]: toInt, [NUMERIC]: toInt, [DATE]: (v: string) => v },
+  });
+  return new PgliteDb(pglite);
+}

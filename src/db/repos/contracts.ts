@@ -1,0 +1,105 @@
+import type { ContractStatus } from '../../domain/milestone-machine.ts';
+import type { Policy } from '../../domain/policy.ts';
+import type { Queryable } from '../client.ts';
+import { iso, isoReq } from './rows.ts';
+
+export type ContractRow = {
+  id: string;
+  platform_id: string;
+  title: string;
+  description: string | null;
+  client_id: string;
+  contractor_id: string;
+  created_by: string;
+  type: 'fixed' | 'hourly';
+  currency: string;
+  status: ContractStatus;
+  policy: Policy;
+  ledger_seq: number;
+  version: number;
+  activated_at: Date | null;
+  closed_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+};
+
+export type Overview = { total: number; inEscrow: number; paid: number; remaining: number; currency: string };
+
+export type Contract = {
+  id: string;
+  title: string;
+  description: string | null;
+  clientId: string;
+  contractorId: string;
+  createdBy: string;
+  type: 'fixed' | 'hourly';
+  currency: string;
+  status: ContractStatus;
+  policy: Policy;
+  version: number;
+  activatedAt: string | null;
+  closedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export const toContract = (r: ContractRow): Contract => ({
+  id: r.id,
+  title: r.title,
+  description: r.description,
+  clientId: r.client_id,
+  contractorId: r.contractor_id,
+  createdBy: r.created_by,
+  type: r.type,
+  currency: r.currency,
+  status: r.status,
+  policy: r.policy,
+  version: r.version,
+  activatedAt: iso(r.activated_at),
+  closedAt: iso(r.closed_at),
+  createdAt: isoReq(r.created_at),
+  updatedAt: isoReq(r.updated_at),
+});
+
+export async function findContract(q: Queryable, platformId: string, id: string, lock = false): Promise<ContractRow | undefined> {
+  const [row] = await q.query<ContractRow>(
+    `SELECT * FROM contracts WHERE platform_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
+    [platformId, id],
+  );
+  return row;
+}
+
+export async function setContractStatus(q: Queryable, id: string, status: ContractStatus, at: Date): Promise<ContractRow> {
+  const [row] = await q.query<ContractRow>(
+    `UPDATE contracts SET status = $2, version = version + 1, updated_at = $3,
+       activated_at = CASE WHEN $2 = 'active' THEN $3 ELSE activated_at END,
+       closed_at = CASE WHEN $2 = 'closed' THEN $3 ELSE closed_at END
+     WHERE id = $1 RETURNING *`,
+    [id, status, at],
+  );
+  return row!;
+}
+
+/**
+ * The payment overview, read from the ledger: escrow is the sum of the contract's escrow
+ * balances; paid is everything that left escrow (or the client's card) for the contractor,
+ * fees included; total is what the agreed milestones are worth (settled ones count what was
+ * actually paid); remaining is the rest.
+ */
+export async function contractOverview(q: Queryable, c: Pick<ContractRow, 'id' | 'platform_id' | 'currency' | 'contractor_id' | 'policy'>): Promise<Overview> {
+  const [row] = await q.query<{ in_escrow: number; paid: number; total: number }>(
+    `SELECT
+       (SELECT COALESCE(SUM(balance), 0)::bigint FROM ledger_accounts
+          WHERE platform_id = $1 AND contract_id = $2 AND kind = 'escrow') AS in_escrow,
+       (SELECT COALESCE(SUM(amount), 0)::bigint FROM postings
+          WHERE contract_id = $2 AND (destination = $3 OR destination = 'platform:fees:contractor')) AS paid,
+       (SELECT COALESCE(SUM(CASE
+            WHEN status IN ('accepted','funded','in_progress','submitted','approved','disputed') THEN amount
+            WHEN status = 'paid' AND $4 = 'none' THEN amount
+            WHEN status IN ('paid','refunded','cancelled') THEN released_amount
+            ELSE 0 END), 0)::bigint FROM milestones WHERE contract_id = $2) AS total`,
+    [c.platform_id, c.id, `contractors:${c.contractor_id}:balance`, c.policy.escrow],
+  );
+  const r = row!;
+  return { total: r.total, inEscrow: r.in_escrow, paid: r.paid, remaining: r.total - r.in_escrow - r.paid, currency: c.currency };
+}

@@ -1,0 +1,138 @@
+import type { MilestoneState, MilestoneStatus } from '../../domain/milestone-machine.ts';
+import type { Role } from '../../domain/policy.ts';
+import type { Queryable } from '../client.ts';
+import { iso, isoReq } from './rows.ts';
+
+export type MilestoneRow = {
+  id: string;
+  platform_id: string;
+  contract_id: string;
+  position: number;
+  title: string;
+  description: string | null;
+  amount: number;
+  due_date: string;
+  status: MilestoneStatus;
+  proposed_by: Role | null;
+  funded_amount: number;
+  released_amount: number;
+  refunded_amount: number;
+  client_fee_charged: number;
+  client_fee_refunded: number;
+  funding_pending: boolean;
+  revision_count: number;
+  submission_count: number;
+  submitted_at: Date | null;
+  submission_note: string | null;
+  submission_files: string[];
+  attachment_ids: string[];
+  last_reject_reason: string | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+};
+
+export type Milestone = {
+  id: string;
+  contractId: string;
+  position: number;
+  title: string;
+  description: string | null;
+  amount: number;
+  currency: string;
+  dueDate: string;
+  status: MilestoneStatus;
+  proposedBy: Role | null;
+  fundedAmount: number;
+  releasedAmount: number;
+  refundedAmount: number;
+  inEscrow: number;
+  fundingPending: boolean;
+  revisionCount: number;
+  attachmentIds: string[];
+  submission: { note: string | null; attachmentIds: string[]; submittedAt: string } | null;
+  lastRejectReason: string | null;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export const toMilestone = (r: MilestoneRow, currency: string): Milestone => ({
+  id: r.id,
+  contractId: r.contract_id,
+  position: r.position,
+  title: r.title,
+  description: r.description,
+  amount: r.amount,
+  currency,
+  dueDate: r.due_date,
+  status: r.status,
+  proposedBy: r.proposed_by,
+  fundedAmount: r.funded_amount,
+  releasedAmount: r.released_amount,
+  refundedAmount: r.refunded_amount,
+  inEscrow: r.funded_amount - r.released_amount - r.refunded_amount,
+  fundingPending: r.funding_pending,
+  revisionCount: r.revision_count,
+  attachmentIds: r.attachment_ids,
+  submission: r.submitted_at ? { note: r.submission_note, attachmentIds: r.submission_files, submittedAt: iso(r.submitted_at)! } : null,
+  lastRejectReason: r.last_reject_reason,
+  version: r.version,
+  createdAt: isoReq(r.created_at),
+  updatedAt: isoReq(r.updated_at),
+});
+
+export const toState = (r: MilestoneRow): MilestoneState => ({
+  status: r.status,
+  amount: r.amount,
+  fundedAmount: r.funded_amount,
+  releasedAmount: r.released_amount,
+  refundedAmount: r.refunded_amount,
+  proposedBy: r.proposed_by,
+  revisionCount: r.revision_count,
+  fundingPending: r.funding_pending,
+});
+
+export async function findMilestone(q: Queryable, platformId: string, id: string, lock = false): Promise<MilestoneRow | undefined> {
+  const [row] = await q.query<MilestoneRow>(
+    `SELECT * FROM milestones WHERE platform_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
+    [platformId, id],
+  );
+  return row;
+}
+
+export async function listContractMilestones(q: Queryable, contractId: string, statuses?: readonly MilestoneStatus[]): Promise<MilestoneRow[]> {
+  if (statuses) {
+    return q.query<MilestoneRow>('SELECT * FROM milestones WHERE contract_id = $1 AND status = ANY($2) ORDER BY position, id', [
+      contractId,
+      statuses,
+    ]);
+  }
+  return q.query<MilestoneRow>('SELECT * FROM milestones WHERE contract_id = $1 ORDER BY position, id', [contractId]);
+}
+
+type ExtraColumn =
+  | 'title' | 'description' | 'amount' | 'due_date' | 'position' | 'attachment_ids'
+  | 'client_fee_charged' | 'client_fee_refunded' | 'submission_count' | 'submitted_at'
+  | 'submission_note' | 'submission_files' | 'last_reject_reason';
+
+/** Writes the state fields a transition may change, plus named extra columns (names from code, never input). */
+export async function saveMilestoneState(
+  q: Queryable,
+  id: string,
+  s: MilestoneState,
+  at: Date,
+  extra: Partial<Record<ExtraColumn, unknown>> = {},
+): Promise<MilestoneRow> {
+  const cols = Object.keys(extra) as ExtraColumn[];
+  const sets = cols.map((c, i) => `, ${c} = $${i + 10}`).join('');
+  const [row] = await q.query<MilestoneRow>(
+    `UPDATE milestones SET status = $2, funded_amount = $3, released_amount = $4, refunded_amount = $5,
+       proposed_by = $6, revision_count = $7, funding_pending = $8, updated_at = $9, version = version + 1${sets}
+     WHERE id = $1 RETURNING *`,
+    [id, s.status, s.fundedAmount, s.releasedAmount, s.refundedAmount, s.proposedBy, s.revisionCount, s.fundingPending, at,
+      ...cols.map((c) => (c === 'attachment_ids' || c === 'submission_files' ? JSON.stringify(extra[c]) : extra[c]))],
+  );
+  if (!row) throw new Error(`milestone ${id} vanished`);
+  return row;
+}

@@ -1,0 +1,144 @@
+import { AppError, type FieldError } from './errors.ts';
+import type { MilestoneStatus } from './milestone-machine.ts';
+
+export type MilestoneFields = { title: string; amount: number; dueDate: string; description: string | null };
+
+export type ChangeOperation =
+  | { op: 'add'; milestone: { title: string; amount: number; dueDate: string; description?: string | null } }
+  | { op: 'update'; milestoneId: string; changes: Partial<MilestoneFields> }
+  | { op: 'remove'; milestoneId: string }
+  | { op: 'reorder'; milestoneIds: string[] };
+
+/** The part of a milestone a change set sees. */
+export type MilestoneView = MilestoneFields & { id: string; status: MilestoneStatus; position: number };
+
+export type DiffSide = (MilestoneFields & { position: number }) | null;
+export type DiffRow = { milestoneId: string | null; change: 'added' | 'updated' | 'removed' | 'moved'; before: DiffSide; after: DiffSide };
+export type Diff = { milestones: DiffRow[]; totalBefore: number; totalAfter: number };
+
+/** Milestones that a change set may touch: agreed or proposed, with no money attached yet. */
+export const CHANGEABLE: readonly MilestoneStatus[] = ['proposed', 'accepted', 'in_progress'];
+/** Milestones that no longer take part in the contract's list and order. */
+export const GONE: readonly MilestoneStatus[] = ['declined', 'cancelled'];
+
+export type Planned = {
+  /** The contract's milestone list after the change set, in order; added ones have id null. */
+  after: (Omit<MilestoneView, 'id'> & { id: string | null })[];
+  updated: Map<string, Partial<MilestoneFields>>;
+  removed: Set<string>;
+  diff: Diff;
+};
+
+const side = (m: MilestoneFields & { position: number }): DiffSide => ({
+  title: m.title,
+  amount: m.amount,
+  dueDate: m.dueDate,
+  description: m.description ?? null,
+  position: m.position,
+});
+
+const total = (list: { amount: number; status: MilestoneStatus }[]) =>
+  list.filter((m) => m.status !== 'refunded').reduce((a, m) => a + m.amount, 0);
+
+/**
+ * Plans a change set against a contract's milestones without touching anything: checks every
+ * operation (ids belong to the contract, targets are unfunded, a reorder lists each movable
+ * milestone once and keeps funded ones in place) and computes the resulting list and its diff.
+ * Milestones added by the set go after the existing ones. Throws a 4xx AppError on the first
+ * problem class found, naming every offending operation.
+ */
+export function planChangeSet(current: MilestoneView[], ops: ChangeOperation[]): Planned {
+  const live = current.filter((m) => !GONE.includes(m.status)).sort((a, b) => a.position - b.position || a.id.localeCompare(b.id));
+  const byId = new Map(live.map((m) => [m.id, m]));
+  const errors: FieldError[] = [];
+  const stateErrors: { id: string; status: MilestoneStatus }[] = [];
+  const updated = new Map<string, Partial<MilestoneFields>>();
+  const removed = new Set<string>();
+  const added: MilestoneFields[] = [];
+  let order = live.map((m) => m.id);
+
+  const target = (id: string, i: number): MilestoneView | undefined => {
+    const m = byId.get(id);
+    if (!m) {
+      errors.push({ field: `operations[${i}].milestoneId`, message: 'is not a milestone of this contract' });
+      return undefined;
+    }
+    if (removed.has(id)) {
+      errors.push({ field: `operations[${i}].milestoneId`, message: 'was removed earlier in this change set' });
+      return undefined;
+    }
+    if (!CHANGEABLE.includes(m.status)) stateErrors.push({ id, status: m.status });
+    return m;
+  };
+
+  ops.forEach((op, i) => {
+    switch (op.op) {
+      case 'add':
+        added.push({ title: op.milestone.title, amount: op.milestone.amount, dueDate: op.milestone.dueDate, description: op.milestone.description ?? null });
+        break;
+      case 'update': {
+        if (target(op.milestoneId, i)) updated.set(op.milestoneId, { ...updated.get(op.milestoneId), ...op.changes });
+        break;
+      }
+      case 'remove':
+        if (target(op.milestoneId, i)) {
+          removed.add(op.milestoneId);
+          order = order.filter((id) => id !== op.milestoneId);
+          updated.delete(op.milestoneId);
+        }
+        break;
+      case 'reorder': {
+        const ids = op.milestoneIds;
+        const seen = new Set<string>();
+        for (const id of ids) {
+          if (seen.has(id)) errors.push({ field: `operations[${i}].milestoneIds`, message: `lists ${id} twice` });
+          seen.add(id);
+          if (!order.includes(id)) errors.push({ field: `operations[${i}].milestoneIds`, message: `${id} is not a current milestone of this contract` });
+        }
+        const missing = order.filter((id) => !seen.has(id));
+        if (missing.length) errors.push({ field: `operations[${i}].milestoneIds`, message: `must list every milestone; missing ${missing.join(', ')}` });
+        if (errors.length) break;
+        ids.forEach((id, idx) => {
+          const m = byId.get(id)!;
+          if (!CHANGEABLE.includes(m.status) && order[idx] !== id) {
+            errors.push({ field: `operations[${i}].milestoneIds`, message: `${id} is ${m.status} and must keep its place` });
+          }
+        });
+        if (!errors.length) order = [...ids];
+        break;
+      }
+    }
+  });
+
+  if (errors.length) throw new AppError('validation_failed', 'the change set is not valid', {}, errors);
+  if (stateErrors.length) {
+    const first = stateErrors[0]!;
+    throw new AppError('invalid_state', `milestone ${first.id} is ${first.status}; only unfunded milestones can be changed`, {
+      state: first.status,
+      milestoneId: first.id,
+    });
+  }
+
+  const after: Planned['after'] = order.map((id, idx) => {
+    const m = byId.get(id)!;
+    return { ...m, ...updated.get(id), position: idx + 1 };
+  });
+  for (const a of added) after.push({ ...a, id: null, status: 'accepted', position: after.length + 1 });
+
+  const rows: DiffRow[] = [];
+  for (const m of live) {
+    if (removed.has(m.id)) {
+      rows.push({ milestoneId: m.id, change: 'removed', before: side(m), after: null });
+      continue;
+    }
+    const now = after.find((x) => x.id === m.id)!;
+    const fieldsChanged = (['title', 'amount', 'dueDate', 'description'] as const).some((f) => (now[f] ?? null) !== (m[f] ?? null));
+    const moved = now.position !== positionIn(live, m.id);
+    if (fieldsChanged || moved) rows.push({ milestoneId: m.id, change: fieldsChanged ? 'updated' : 'moved', before: { ...side(m)!, position: positionIn(live, m.id) }, after: side(now) });
+  }
+  for (const a of after.filter((x) => x.id === null)) rows.push({ milestoneId: null, change: 'added', before: null, after: side(a) });
+
+  return { after, updated, removed, diff: { milestones: rows, totalBefore: total(live), totalAfter: total(after) } };
+}
+
+const positionIn = (list: { id: string }[], id: string) => list.findIndex((m) => m.id === id) + 1;

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { AppError } from './errors.ts';
+
+/** The workflow rules of a contract (PRODUCT.md section 3). Fixed when the contract is created. */
+export const PolicySchema = z
+  .object({
+    preset: z.string(),
+    milestoneCreators: z.enum(['client', 'contractor', 'both']),
+    changesNeedAcceptance: z.object({ client: z.boolean(), contractor: z.boolean() }).strict(),
+    escrow: z.enum(['required', 'none']),
+    fundingTrigger: z.enum(['client_funds', 'on_acceptance']),
+    maxFundedMilestones: z.number().int().min(1).max(1000).nullable(),
+    minFundingAmount: z.record(z.string().regex(/^[A-Z]{3}$/), z.number().int().min(0)),
+    submissionRequired: z.boolean(),
+    reviewPeriodDays: z.number().int().min(1).max(365).nullable(),
+    deletableUntil: z.enum(['accepted', 'funded_unpaid']),
+    platformFee: z
+      .object({ clientBps: z.number().int().min(0).max(5000), contractorBps: z.number().int().min(0).max(5000) })
+      .strict(),
+    maxRevisionRounds: z.number().int().min(0).max(100).nullable(),
+    disputeResponseDays: z.number().int().min(1).max(90),
+    disputeDefaultOutcome: z.enum(['opener_wins', 'release', 'refund']),
+  })
+  .strict();
+
+export type Policy = z.infer<typeof PolicySchema>;
+export type Role = 'client' | 'contractor';
+
+const base: Omit<Policy, 'preset'> = {
+  milestoneCreators: 'both',
+  changesNeedAcceptance: { client: true, contractor: true },
+  escrow: 'required',
+  fundingTrigger: 'client_funds',
+  maxFundedMilestones: null,
+  minFundingAmount: {},
+  submissionRequired: true,
+  reviewPeriodDays: 14,
+  deletableUntil: 'accepted',
+  platformFee: { clientBps: 0, contractorBps: 0 },
+  maxRevisionRounds: null,
+  disputeResponseDays: 7,
+  disputeDefaultOutcome: 'opener_wins',
+};
+
+export const PRESETS = {
+  /** Seed 000: the company adds, edits and deletes alone; no escrow; approval makes a draft payment. */
+  company_managed: {
+    ...base,
+    preset: 'company_managed',
+    milestoneCreators: 'client',
+    changesNeedAcceptance: { client: false, contractor: true },
+    escrow: 'none',
+    reviewPeriodDays: null,
+    deletableUntil: 'funded_unpaid',
+  },
+  /** Seed 001: client edits at once, contractor proposals need acceptance, one funded at a time, $5 minimum. */
+  sequential_escrow: {
+    ...base,
+    preset: 'sequential_escrow',
+    milestoneCreators: 'both',
+    changesNeedAcceptance: { client: false, contractor: true },
+    maxFundedMilestones: 1,
+    minFundingAmount: { USD: 500, EUR: 500, GBP: 500, CAD: 500, AUD: 500 },
+    submissionRequired: false,
+  },
+  /** Seed 002, customer creates: each task is sent to the freelancer, who must approve it before it can be paid. */
+  client_creates: {
+    ...base,
+    preset: 'client_creates',
+    milestoneCreators: 'client',
+    changesNeedAcceptance: { client: true, contractor: true },
+  },
+  /** Seed 002, freelancer creates: the customer pays what the freelancer adds. */
+  contractor_creates: {
+    ...base,
+    preset: 'contractor_creates',
+    milestoneCreators: 'contractor',
+    changesNeedAcceptance: { client: true, contractor: false },
+  },
+  /** Seed 003: hourly contracts with milestone payment requests and weekly invoices. */
+  hourly_requests: {
+    ...base,
+    preset: 'hourly_requests',
+    milestoneCreators: 'client',
+    changesNeedAcceptance: { client: false, contractor: true },
+    submissionRequired: false,
+    reviewPeriodDays: null,
+  },
+  /** Seed 004: initial milestones and every change must be accepted by the specialist; fund before work. */
+  accept_every_change: {
+    ...base,
+    preset: 'accept_every_change',
+    milestoneCreators: 'client',
+    changesNeedAcceptance: { client: true, contractor: true },
+    maxRevisionRounds: 3,
+  },
+} satisfies Record<string, Policy>;
+
+export type PresetName = keyof typeof PRESETS;
+export const PRESET_NAMES = Object.keys(PRESETS) as [PresetName, ...PresetName[]];
+export const DEFAULT_PRESET: PresetName = 'client_creates';
+
+export const PolicyOverridesSchema = PolicySchema.omit({ preset: true })
+  .extend({
+    changesNeedAcceptance: z.object({ client: z.boolean(), contractor: z.boolean() }).partial().strict(),
+    platformFee: z
+      .object({ clientBps: z.number().int().min(0).max(5000), contractorBps: z.number().int().min(0).max(5000) })
+      .partial()
+      .strict(),
+  })
+  .partial()
+  .strict();
+export type PolicyOverrides = z.infer<typeof PolicyOverridesSchema>;
+
+export const PolicyInputSchema = z.union([
+  z.enum(PRESET_NAMES),
+  z.object({ preset: z.enum(PRESET_NAMES), overrides: PolicyOverridesSchema.optional() }).strict(),
+]);
+export type PolicyInput = z.infer<typeof PolicyInputSchema>;
+
+/** A preset with a contract's overrides applied, re-validated as a whole. */
+export function resolvePolicy(input: PolicyInput | undefined): Policy {
+  const name = input === undefined ? DEFAULT_PRESET : typeof input === 'string' ? input : input.preset;
+  const preset: Policy = PRESETS[name];
+  const o = typeof input === 'object' ? (input.overrides ?? {}) : {};
+  const merged = {
+    ...preset,
+    ...o,
+    changesNeedAcceptance: { ...preset.changesNeedAcceptance, ...o.changesNeedAcceptance },
+    platformFee: { ...preset.platformFee, ...o.platformFee },
+    minFundingAmount: { ...preset.minFundingAmount, ...o.minFundingAmount },
+  };
+  const parsed = PolicySchema.safeParse(merged);
+  if (!parsed.success) throw new AppError('validation_failed', 'policy overrides are not valid');
+  if (parsed.data.escrow === 'none' && parsed.data.fundingTrigger === 'on_acceptance') {
+    throw new AppError('validation_failed', 'policy: fundingTrigger on_acceptance needs escrow required', {}, [
+      { field: 'policy.overrides.fundingTrigger', message: 'on_acceptance needs escrow: required' },
+    ]);
+  }
+  return parsed.data;
+}
+
+export function needsAcceptance(policy: Policy, role: Role): boolean {
+  return policy.changesNeedAcceptance[role];
+}
+
+export function mayCreateMilestones(policy: Policy, role: Role): boolean {
+  return policy.milestoneCreators === 'both' || policy.milestoneCreators === role;
+}
+
+export const otherRole = (r: Role): Role => (r === 'client' ? 'contractor' : 'client');

@@ -1,0 +1,141 @@
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import scalar from '@scalar/fastify-api-reference';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import sjson from 'secure-json-parse';
+import type { Db } from '../db/client.ts';
+import { AppError } from '../domain/errors.ts';
+import { newId } from '../domain/ids.ts';
+import type { FileStorage } from '../files/storage.ts';
+import type { Deps } from '../usecases/context.ts';
+import type { AdjustableClock } from '../domain/clock.ts';
+import type { WorkerDeps } from '../jobs/worker.ts';
+import { authenticate } from './auth.ts';
+import { problemFrom, sendProblem, toProblem } from './problem.ts';
+import { createRunner } from './runner.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { contractRoutes } from './routes/contracts.ts';
+import { disputeRoutes } from './routes/disputes.ts';
+import { fileRoutes } from './routes/files.ts';
+import { identityRoutes } from './routes/identity.ts';
+import { milestoneRoutes } from './routes/milestones.ts';
+import { negotiationRoutes } from './routes/change-requests.ts';
+import { paymentRoutes } from './routes/payments.ts';
+import { timelineRoutes } from './routes/timeline.ts';
+
+export const BODY_LIMIT = 256 * 1024;
+export const FILE_LIMIT = 10 * 1024 * 1024;
+
+export type AppOptions = {
+  db: Db;
+  deps: Deps;
+  log: Logger;
+  storage: FileStorage;
+  /** Present only with TRANCHE_TEST_CLOCK=1: enables PUT /v1/admin/clock and POST /v1/admin/jobs/run. */
+  testClock?: AdjustableClock;
+  workerDeps: WorkerDeps;
+  version: string;
+};
+
+export type App = FastifyInstance;
+
+/** Builds the HTTP application: plugins, auth, the error mapper and every route. */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.log as unknown as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w\-.:]{1,100}$/.test(given) ? given : newId('job').replace('job_', 'req_');
+    },
+    requestIdHeader: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  // JSON bodies: an empty body is "no body" (commands like /approve need none); prototype
+  // poisoning is refused by secure-json-parse.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+    } catch {
+      done(new AppError('malformed_request', 'the body is not valid JSON'), undefined);
+    }
+  });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.header('x-request-id', req.id);
+    return payload;
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: false, // the API reference page loads its own inline assets
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(cookie);
+  await app.register(rateLimit, { global: false });
+  await app.register(multipart, { limits: { fileSize: FILE_LIMIT, files: 1, fields: 5, parts: 6 } });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tranche API',
+        version: opts.version,
+        description:
+          'Milestones and escrow for talent marketplaces. Amounts are integers in the currency’s minor unit. ' +
+          'Errors are RFC 9457 problems with a stable `code`. Every POST accepts `Idempotency-Key`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'tranche_session' } } },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.setErrorHandler((err, req, reply) => sendProblem(reply, toProblem(err, req)));
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, problemFrom('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+
+  // Authentication for every /v1 route except those marked public.
+  app.addHook('preHandler', async (req) => {
+    if (!req.url.startsWith('/v1/') || (req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
+    req.principal = await authenticate(opts.db, req, opts.deps.clock.now());
+  });
+
+  const runner = createRunner(opts.db, opts.deps);
+  const ctx = { ...opts, runner };
+  await app.register(async (v1) => {
+    identityRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    contractRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    milestoneRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    negotiationRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    disputeRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    paymentRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    timelineRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    fileRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    adminRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+  }, { prefix: '/v1' });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const ok = await opts.db.ping();
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'database unavailable', database: opts.db.engine });
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(scalar, { routePrefix: '/docs', configuration: { url: '/openapi.json', title: 'Tranche API' } });
+
+  return app as unknown as FastifyInstance;
+}
+
+export type RouteContext = AppOptions & { runner: ReturnType<typeof createRunner> };

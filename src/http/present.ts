@@ -1,0 +1,85 @@
+import type { Queryable } from '../db/client.ts';
+import { contractOverview, toContract, type ContractRow } from '../db/repos/contracts.ts';
+import { listContractMilestones, toMilestone, type MilestoneRow } from '../db/repos/milestones.ts';
+import { iso, isoReq } from '../db/repos/rows.ts';
+import type { DisputeRow } from '../usecases/disputes.ts';
+import type { ChangeRequestRow } from '../usecases/open-change-request.ts';
+import type { PaymentRow } from '../usecases/pay-payments.ts';
+
+/** Turns rows into API resources (camelCase, ISO timestamps, amounts beside their currency). */
+export async function presentContract(q: Queryable, c: ContractRow, opts: { overview?: boolean; milestones?: boolean } = {}) {
+  return {
+    ...toContract(c),
+    ...(opts.overview ? { overview: await contractOverview(q, c) } : {}),
+    ...(opts.milestones ? { milestones: (await listContractMilestones(q, c.id)).map((m) => toMilestone(m, c.currency)) } : {}),
+  };
+}
+
+export const presentMilestone = (m: MilestoneRow, c: Pick<ContractRow, 'currency'>) => toMilestone(m, c.currency);
+
+export const presentPayment = (p: PaymentRow) => ({
+  id: p.id,
+  contractId: p.contract_id,
+  milestoneId: p.milestone_id,
+  clientId: p.client_id,
+  contractorId: p.contractor_id,
+  kind: p.kind,
+  amount: p.amount,
+  fee: p.fee,
+  net: p.amount - p.fee,
+  currency: p.currency,
+  status: p.status,
+  paidAt: iso(p.paid_at),
+  version: p.version,
+  createdAt: isoReq(p.created_at),
+  updatedAt: isoReq(p.updated_at),
+});
+
+export const presentChangeRequest = (r: ChangeRequestRow) => ({
+  id: r.id,
+  contractId: r.contract_id,
+  authorId: r.author_id,
+  authorRole: r.author_role,
+  status: r.status,
+  operations: r.operations,
+  message: r.message,
+  diff: r.diff as never,
+  declineReason: r.decline_reason,
+  failureReason: r.failure_reason,
+  version: r.version,
+  resolvedAt: iso(r.resolved_at),
+  createdAt: isoReq(r.created_at),
+  updatedAt: isoReq(r.updated_at),
+});
+
+export const presentDispute = (d: DisputeRow) => ({
+  id: d.id,
+  contractId: d.contract_id,
+  milestoneId: d.milestone_id,
+  openedBy: d.opened_by,
+  openerRole: d.opener_role,
+  reason: d.reason,
+  evidenceIds: d.evidence_ids,
+  status: d.status,
+  respondBy: isoReq(d.respond_by),
+  response: d.responded_at ? { message: d.response_message ?? '', attachmentIds: d.response_ids, respondedAt: isoReq(d.responded_at) } : null,
+  resolution:
+    d.resolved_at && d.release_amount !== null && d.refund_amount !== null
+      ? { releaseAmount: d.release_amount, refundAmount: d.refund_amount, by: d.resolution ?? 'admin', resolvedAt: isoReq(d.resolved_at) }
+      : null,
+  version: d.version,
+  createdAt: isoReq(d.created_at),
+  updatedAt: isoReq(d.updated_at),
+});
+
+/** Opaque cursors: the last id of the page (ids are time-ordered), base64url-encoded. */
+export const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
+export function decodeCursor(cursor: string | undefined): string | null {
+  if (!cursor) return null;
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  return /^[a-z]{2,4}_[0-9a-z]{26}$/.test(id) ? id : '\u0000invalid';
+}
+export function page<T extends { id: string }>(rows: T[], limit: number) {
+  const data = rows.slice(0, limit);
+  return { data, nextCursor: rows.length > limit ? encodeCursor(data[data.length - 1]!.id) : null };
+}

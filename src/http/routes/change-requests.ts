@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { AppError } from '../../domain/errors.ts';
+import { loadContract } from '../../usecases/access.ts';
+import { acceptChangeRequest, declineChangeRequest, loadChangeRequest, withdrawChangeRequest } from '../../usecases/answer-change-request.ts';
+import { openChangeRequest, type ChangeRequestRow } from '../../usecases/open-change-request.ts';
+import type { RouteContext } from '../app.ts';
+import { decodeCursor, page, presentChangeRequest } from '../present.ts';
+import { problemFrom } from '../problem.ts';
+import { ChangeOperationSchema, ChangeRequestSchema, ExpectedVersion, IdParams, ListQuery, Page, Reason } from '../schemas.ts';
+import type { V1 } from './types.ts';
+import { expectedVersion } from './versions.ts';
+
+export function negotiationRoutes(app: V1, { runner }: RouteContext) {
+  const tags = ['Change requests'];
+
+  app.post(
+    '/contracts/:id/change-requests',
+    {
+      schema: {
+        tags,
+        summary: 'Propose a change set (add, update, remove, reorder); applied at once (201, accepted) when the policy lets you change alone',
+        params: IdParams('contract'),
+        body: z
+          .object({ operations: z.array(ChangeOperationSchema).min(1).max(100), message: z.string().max(2000).optional() })
+          .strict()
+          .meta({
+            example: {
+              message: 'Scope grew: adding QA, moving the deadline',
+              operations: [
+                { op: 'add', milestone: { title: 'QA pass', amount: 50000, dueDate: '2027-05-01' } },
+                { op: 'update', milestoneId: 'ms_01jd0000000000000000000001', changes: { dueDate: '2027-04-20' } },
+              ],
+            },
+          }),
+        response: { 201: ChangeRequestSchema },
+      },
+    },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const r = await openChangeRequest(ctx, req.params.id, req.body);
+        return { status: 201, body: presentChangeRequest(r.changeRequest) };
+      }),
+  );
+
+  app.get(
+    '/contracts/:id/change-requests',
+    {
+      schema: {
+        tags,
+        summary: 'The contract’s change requests, newest first',
+        params: IdParams('contract'),
+        querystring: z.object({ status: z.enum(['open', 'accepted', 'declined', 'withdrawn', 'failed']).optional(), ...ListQuery }).strict(),
+        response: { 200: Page(ChangeRequestSchema) },
+      },
+    },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const { contract } = await loadContract(ctx, req.params.id, false);
+        const after = decodeCursor(req.query.cursor);
+        const rows = await ctx.tx.query<ChangeRequestRow>(
+          `SELECT * FROM change_requests WHERE contract_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR id < $3) ORDER BY id DESC LIMIT $4`,
+          [contract.id, req.query.status ?? null, after, req.query.limit + 1],
+        );
+        const pg = page(rows, req.query.limit);
+        return { status: 200, body: { data: pg.data.map(presentChangeRequest), nextCursor: pg.nextCursor } };
+      }),
+  );
+
+  app.get('/change-requests/:id', { schema: { tags, summary: 'A change request with its diff', params: IdParams('changeRequest'), response: { 200: ChangeRequestSchema } } }, (req, reply) =>
+    runner.run(req, reply, async (ctx) => {
+      const { cr } = await loadChangeRequest(ctx, req.params.id, false);
+      return { status: 200, body: presentChangeRequest(cr) };
+    }),
+  );
+
+  app.post(
+    '/change-requests/:id/accept',
+    {
+      schema: {
+        tags,
+        summary: 'The other party accepts: applied atomically, or `failed` (409) if something it touches changed meanwhile',
+        params: IdParams('changeRequest'),
+        body: z.object(ExpectedVersion).strict().optional(),
+        response: { 200: ChangeRequestSchema },
+      },
+    },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const r = await acceptChangeRequest(ctx, req.params.id, { expectedVersion: expectedVersion(req, req.body?.expectedVersion) });
+        if (r.failure) {
+          // The request is now `failed` (committed); the answer says why, with the failed request.
+          const base = r.failure instanceof AppError ? r.failure : new AppError('invalid_state', 'the change request could not be applied');
+          return { status: 409, body: { ...problemFrom(base.code === 'validation_failed' ? 'invalid_state' : base.code, base.message, { ...base.extra, changeRequest: presentChangeRequest(r.changeRequest) }), status: 409 } };
+        }
+        return { status: 200, body: presentChangeRequest(r.changeRequest) };
+      }),
+  );
+
+  app.post(
+    '/change-requests/:id/decline',
+    { schema: { tags, summary: 'The other party declines, optionally with a reason', params: IdParams('changeRequest'), body: z.object({ reason: Reason.optional() }).strict().optional(), response: { 200: ChangeRequestSchema } } },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const r = await declineChangeRequest(ctx, req.params.id, { reason: req.body?.reason });
+        return { status: 200, body: presentChangeRequest(r.changeRequest) };
+      }),
+  );
+
+  app.post(
+    '/change-requests/:id/withdraw',
+    { schema: { tags, summary: 'The author withdraws the change request', params: IdParams('changeRequest'), body: z.object({}).strict().optional(), response: { 200: ChangeRequestSchema } } },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const r = await withdrawChangeRequest(ctx, req.params.id);
+        return { status: 200, body: presentChangeRequest(r.changeRequest) };
+      }),
+  );
+}

@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import { listContractMilestones } from '../../db/repos/milestones.ts';
+import { APPROVED_STATUSES, PENDING_STATUSES } from '../../domain/milestone-machine.ts';
+import { acceptMilestone } from '../../usecases/accept-milestone.ts';
+import { loadContract, loadMilestone } from '../../usecases/access.ts';
+import { addMilestone } from '../../usecases/add-milestone.ts';
+import { approveMilestone } from '../../usecases/approve-milestone.ts';
+import type { UseCaseCtx } from '../../usecases/context.ts';
+import { declineMilestone } from '../../usecases/decline-milestone.ts';
+import { deleteMilestone } from '../../usecases/delete-milestone.ts';
+import { openDispute } from '../../usecases/disputes.ts';
+import { editMilestone } from '../../usecases/edit-milestone.ts';
+import { fundMilestone } from '../../usecases/fund-milestone.ts';
+import { refundMilestone } from '../../usecases/refund-milestone.ts';
+import { rejectMilestone } from '../../usecases/reject-milestone.ts';
+import { releaseMilestone } from '../../usecases/release-milestone.ts';
+import { reorderMilestones } from '../../usecases/reorder-milestones.ts';
+import type { CommandResult } from '../../usecases/run-milestone-command.ts';
+import { submitMilestone } from '../../usecases/submit-milestone.ts';
+import type { RouteContext } from '../app.ts';
+import { presentChangeRequest, presentContract, presentDispute, presentMilestone } from '../present.ts';
+import {
+  Amount, ChangeRequestSchema, ContractSchema, Description, DisputeSchema, DueDate, ExpectedVersion, FileIds, Id, IdParams,
+  MilestoneSchema, NewMilestoneBody, PaymentMethod, Reason, Title,
+} from '../schemas.ts';
+import type { V1 } from './types.ts';
+import { expectedVersion } from './versions.ts';
+
+const MilestoneAnswer = { 200: MilestoneSchema };
+const ok = (r: CommandResult) => ({ status: 200, body: presentMilestone(r.milestone, r.contract) });
+
+export function milestoneRoutes(app: V1, { runner }: RouteContext) {
+  const tags = ['Milestones'];
+
+  app.get(
+    '/contracts/:id/milestones',
+    {
+      schema: {
+        tags,
+        summary: 'The contract’s milestones, in order; `section=pending|approved` gives the two lists of the web app',
+        params: IdParams('contract'),
+        querystring: z.object({ section: z.enum(['pending', 'approved']).optional() }).strict(),
+        response: { 200: z.object({ data: z.array(MilestoneSchema), nextCursor: z.null() }) },
+      },
+    },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const { contract } = await loadContract(ctx, req.params.id, false);
+        const statuses = req.query.section === 'pending' ? PENDING_STATUSES : req.query.section === 'approved' ? APPROVED_STATUSES : undefined;
+        const rows = await listContractMilestones(ctx.tx, contract.id, statuses);
+        return { status: 200, body: { data: rows.map((m) => presentMilestone(m, contract)), nextCursor: null } };
+      }),
+  );
+
+  app.post(
+    '/contracts/:id/milestones',
+    { schema: { tags, summary: 'Add a milestone (proposed when the other side must accept it)', params: IdParams('contract'), body: NewMilestoneBody, response: { 201: MilestoneSchema } } },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const r = await addMilestone(ctx, req.params.id, req.body);
+        return { status: 201, body: presentMilestone(r.milestone, r.contract) };
+      }),
+  );
+
+  app.get('/milestones/:id', { schema: { tags, summary: 'A milestone', params: IdParams('milestone'), response: MilestoneAnswer } }, (req, reply) =>
+    runner.run(req, reply, async (ctx) => {
+      const { contract, milestone } = await loadMilestone(ctx, req.params.id, false);
+      return { status: 200, body: presentMilestone(milestone, contract) };
+    }),
+  );
+
+  app.patch(
+    '/milestones/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Edit a milestone; answers 202 with a change request when the other party must accept the edit',
+        params: IdParams('milestone'),
+        body: z
+          .object({ title: Title.optional(), amount: Amount.optional(), dueDate: DueDate.optional(), description: Description.nullish(), attachmentIds: FileIds.optional(), ...ExpectedVersion })
+          .strict()
+          .refine((b) => Object.keys(b).some((k) => k !== 'expectedVersion'), 'change at least one field')
+          .meta({ example: { amount: 175000, dueDate: '2027-04-15' } }),
+        response: { 200: MilestoneSchema, 202: ChangeRequestSchema },
+      },
+    },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const { expectedVersion: v, ...changes } = req.body;
+        const r = await editMilestone(ctx, req.params.id, changes, expectedVersion(req, v));
+        if (r.kind === 'change_request') return { status: 202, body: presentChangeRequest(r.changeRequest) };
+        return { status: 200, body: presentMilestone(r.milestone, r.contract) };
+      }),
+  );
+
+  app.delete(
+    '/milestones/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Remove a milestone (a funded one only where the policy allows, with its escrow refunded); 202 when it needs acceptance',
+        params: IdParams('milestone'),
+        response: { 200: MilestoneSchema, 202: ChangeRequestSchema },
+      },
+    },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const r = await deleteMilestone(ctx, req.params.id, expectedVersion(req, undefined));
+        if (r.kind === 'change_request') return { status: 202, body: presentChangeRequest(r.changeRequest) };
+        return ok(r);
+      }),
+  );
+
+  app.put(
+    '/contracts/:id/milestone-order',
+    {
+      schema: {
+        tags,
+        summary: 'Reorder milestones: list every current milestone once; funded and later ones keep their place',
+        params: IdParams('contract'),
+        body: z.object({ milestoneIds: z.array(Id('milestone')).min(1).max(500) }).strict(),
+        response: { 200: ContractSchema, 202: ChangeRequestSchema },
+      },
+    },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const r = await reorderMilestones(ctx, req.params.id, req.body.milestoneIds);
+        if (r.kind === 'change_request') return { status: 202, body: presentChangeRequest(r.changeRequest) };
+        return { status: 200, body: await presentContract(ctx.tx, r.contract, { overview: true, milestones: true }) };
+      }),
+  );
+
+  type Cmd = {
+    name: string;
+    summary: string;
+    body: z.ZodType;
+    run: (ctx: UseCaseCtx, id: string, body: Record<string, unknown>, version: number | undefined) => Promise<{ status: number; body: unknown }>;
+  };
+  const withVersion = <T extends z.ZodRawShape>(shape: T) => z.object({ ...shape, ...ExpectedVersion }).strict();
+  const commands: Cmd[] = [
+    { name: 'accept', summary: 'Accept a milestone the other party proposed', body: withVersion({}).optional(), run: async (c, id, _b, v) => ok(await acceptMilestone(c, id, { expectedVersion: v })) },
+    { name: 'decline', summary: 'Decline a milestone the other party proposed', body: z.object({ reason: Reason.optional() }).strict().optional(), run: async (c, id, b) => ok(await declineMilestone(c, id, { reason: b.reason as string | undefined })) },
+    {
+      name: 'fund',
+      summary: 'Client: hold the milestone’s amount in escrow (charges the payment method)',
+      body: withVersion({ paymentMethod: PaymentMethod.optional() }).optional(),
+      run: async (c, id, b, v) => ok(await fundMilestone(c, id, { paymentMethod: b.paymentMethod as string | undefined, expectedVersion: v })),
+    },
+    {
+      name: 'submit',
+      summary: 'Contractor: mark the milestone complete for review',
+      body: withVersion({ note: z.string().max(5000).optional(), attachmentIds: FileIds.optional() }).optional(),
+      run: async (c, id, b, v) => ok(await submitMilestone(c, id, { note: b.note as string | undefined, attachmentIds: b.attachmentIds as string[] | undefined, expectedVersion: v })),
+    },
+    { name: 'approve', summary: 'Client: approve the work (releases escrow, or creates a draft payment without escrow)', body: withVersion({}).optional(), run: async (c, id, _b, v) => ok(await approveMilestone(c, id, { expectedVersion: v })) },
+    { name: 'reject', summary: 'Client: send the work back with a reason', body: withVersion({ reason: Reason }), run: async (c, id, b, v) => ok(await rejectMilestone(c, id, { reason: b.reason as string, expectedVersion: v })) },
+    { name: 'release', summary: 'Client: release part of the escrow; the rest stays held', body: withVersion({ amount: Amount }), run: async (c, id, b, v) => ok(await releaseMilestone(c, id, { amount: b.amount as number, expectedVersion: v })) },
+    { name: 'refund', summary: 'Contractor or admin: return the escrow to the client', body: withVersion({}).optional(), run: async (c, id, _b, v) => ok(await refundMilestone(c, id, { expectedVersion: v })) },
+    {
+      name: 'dispute',
+      summary: 'Open a dispute on a funded or submitted milestone (its escrow is frozen)',
+      body: z.object({ reason: Reason, evidenceIds: FileIds.optional() }).strict(),
+      run: async (c, id, b) => {
+        const r = await openDispute(c, id, { reason: b.reason as string, evidenceIds: b.evidenceIds as string[] | undefined });
+        return { status: 201, body: presentDispute(r.dispute) };
+      },
+    },
+  ];
+  for (const cmd of commands) {
+    app.post(
+      `/milestones/:id/${cmd.name}`,
+      { schema: { tags, summary: cmd.summary, params: IdParams('milestone'), body: cmd.body, response: cmd.name === 'dispute' ? { 201: DisputeSchema } : MilestoneAnswer } },
+      (req, reply) =>
+        runner.run(req, reply, async (ctx) => {
+          const body = (req.body ?? {}) as Record<string, unknown>;
+          return cmd.run(ctx, req.params.id, body, expectedVersion(req, body.expectedVersion as number | undefined));
+        }),
+    );
+  }
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { notFound } from '../../domain/errors.ts';
+import { isPlatformAdmin } from '../../usecases/context.ts';
+import { payPayments, type PaymentRow } from '../../usecases/pay-payments.ts';
+import type { RouteContext } from '../app.ts';
+import { decodeCursor, page, presentPayment } from '../present.ts';
+import { Id, IdParams, ListQuery, Page, PaymentMethod, PaymentSchema } from '../schemas.ts';
+import type { V1 } from './types.ts';
+
+export function paymentRoutes(app: V1, { runner }: RouteContext) {
+  const tags = ['Payments'];
+
+  app.get(
+    '/payments',
+    {
+      schema: {
+        tags,
+        summary: 'Payments you make (client) or receive (contractor), with status — the “Pay contractor” view',
+        querystring: z
+          .object({ contractId: Id('contract').optional(), status: z.enum(['draft', 'processing', 'paid', 'failed', 'refunded']).optional(), role: z.enum(['client', 'contractor']).optional(), ...ListQuery })
+          .strict(),
+        response: { 200: Page(PaymentSchema) },
+      },
+    },
+    (req, reply) =>
+      runner.run(req, reply, async ({ tx, principal }) => {
+        const q = req.query;
+        const params: unknown[] = [principal.platformId];
+        const p = (v: unknown) => {
+          params.push(v);
+          return `$${params.length}`;
+        };
+        const where = ['platform_id = $1'];
+        if (!isPlatformAdmin(principal)) {
+          const me = p(principal.userId);
+          where.push(q.role === 'client' ? `client_id = ${me}` : q.role === 'contractor' ? `contractor_id = ${me}` : `(client_id = ${me} OR contractor_id = ${me})`);
+        }
+        if (q.contractId) where.push(`contract_id = ${p(q.contractId)}`);
+        if (q.status) where.push(`status = ${p(q.status)}`);
+        const after = decodeCursor(q.cursor);
+        if (after) where.push(`id < ${p(after)}`);
+        const rows = await tx.query<PaymentRow>(`SELECT * FROM payments WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${p(q.limit + 1)}`, params);
+        const pg = page(rows, q.limit);
+        return { status: 200, body: { data: pg.data.map(presentPayment), nextCursor: pg.nextCursor } };
+      }),
+  );
+
+  app.get('/payments/:id', { schema: { tags, summary: 'A payment', params: IdParams('payment'), response: { 200: PaymentSchema } } }, (req, reply) =>
+    runner.run(req, reply, async ({ tx, principal }) => {
+      const [row] = await tx.query<PaymentRow>('SELECT * FROM payments WHERE platform_id = $1 AND id = $2', [principal.platformId, req.params.id]);
+      if (!row || (!isPlatformAdmin(principal) && principal.userId !== row.client_id && principal.userId !== row.contractor_id)) throw notFound('payment');
+      return { status: 200, body: presentPayment(row) };
+    }),
+  );
+
+  app.post(
+    '/payments/:id/pay',
+    { schema: { tags, summary: 'Client: pay a draft payment', params: IdParams('payment'), body: z.object({ paymentMethod: PaymentMethod.optional() }).strict().optional(), response: { 200: PaymentSchema } } },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const [paid] = await payPayments(ctx, [req.params.id], { paymentMethod: req.body?.paymentMethod });
+        return { status: 200, body: presentPayment(paid!) };
+      }),
+  );
+
+  app.post(
+    '/payments/pay',
+    {
+      schema: {
+        tags,
+        summary: 'Client: pay several draft payments at once (all or nothing)',
+        body: z.object({ paymentIds: z.array(Id('payment')).min(1).max(100), paymentMethod: PaymentMethod.optional() }).strict(),
+        response: { 200: z.object({ data: z.array(PaymentSchema) }) },
+      },
+    },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const paid = await payPayments(ctx, req.body.paymentIds, { paymentMethod: req.body.paymentMethod });
+        return { status: 200, body: { data: paid.map(presentPayment) } };
+      }),
+  );
+}

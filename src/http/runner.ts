@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Db, Tx } from '../db/client.ts';
+import { AppError } from '../domain/errors.ts';
+import type { Deps, Principal, UseCaseCtx } from '../usecases/context.ts';
+import { sendProblem, toProblem, type Problem } from './problem.ts';
+
+export type Answer = { status: number; body: unknown };
+export type Handler<R extends FastifyRequest> = (ctx: UseCaseCtx, req: R) => Promise<Answer>;
+
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** JSON with object keys sorted, so that the same body always hashes the same. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+type StoredAnswer = { request_hash: string; status_code: number; response_body: unknown };
+
+/**
+ * Runs handlers in one transaction each. A POST with `Idempotency-Key` records its answer in
+ * the same transaction as the command, so an acknowledged command is never lost or run twice:
+ * the same key and body replays the first answer (`Idempotent-Replayed: true`), the same key
+ * with another body is refused, and a concurrent twin waits on the key's row and then replays.
+ */
+export function createRunner(db: Db, deps: Deps) {
+  const principalOf = (req: FastifyRequest) => {
+    if (!req.principal) throw new AppError('unauthenticated', 'authentication required');
+    return req.principal;
+  };
+
+  async function run<R extends FastifyRequest>(req: R, reply: FastifyReply, fn: Handler<R>) {
+    const key = req.headers['idempotency-key'];
+    try {
+      const principal = principalOf(req);
+      const now = deps.clock.now();
+      const exec = (tx: Tx) => fn({ tx, principal, deps, now }, req);
+      if (req.method !== 'POST' || key === undefined) return send(reply, await db.tx(exec));
+      if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+        throw new AppError('validation_failed', 'Idempotency-Key must be 1–255 visible ASCII characters', {}, [{ field: 'Idempotency-Key', message: 'is not valid' }]);
+      }
+      const hash = createHash('sha256').update(`${req.method} ${req.routeOptions.url ?? ''} ${req.url}\n${canonicalJson(req.body ?? null)}`).digest('hex');
+      const ids = [principal.platformId, principal.key, key];
+      let replay: StoredAnswer | undefined;
+      const answer = await db.tx(async (tx) => {
+        await tx.query('DELETE FROM idempotency_keys WHERE platform_id = $1 AND principal = $2 AND key = $3 AND created_at < $4', [...ids, new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS)]);
+        const inserted = await tx.query(
+          `INSERT INTO idempotency_keys (platform_id, principal, key, request_hash, status_code, created_at)
+           VALUES ($1,$2,$3,$4,0,$5) ON CONFLICT DO NOTHING RETURNING 1`,
+          [...ids, hash, now],
+        );
+        if (inserted.length === 0) {
+          [replay] = await tx.query<StoredAnswer>('SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE platform_id = $1 AND principal = $2 AND key = $3', ids);
+          return null;
+        }
+        const a = await exec(tx);
+        await tx.query('UPDATE idempotency_keys SET status_code = $4, response_body = $5 WHERE platform_id = $1 AND principal = $2 AND key = $3', [...ids, a.status, JSON.stringify(a.body ?? null)]);
+        return a;
+      });
+      if (replay) return sendReplay(reply, replay, hash);
+      if (!answer) throw new AppError('idempotency_in_progress', 'a request with this Idempotency-Key is still running; retry shortly');
+      return send(reply, answer);
+    } catch (err) {
+      const problem = toProblem(err, req);
+      if (req.method === 'POST' && typeof key === 'string' && KEY_PATTERN.test(key) && req.principal && shouldRemember(problem)) {
+        await rememberProblem(db, req.principal, key, req, problem, deps.clock.now()).catch(() => undefined);
+      }
+      return sendProblem(reply, problem);
+    }
+  }
+
+  async function rememberProblem(db: Db, p: Principal, key: string, req: FastifyRequest, problem: Problem, now: Date) {
+    const hash = createHash('sha256').update(`${req.method} ${req.routeOptions.url ?? ''} ${req.url}\n${canonicalJson(req.body ?? null)}`).digest('hex');
+    await db.query(
+      `INSERT INTO idempotency_keys (platform_id, principal, key, request_hash, status_code, response_body, created_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING`,
+      [p.platformId, p.key, key, hash, problem.status, JSON.stringify({ ...problem, instance: req.url, requestId: req.id }), now],
+    );
+  }
+
+  /** For routes that answer something other than JSON: the same context, the caller sends the reply. */
+  async function within<T>(req: FastifyRequest, fn: (ctx: UseCaseCtx) => Promise<T>): Promise<T> {
+    const principal = principalOf(req);
+    const now = deps.clock.now();
+    return db.tx((tx) => fn({ tx, principal, deps, now }));
+  }
+
+  return { run, within };
+}
+
+/** A 4xx answer is part of the command's outcome and is replayed; 5xx and key errors are not. */
+const shouldRemember = (p: Problem) =>
+  p.status >= 400 && p.status < 500 && !['idempotency_key_reused', 'idempotency_in_progress', 'unauthenticated', 'rate_limited', 'conflict'].includes(p.code);
+
+function send(reply: FastifyReply, a: Answer) {
+  if (a.status === 204) return reply.code(204).send();
+  if (a.status >= 400) {
+    const body = { ...(a.body as object), instance: reply.request.url, requestId: reply.request.id };
+    return reply.code(a.status).type('application/problem+json').serializer(JSON.stringify).send(body);
+  }
+  return reply.code(a.status).send(a.body);
+}
+
+function sendReplay(reply: FastifyReply, stored: StoredAnswer, hash: string) {
+  if (stored.request_hash !== hash) {
+    return sendProblem(reply, toProblem(new AppError('idempotency_key_reused', 'this Idempotency-Key was used with a different request'), reply.request));
+  }
+  reply.header('idempotent-replayed', 'true');
+  const body = stored.response_body as Record<string, unknown> | null;
+  if (stored.status_code >= 400) return reply.code(stored.status_code).type('application/problem+json').serializer(JSON.stringify).send(body);
+  // Bypass the response schema: the body was validated when it was first sent.
+  return reply.code(stored.status_code).type('application/json').serializer(JSON.stringify).send(body);
+}

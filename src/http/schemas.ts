@@ -1,0 +1,245 @@
+import { z } from 'zod';
+import { idPattern, type IdKind } from '../domain/ids.ts';
+import { MILESTONE_STATUSES } from '../domain/milestone-machine.ts';
+import { isCurrency, MAX_AMOUNT } from '../domain/money.ts';
+import { PolicyInputSchema, PolicySchema } from '../domain/policy.ts';
+
+
+/** Request and response schemas: one zod schema gives validation, TypeScript types and OpenAPI. */
+export const Id = (kind: IdKind) => z.string().regex(idPattern(kind), `must be a ${kind} id`);
+
+export const Amount = z
+  .number({ error: 'must be an integer amount in the currency’s minor unit' })
+  .int('must be an integer amount in the currency’s minor unit (no decimals)')
+  .positive('must be greater than zero')
+  .max(MAX_AMOUNT, `must be at most ${MAX_AMOUNT}`)
+  .meta({ description: 'Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).', example: 150000 });
+export const NonNegativeAmount = z.number().int().min(0).max(MAX_AMOUNT);
+export const Currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD')
+  .refine(isCurrency, 'is not a supported ISO 4217 currency')
+  .meta({ example: 'USD' });
+export const DueDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD').meta({ example: '2027-03-31' });
+export const Title = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+export const Description = z.string().max(5000, 'must be at most 5000 characters');
+export const Reason = z.string().trim().min(1, 'is required').max(2000, 'must be at most 2000 characters');
+export const FileIds = z.array(Id('file')).max(20, 'at most 20 files');
+export const PaymentMethod = z.string().regex(/^pm_[A-Za-z0-9_]{1,60}$/, 'must be a payment method id such as pm_card_ok').meta({ example: 'pm_card_ok' });
+export const Timestamp = z.string().meta({ format: 'date-time' });
+export const Version = z.number().int().min(1);
+
+export const ExpectedVersion = { expectedVersion: Version.optional().meta({ description: 'Fail with 409 version_mismatch unless the resource is at this version (same as If-Match).' }) };
+
+export const NewMilestoneBody = z
+  .object({ title: Title, amount: Amount, dueDate: DueDate, description: Description.nullish(), attachmentIds: FileIds.optional() })
+  .strict()
+  .meta({ example: { title: 'Wireframes', amount: 150000, dueDate: '2027-03-31', description: 'Low-fidelity wireframes of all screens' } });
+
+export const ContractCreateBody = z
+  .object({
+    title: Title,
+    description: Description.nullish(),
+    clientId: Id('user'),
+    contractorId: Id('user'),
+    type: z.enum(['fixed', 'hourly']),
+    currency: Currency,
+    policy: PolicyInputSchema.optional(),
+    hourlyRate: Amount.optional(),
+    weeklyLimitHours: z.number().int().min(1).max(168).optional(),
+    milestones: z.array(NewMilestoneBody).max(100).optional(),
+  })
+  .strict()
+  .meta({
+    example: {
+      title: 'Mobile app redesign',
+      clientId: 'usr_01jd0000000000000000000001',
+      contractorId: 'usr_01jd0000000000000000000002',
+      type: 'fixed',
+      currency: 'USD',
+      policy: 'sequential_escrow',
+      milestones: [{ title: 'Wireframes', amount: 150000, dueDate: '2027-03-31' }],
+    },
+  });
+
+export const Overview = z.object({ total: z.number().int(), inEscrow: z.number().int(), paid: z.number().int(), remaining: z.number().int(), currency: z.string() });
+
+export const MilestoneSchema = z
+  .object({
+    id: z.string(),
+    contractId: z.string(),
+    position: z.number().int(),
+    title: z.string(),
+    description: z.string().nullable(),
+    amount: z.number().int(),
+    currency: z.string(),
+    dueDate: z.string(),
+    status: z.enum(MILESTONE_STATUSES),
+    proposedBy: z.enum(['client', 'contractor']).nullable(),
+    fundedAmount: z.number().int(),
+    releasedAmount: z.number().int(),
+    refundedAmount: z.number().int(),
+    inEscrow: z.number().int(),
+    fundingPending: z.boolean(),
+    revisionCount: z.number().int(),
+    attachmentIds: z.array(z.string()),
+    submission: z.object({ note: z.string().nullable(), attachmentIds: z.array(z.string()), submittedAt: Timestamp }).nullable(),
+    lastRejectReason: z.string().nullable(),
+    version: z.number().int(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Milestone' });
+
+export const ContractSchema = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    description: z.string().nullable(),
+    clientId: z.string(),
+    contractorId: z.string(),
+    createdBy: z.string(),
+    type: z.enum(['fixed', 'hourly']),
+    currency: z.string(),
+    status: z.enum(['proposal', 'active', 'closed', 'withdrawn', 'declined']),
+    policy: PolicySchema,
+    version: z.number().int(),
+    activatedAt: Timestamp.nullable(),
+    closedAt: Timestamp.nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    overview: Overview.optional(),
+    milestones: z.array(MilestoneSchema).optional(),
+  })
+  .meta({ id: 'Contract' });
+
+export const PaymentSchema = z
+  .object({
+    id: z.string(),
+    contractId: z.string(),
+    milestoneId: z.string().nullable(),
+    clientId: z.string(),
+    contractorId: z.string(),
+    kind: z.string(),
+    amount: z.number().int(),
+    fee: z.number().int(),
+    net: z.number().int(),
+    currency: z.string(),
+    status: z.enum(['draft', 'processing', 'paid', 'failed', 'refunded']),
+    paidAt: Timestamp.nullable(),
+    version: z.number().int(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Payment' });
+
+const ChangeFields = z
+  .object({ title: Title.optional(), amount: Amount.optional(), dueDate: DueDate.optional(), description: Description.nullish() })
+  .strict();
+
+export const ChangeOperationSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('add'), milestone: z.object({ title: Title, amount: Amount, dueDate: DueDate, description: Description.nullish() }).strict() }).strict(),
+  z.object({ op: z.literal('update'), milestoneId: Id('milestone'), changes: ChangeFields.refine((c) => Object.keys(c).length > 0, 'must change at least one field') }).strict(),
+  z.object({ op: z.literal('remove'), milestoneId: Id('milestone') }).strict(),
+  z.object({ op: z.literal('reorder'), milestoneIds: z.array(Id('milestone')).min(1).max(500) }).strict(),
+]);
+
+const DiffSide = z.object({ title: z.string(), amount: z.number().int(), dueDate: z.string(), description: z.string().nullable(), position: z.number().int() }).nullable();
+
+export const ChangeRequestSchema = z
+  .object({
+    id: z.string(),
+    contractId: z.string(),
+    authorId: z.string(),
+    authorRole: z.enum(['client', 'contractor']),
+    status: z.enum(['open', 'accepted', 'declined', 'withdrawn', 'failed']),
+    operations: z.array(z.any()),
+    message: z.string().nullable(),
+    diff: z.object({
+      milestones: z.array(z.object({ milestoneId: z.string().nullable(), change: z.enum(['added', 'updated', 'removed', 'moved']), before: DiffSide, after: DiffSide })),
+      totalBefore: z.number().int(),
+      totalAfter: z.number().int(),
+    }),
+    declineReason: z.string().nullable(),
+    failureReason: z.string().nullable(),
+    version: z.number().int(),
+    resolvedAt: Timestamp.nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'ChangeRequest' });
+
+export const DisputeSchema = z
+  .object({
+    id: z.string(),
+    contractId: z.string(),
+    milestoneId: z.string(),
+    openedBy: z.string(),
+    openerRole: z.enum(['client', 'contractor']),
+    reason: z.string(),
+    evidenceIds: z.array(z.string()),
+    status: z.enum(['open', 'responded', 'resolved']),
+    respondBy: Timestamp,
+    response: z.object({ message: z.string(), attachmentIds: z.array(z.string()), respondedAt: Timestamp }).nullable(),
+    resolution: z.object({ releaseAmount: z.number().int(), refundAmount: z.number().int(), by: z.string(), resolvedAt: Timestamp }).nullable(),
+    version: z.number().int(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Dispute' });
+
+export const UserSchema = z
+  .object({
+    id: z.string(),
+    platformId: z.string(),
+    email: z.string(),
+    name: z.string(),
+    hasPassword: z.boolean(),
+    defaultPaymentMethod: z.string().nullable(),
+    version: z.number().int(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'User' });
+
+export const ActivitySchema = z.object({
+  id: z.string(),
+  contractId: z.string(),
+  milestoneId: z.string().nullable(),
+  actorId: z.string().nullable(),
+  actorRole: z.string(),
+  kind: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  createdAt: Timestamp,
+});
+
+export const NotificationSchema = z.object({
+  id: z.string(),
+  contractId: z.string().nullable(),
+  kind: z.string(),
+  title: z.string(),
+  body: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  readAt: Timestamp.nullable(),
+  createdAt: Timestamp,
+});
+
+export const Page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+export const ListQuery = { limit: z.coerce.number().int().min(1).max(100).default(50), cursor: z.string().max(200).optional() };
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    requestId: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string(), code: z.string().optional() })).optional(),
+  })
+  .passthrough()
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details with a stable `code`.' });
+
+export const IdParams = (kind: IdKind) => z.object({ id: Id(kind) }).strict();
+export const NoBody = z.object({}).strict().optional();

@@ -1,0 +1,154 @@
+import type { Logger } from 'pino';
+import type { Db, Tx } from '../db/client.ts';
+import type { Deps, Principal, UseCaseCtx } from '../usecases/context.ts';
+import { resolveUnansweredDispute } from '../usecases/disputes.ts';
+import { autoApprove, RetryLater, settleFunding, settlePayment, warnAutoApproval } from '../usecases/settle-charges.ts';
+import { sendNotificationEmail, type Mailer } from '../notify/email.ts';
+import { deliverWebhook } from '../notify/webhooks.ts';
+
+type JobRow = { id: string; platform_id: string; kind: string; payload: Record<string, unknown>; attempts: number };
+
+export const MAX_ATTEMPTS = 12;
+/** Exponential backoff: 2 s, 4 s, 8 s … capped at one hour. */
+export const backoffMs = (attempts: number) => Math.min(3_600_000, 1000 * 2 ** attempts);
+
+/** Jobs that change state run inside the claiming transaction, so they happen exactly once. */
+const STATE_JOBS: Record<string, (ctx: UseCaseCtx, p: Record<string, unknown>) => Promise<string>> = {
+  settle_funding: (ctx, p) => settleFunding(ctx, String(p.fundingId)),
+  settle_payment: (ctx, p) => settlePayment(ctx, String(p.paymentId)),
+  auto_approve: (ctx, p) => autoApprove(ctx, String(p.milestoneId), Number(p.submission)),
+  auto_approve_warning: (ctx, p) => warnAutoApproval(ctx, String(p.milestoneId), Number(p.submission), String(p.dueAt)),
+  dispute_timeout: async (ctx, p) => resolveUnansweredDispute(ctx, String(p.disputeId)),
+};
+
+/** Jobs that talk to the outside world: claimed with a lease, delivered at least once, retried with backoff. */
+const DELIVERY_JOBS = new Set(['email', 'webhook']);
+
+export type WorkerDeps = Deps & { mailer: Mailer; log: Logger };
+
+const systemPrincipal = (platformId: string): Principal => ({ platformId, userId: null, viaAdmin: true, key: 'system' });
+
+/**
+ * Runs every job due at the worker's clock, until none is left (or `max` were run). Safe with
+ * any number of workers in parallel: rows are claimed with FOR UPDATE SKIP LOCKED.
+ */
+export async function runDueJobs(db: Db, deps: WorkerDeps, max = 500): Promise<{ ran: number; failed: number }> {
+  let ran = 0;
+  let failed = 0;
+  while (ran + failed < max) {
+    const now = deps.clock.now();
+    const outcome = await runOne(db, deps, now);
+    if (outcome === 'none') break;
+    if (outcome === 'ok') ran++;
+    else failed++;
+  }
+  return { ran, failed };
+}
+
+async function claim(tx: Tx, now: Date): Promise<JobRow | undefined> {
+  const [job] = await tx.query<JobRow>(
+    `SELECT id, platform_id, kind, payload, attempts FROM jobs WHERE status = 'pending' AND run_at <= $1
+     ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+    [now],
+  );
+  return job;
+}
+
+async function runOne(db: Db, deps: WorkerDeps, now: Date): Promise<'none' | 'ok' | 'failed'> {
+  let delivery: JobRow | undefined;
+  let failure: { job: JobRow; error: unknown } | undefined;
+  const result = await db
+    .tx(async (tx) => {
+      const job = await claim(tx, now);
+      if (!job) return 'none' as const;
+      if (DELIVERY_JOBS.has(job.kind)) {
+        // Lease: nobody else picks it up while we deliver outside the transaction.
+        await tx.query('UPDATE jobs SET run_at = $2, attempts = attempts + 1, updated_at = $3 WHERE id = $1', [job.id, new Date(now.getTime() + 120_000), now]);
+        delivery = job;
+        return 'ok' as const;
+      }
+      const handler = STATE_JOBS[job.kind];
+      if (!handler) {
+        await tx.query("UPDATE jobs SET status = 'dead', last_error = 'unknown job kind', updated_at = $2 WHERE id = $1", [job.id, now]);
+        return 'failed' as const;
+      }
+      const ctx: UseCaseCtx = { tx, principal: systemPrincipal(job.platform_id), deps, now };
+      try {
+        await tx.query('SAVEPOINT job');
+        const note = await handler(ctx, job.payload);
+        await tx.query("UPDATE jobs SET status = 'done', attempts = attempts + 1, last_error = $2, updated_at = $3 WHERE id = $1", [job.id, note, now]);
+        deps.log.debug({ job: job.id, kind: job.kind, note }, 'job done');
+        return 'ok' as const;
+      } catch (error) {
+        await tx.query('ROLLBACK TO SAVEPOINT job');
+        failure = { job, error };
+        await reschedule(tx, job, error, now);
+        return 'failed' as const;
+      }
+    })
+    .catch((error: unknown) => {
+      deps.log.error({ err: error }, 'job transaction failed');
+      return 'failed' as const;
+    });
+  if (failure && !(failure.error instanceof RetryLater)) deps.log.warn({ job: failure.job.id, kind: failure.job.kind, err: failure.error }, 'job failed; will retry');
+  if (delivery) return deliver(db, deps, delivery, now);
+  return result;
+}
+
+async function reschedule(tx: Tx, job: JobRow, error: unknown, now: Date) {
+  const attempts = job.attempts + 1;
+  const dead = attempts >= MAX_ATTEMPTS && !(error instanceof RetryLater);
+  await tx.query('UPDATE jobs SET status = $2, attempts = $3, run_at = $4, last_error = $5, updated_at = $6 WHERE id = $1', [
+    job.id,
+    dead ? 'dead' : 'pending',
+    attempts,
+    new Date(now.getTime() + backoffMs(attempts)),
+    String((error as Error)?.message ?? error).slice(0, 1000),
+    now,
+  ]);
+}
+
+async function deliver(db: Db, deps: WorkerDeps, job: JobRow, now: Date): Promise<'ok' | 'failed'> {
+  try {
+    const note =
+      job.kind === 'email'
+        ? await sendNotificationEmail(db, deps.mailer, String(job.payload.notificationId))
+        : await deliverWebhook(db, String(job.payload.endpointId), job.payload.event, now);
+    await db.query("UPDATE jobs SET status = 'done', last_error = $2, updated_at = $3 WHERE id = $1", [job.id, note, now]);
+    return 'ok';
+  } catch (error) {
+    const attempts = job.attempts + 1;
+    await db.query('UPDATE jobs SET status = $2, run_at = $3, last_error = $4, updated_at = $5 WHERE id = $1', [
+      job.id,
+      attempts >= MAX_ATTEMPTS ? 'dead' : 'pending',
+      new Date(now.getTime() + backoffMs(attempts)),
+      String((error as Error)?.message ?? error).slice(0, 1000),
+      now,
+    ]);
+    deps.log.warn({ job: job.id, kind: job.kind, err: (error as Error)?.message }, 'delivery failed; will retry');
+    return 'failed';
+  }
+}
+
+/** The background loop: polls for due jobs until stopped. */
+export function startWorker(db: Db, deps: WorkerDeps, intervalMs = 500): { stop(): Promise<void> } {
+  let stopped = false;
+  let running: Promise<unknown> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
+    if (stopped) return;
+    running = runDueJobs(db, deps, 100)
+      .catch((err: unknown) => deps.log.error({ err }, 'worker tick failed'))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, intervalMs);
+      });
+  };
+  timer = setTimeout(tick, intervalMs);
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * Ledger account addresses. Only escrow accounts (one per milestone) keep a stored balance:
+ * they belong to one contract and are only written under that contract's row lock. Shared
+ * accounts are derived from postings so that no command ever locks a global row.
+ */
+export const Accounts = {
+  /** The payment provider: money enters and leaves the system here. The only account that may go negative. */
+  world: () => 'world',
+  clientFunding: (clientId: string) => `clients:${clientId}:funding`,
+  escrow: (contractId: string, milestoneId: string) => `contracts:${contractId}:escrow:${milestoneId}`,
+  contractorBalance: (contractorId: string) => `contractors:${contractorId}:balance`,
+  clientFees: () => 'platform:fees:client',
+  contractorFees: () => 'platform:fees:contractor',
+} as const;
+
+export type AccountKind = 'world' | 'client_funding' | 'escrow' | 'contractor_balance' | 'platform_fees';
+
+export type AccountInfo = { kind: AccountKind; stored: boolean; allowNegative: boolean; contractId: string | null };
+
+export function describeAccount(address: string): AccountInfo {
+  if (address === 'world') return { kind: 'world', stored: false, allowNegative: true, contractId: null };
+  if (address.startsWith('platform:fees:')) return { kind: 'platform_fees', stored: false, allowNegative: false, contractId: null };
+  const escrow = /^contracts:([^:]+):escrow:[^:]+$/.exec(address);
+  if (escrow) return { kind: 'escrow', stored: true, allowNegative: false, contractId: escrow[1]! };
+  if (/^clients:[^:]+:funding$/.test(address)) return { kind: 'client_funding', stored: false, allowNegative: false, contractId: null };
+  if (/^contractors:[^:]+:balance$/.test(address)) return { kind: 'contractor_balance', stored: false, allowNegative: false, contractId: null };
+  throw new Error(`unknown ledger address ${address}`);
+}

@@ -1,0 +1,28 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Queryable } from '../db/client.ts';
+
+export type Mailer = { send(msg: { to: string; subject: string; text: string }): Promise<void>; readonly configured: boolean };
+
+/** SMTP when SMTP_URL is set; otherwise emails are recorded as skipped (in-app notifications still work). */
+export function createMailer(smtpUrl: string | undefined, from: string): Mailer {
+  if (!smtpUrl) return { configured: false, send: async () => undefined };
+  const transport: Transporter = nodemailer.createTransport(smtpUrl);
+  return {
+    configured: true,
+    send: async (m) => {
+      await transport.sendMail({ from, to: m.to, subject: m.subject, text: m.text });
+    },
+  };
+}
+
+/** Delivers one notification by email. */
+export async function sendNotificationEmail(db: Queryable, mailer: Mailer, notificationId: string): Promise<'sent' | 'skipped'> {
+  if (!mailer.configured) return 'skipped';
+  const [n] = await db.query<{ email: string; name: string; title: string; body: string }>(
+    'SELECT u.email, u.name, n.title, n.body FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.id = $1',
+    [notificationId],
+  );
+  if (!n) return 'skipped';
+  await mailer.send({ to: n.email, subject: n.title, text: `Hello ${n.name},\n\n${n.body}\n\n— Tranche` });
+  return 'sent';
+}

@@ -1,0 +1,81 @@
+import { formatMoney } from '../domain/money.ts';
+
+/** Activity kinds: the typed vocabulary of the contract timeline, notifications and webhooks. */
+export const EVENT_KINDS = [
+  'contract.created',
+  'contract.activated',
+  'contract.withdrawn',
+  'contract.declined',
+  'contract.closed',
+  'milestone.added',
+  'milestone.updated',
+  'milestone.deleted',
+  'milestone.accepted',
+  'milestone.declined',
+  'milestone.reordered',
+  'milestone.funded',
+  'milestone.funding_failed',
+  'milestone.funding_settled',
+  'milestone.submitted',
+  'milestone.approved',
+  'milestone.auto_approval_due',
+  'milestone.auto_approved',
+  'milestone.rejected',
+  'milestone.released',
+  'milestone.refunded',
+  'payment.created',
+  'payment.paid',
+  'change_request.opened',
+  'change_request.accepted',
+  'change_request.declined',
+  'change_request.withdrawn',
+  'change_request.failed',
+  'dispute.opened',
+  'dispute.responded',
+  'dispute.resolved',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export type EventData = Record<string, unknown> & { title?: string; amount?: number; currency?: string; reason?: string | null };
+
+const money = (d: EventData) => (typeof d.amount === 'number' && d.currency ? formatMoney(d.amount, d.currency) : '');
+const name = (d: EventData) => (d.title ? `“${d.title}”` : 'a milestone');
+
+/** One line a person can read, for the in-app notification and the email subject/body. */
+export function describe(kind: EventKind, d: EventData, contractTitle: string): { title: string; body: string } {
+  const on = `on “${contractTitle}”`;
+  const t = (title: string, body?: string) => ({ title, body: body ?? `${title} ${on}.` });
+  switch (kind) {
+    case 'contract.created': return t('New contract proposal', `A contract “${contractTitle}” was proposed to you.`);
+    case 'contract.activated': return t('Contract is live', `“${contractTitle}” is now active.`);
+    case 'contract.withdrawn': return t('Contract proposal withdrawn');
+    case 'contract.declined': return t('Contract proposal declined');
+    case 'contract.closed': return t('Contract closed');
+    case 'milestone.added': return t(`Milestone ${name(d)} added`, `Milestone ${name(d)} (${money(d)}) was added ${on}.`);
+    case 'milestone.updated': return t(`Milestone ${name(d)} changed`);
+    case 'milestone.deleted': return t(`Milestone ${name(d)} removed`);
+    case 'milestone.accepted': return t(`Milestone ${name(d)} accepted`);
+    case 'milestone.declined': return t(`Milestone ${name(d)} declined`);
+    case 'milestone.reordered': return t('Milestones reordered');
+    case 'milestone.funded': return t(`Milestone ${name(d)} funded`, `${money(d)} is held in escrow for ${name(d)} ${on}. Work can start.`);
+    case 'milestone.funding_failed': return t(`Funding of ${name(d)} failed`, `The deposit of ${money(d)} for ${name(d)} ${on} failed; the escrow was reversed.`);
+    case 'milestone.funding_settled': return t(`Funding of ${name(d)} settled`);
+    case 'milestone.submitted': return t(`Milestone ${name(d)} submitted for review`);
+    case 'milestone.approved': return t(`Milestone ${name(d)} approved`);
+    case 'milestone.auto_approval_due': return t(`Milestone ${name(d)} will be approved automatically`, `${name(d)} ${on} will be approved automatically at ${String(d.dueAt)} unless it is reviewed.`);
+    case 'milestone.auto_approved': return t(`Milestone ${name(d)} approved automatically`, `The review period ended: ${name(d)} ${on} was approved.`);
+    case 'milestone.rejected': return t(`Milestone ${name(d)} sent back`, `${name(d)} ${on} was rejected: ${d.reason ?? ''}`);
+    case 'milestone.released': return t(`Payment released for ${name(d)}`, `${money(d)} was released for ${name(d)} ${on}.`);
+    case 'milestone.refunded': return t(`Escrow refunded for ${name(d)}`, `${money(d)} was refunded for ${name(d)} ${on}.`);
+    case 'payment.created': return t('Draft payment created', `A draft payment of ${money(d)} was created ${on}.`);
+    case 'payment.paid': return t('Payment sent', `A payment of ${money(d)} was paid ${on}.`);
+    case 'change_request.opened': return t('Milestone changes proposed', `Changes to the milestones ${on} wait for your review.`);
+    case 'change_request.accepted': return t('Milestone changes accepted');
+    case 'change_request.declined': return t('Milestone changes declined', `The proposed milestone changes ${on} were declined${d.reason ? `: ${d.reason}` : '.'}`);
+    case 'change_request.withdrawn': return t('Milestone changes withdrawn');
+    case 'change_request.failed': return t('Milestone changes could not be applied', `The proposed changes ${on} could not be applied: ${String(d.reason ?? '')}`);
+    case 'dispute.opened': return t(`Dispute opened on ${name(d)}`, `A dispute was opened on ${name(d)} ${on}: ${d.reason ?? ''}`);
+    case 'dispute.responded': return t(`Dispute on ${name(d)} answered`);
+    case 'dispute.resolved': return t(`Dispute on ${name(d)} resolved`);
+  }
+}

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { ensureAdminToken, ensureDefaultPlatform } from './bootstrap.ts';
+import type { Config } from './config.ts';
+import { openDb, type Db } from './db/client.ts';
+import { migrate } from './db/migrate.ts';
+import { AdjustableClock, systemClock, type Clock } from './domain/clock.ts';
+import { LocalFileStorage } from './files/storage.ts';
+import { buildApp, type App } from './http/app.ts';
+import { startWorker, type WorkerDeps } from './jobs/worker.ts';
+import { createMailer } from './notify/email.ts';
+import { SandboxProvider } from './payments/sandbox.ts';
+import type { PaymentProvider } from './payments/provider.ts';
+
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+export type Runtime = {
+  app: App;
+  db: Db;
+  url: string;
+  adminToken: string;
+  platformId: string;
+  clock: Clock;
+  log: Logger;
+  stop(): Promise<void>;
+};
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] });
+}
+
+/**
+ * Starts the product: database (migrated), default platform, admin token, HTTP API on a port,
+ * and (unless TRANCHE_WORKER=0) the background worker. `stop()` shuts down gracefully:
+ * stop accepting, finish in-flight requests, stop the worker, close the database.
+ */
+export async function startServer(config: Config, opts: { log?: Logger; provider?: PaymentProvider; onAdminToken?: (t: string, file: string | null) => void } = {}): Promise<Runtime> {
+  const log = opts.log ?? createLogger(config);
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log });
+  const migrated = await migrate(db);
+  if (migrated.applied.length) log.info({ applied: migrated.applied }, 'migrations applied');
+  const testClock = config.testClock ? new AdjustableClock() : undefined;
+  const clock: Clock = testClock ?? systemClock;
+  const platformId = await ensureDefaultPlatform(db, clock.now());
+  const admin = await ensureAdminToken(db, config, platformId, clock.now());
+  if (admin.generated) opts.onAdminToken?.(admin.token, admin.file);
+
+  const provider = opts.provider ?? new SandboxProvider();
+  const deps = { clock, provider };
+  const workerDeps: WorkerDeps = { ...deps, mailer: createMailer(config.smtpUrl, config.mailFrom), log: log.child({ component: 'worker' }) };
+  const storage = new LocalFileStorage(join(config.dataDir, 'files'));
+  const app = await buildApp({ db, deps, log, storage, testClock, workerDeps, version: VERSION });
+  const address = await app.listen({ port: config.port, host: config.host });
+  const worker = config.runWorker ? startWorker(db, workerDeps) : null;
+  const url = address.replace('[::1]', 'localhost');
+  log.info({ url, database: db.engine, worker: Boolean(worker) }, 'tranche is listening');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    app,
+    db,
+    url,
+    adminToken: admin.token,
+    platformId,
+    clock,
+    log,
+    stop: () =>
+      (stopping ??= (async () => {
+        await app.close();
+        await worker?.stop();
+        await db.close();
+      })()),
+  };
+}

@@ -1,0 +1,32 @@
+import { AppError } from '../domain/errors.ts';
+import type { UseCaseCtx } from './context.ts';
+import { recordEvent } from './record.ts';
+import { applyMilestoneCommand, runMilestoneCommand } from './run-milestone-command.ts';
+
+/**
+ * The other party accepts a proposed milestone. Under `fundingTrigger: on_acceptance` the
+ * contractor's acceptance on a live contract also charges the client's saved payment method;
+ * if that charge cannot happen the milestone stays accepted and the client is told to fund it.
+ */
+export async function acceptMilestone(ctx: UseCaseCtx, milestoneId: string, input: { expectedVersion?: number } = {}) {
+  const accepted = await runMilestoneCommand(ctx, milestoneId, { type: 'accept' }, { event: 'milestone.accepted', expectedVersion: input.expectedVersion });
+  const { contract } = accepted;
+  const p = contract.policy;
+  if (!(p.escrow === 'required' && p.fundingTrigger === 'on_acceptance' && contract.status === 'active' && accepted.role === 'contractor')) {
+    return accepted;
+  }
+  try {
+    return await applyMilestoneCommand(ctx, contract, accepted.milestone, 'client', { type: 'fund' }, { event: 'milestone.funded', data: { trigger: 'on_acceptance' } });
+  } catch (e) {
+    if (!(e instanceof AppError) || e.status >= 500) throw e;
+    // The acceptance stands; the charge did not happen. Nothing of the charge was written.
+    await recordEvent(ctx, contract, {
+      kind: 'milestone.funding_failed',
+      actorRole: 'system',
+      milestoneId,
+      notify: ['client', 'contractor'],
+      data: { title: accepted.milestone.title, amount: accepted.milestone.amount, reason: e.code },
+    });
+    return accepted;
+  }
+}

@@ -1,0 +1,58 @@
+import { findContract, type ContractRow } from '../db/repos/contracts.ts';
+import { findMilestone, type MilestoneRow } from '../db/repos/milestones.ts';
+import { AppError, notFound } from '../domain/errors.ts';
+import type { Actor } from '../domain/milestone-machine.ts';
+import type { Role } from '../domain/policy.ts';
+import { isPlatformAdmin, type UseCaseCtx } from './context.ts';
+
+export type ContractRole = Role | 'admin';
+
+/**
+ * Loads a contract the caller may see. A user who is not a party gets 404 (the contract's
+ * existence is not disclosed); the platform admin sees every contract of its platform.
+ * With `lock`, the row is locked FOR UPDATE: every command on a contract takes this lock
+ * first, which serializes commands per contract and only per contract.
+ */
+export async function loadContract(ctx: UseCaseCtx, contractId: string, lock: boolean): Promise<{ contract: ContractRow; role: ContractRole }> {
+  const contract = await findContract(ctx.tx, ctx.principal.platformId, contractId, lock);
+  if (!contract) throw notFound('contract');
+  return { contract, role: roleIn(ctx, contract) };
+}
+
+export function roleIn(ctx: UseCaseCtx, contract: ContractRow): ContractRole {
+  const p = ctx.principal;
+  if (isPlatformAdmin(p)) return 'admin';
+  if (p.userId === contract.client_id) return 'client';
+  if (p.userId === contract.contractor_id) return 'contractor';
+  throw notFound('contract');
+}
+
+/** Loads a milestone and its contract, locking the contract first and then the milestone. */
+export async function loadMilestone(
+  ctx: UseCaseCtx,
+  milestoneId: string,
+  lock: boolean,
+): Promise<{ contract: ContractRow; milestone: MilestoneRow; role: ContractRole }> {
+  const peek = await findMilestone(ctx.tx, ctx.principal.platformId, milestoneId);
+  if (!peek) throw notFound('milestone');
+  const { contract, role } = await loadContract(ctx, peek.contract_id, lock).catch((e: unknown) => {
+    throw e instanceof AppError && e.code === 'not_found' ? notFound('milestone') : e;
+  });
+  const milestone = lock ? (await findMilestone(ctx.tx, ctx.principal.platformId, milestoneId, true))! : peek;
+  return { contract, milestone, role };
+}
+
+export const actorFor = (role: ContractRole): Actor => ({ role });
+
+export function requireParty(role: ContractRole): Role {
+  if (role === 'admin') throw new AppError('forbidden', 'act for a party with the Acting-User header');
+  return role;
+}
+
+/** 409 change_request_open while the contract has an open change request. */
+export async function assertNoOpenChangeRequest(ctx: UseCaseCtx, contractId: string): Promise<void> {
+  const [open] = await ctx.tx.query<{ id: string }>("SELECT id FROM change_requests WHERE contract_id = $1 AND status = 'open'", [contractId]);
+  if (open) {
+    throw new AppError('change_request_open', 'answer the open change request before making other changes', { changeRequestId: open.id });
+  }
+}

@@ -1,0 +1,21 @@
+import type { Tx } from '../db/client.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { PaymentProvider } from '../payments/provider.ts';
+
+/** Who is calling: a user (by token or session), or the platform admin (optionally acting for a user). */
+export type Principal = {
+  platformId: string;
+  /** The user acted as; null for the admin acting as itself. */
+  userId: string | null;
+  /** True when the credential is the platform admin token (with or without Acting-User). */
+  viaAdmin: boolean;
+  /** Stable key for idempotency records: the token, session user or acting user. */
+  key: string;
+};
+
+export const isPlatformAdmin = (p: Principal) => p.viaAdmin && p.userId === null;
+
+export type Deps = { clock: Clock; provider: PaymentProvider };
+
+/** Everything a use case needs: the open transaction, the caller, the time and the ports. */
+export type UseCaseCtx = { tx: Tx; principal: Principal; deps: Deps; now: Date };

@@ -1,0 +1,70 @@
+import { findUser } from '../db/repos/users.ts';
+import { AppError, type FieldError } from '../domain/errors.ts';
+import { newId } from '../domain/ids.ts';
+import { initialStatus } from '../domain/milestone-machine.ts';
+import { isCurrency } from '../domain/money.ts';
+import { mayCreateMilestones, resolvePolicy, type PolicyInput, type Role } from '../domain/policy.ts';
+import type { ContractRow } from '../db/repos/contracts.ts';
+import type { NewMilestone } from './add-milestone.ts';
+import type { UseCaseCtx } from './context.ts';
+import { assertFilesUsable } from './files.ts';
+import { assertDueDates } from './milestone-input.ts';
+import { recordEvent } from './record.ts';
+
+export type NewContract = {
+  title: string;
+  description?: string | null;
+  clientId: string;
+  contractorId: string;
+  type: 'fixed' | 'hourly';
+  currency: string;
+  policy?: PolicyInput;
+  milestones?: NewMilestone[];
+};
+
+/**
+ * A party proposes a contract to the other, optionally with its first milestones. The
+ * contract starts as a `proposal`; the client makes it live with activate.
+ */
+export async function createContract(ctx: UseCaseCtx, input: NewContract) {
+  const { tx, principal, now } = ctx;
+  if (!principal.userId) throw new AppError('forbidden', 'a contract is created by one of its parties: use the Acting-User header');
+  const role: Role | null = principal.userId === input.clientId ? 'client' : principal.userId === input.contractorId ? 'contractor' : null;
+  const errors: FieldError[] = [];
+  if (input.clientId === input.contractorId) errors.push({ field: 'contractorId', message: 'must differ from clientId' });
+  if (!isCurrency(input.currency)) errors.push({ field: 'currency', message: 'is not an ISO 4217 currency' });
+  if (input.type !== 'fixed') errors.push({ field: 'type', message: 'only fixed-price contracts are available in this version' });
+  for (const field of ['clientId', 'contractorId'] as const) {
+    if (!(await findUser(tx, principal.platformId, input[field]))) errors.push({ field, message: 'is not a user of this platform' });
+  }
+  if (errors.length) throw new AppError('validation_failed', 'the contract is not valid', {}, errors);
+  if (!role) throw new AppError('forbidden', 'you must be the client or the contractor of a contract you create');
+  const policy = resolvePolicy(input.policy);
+  const milestones = input.milestones ?? [];
+  if (milestones.length && !mayCreateMilestones(policy, role)) {
+    throw new AppError('forbidden', `under this policy only the ${policy.milestoneCreators} adds milestones`);
+  }
+  assertDueDates(milestones.map((m, i) => ({ dueDate: m.dueDate, field: `milestones[${i}].dueDate` })), now);
+
+  const id = newId('contract');
+  const [contract] = await tx.query<ContractRow>(
+    `INSERT INTO contracts (id, platform_id, title, description, client_id, contractor_id, created_by, type, currency, status, policy, created_at, updated_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'proposal',$10,$11,$11) RETURNING *`,
+    [id, principal.platformId, input.title, input.description ?? null, input.clientId, input.contractorId, principal.userId, input.type, input.currency, JSON.stringify(policy), now],
+  );
+  await assertFilesUsable(ctx, contract!, milestones.flatMap((m) => m.attachmentIds ?? []));
+  const init = initialStatus(policy, role);
+  for (const [i, m] of milestones.entries()) {
+    await tx.query(
+      `INSERT INTO milestones (id, platform_id, contract_id, position, title, description, amount, due_date, status, proposed_by, attachment_ids, created_at, updated_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$12)`,
+      [newId('milestone'), principal.platformId, id, i + 1, m.title, m.description ?? null, m.amount, m.dueDate, init.status, init.proposedBy, JSON.stringify(m.attachmentIds ?? []), now],
+    );
+  }
+  await recordEvent(ctx, contract!, {
+    kind: 'contract.created',
+    actorRole: role,
+    data: { title: input.title, milestones: milestones.length, amount: milestones.reduce((a, m) => a + m.amount, 0) },
+  });
+  return contract!;
+}

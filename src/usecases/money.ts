@@ -1,0 +1,159 @@
+import type { ContractRow } from '../db/repos/contracts.ts';
+import type { MilestoneRow } from '../db/repos/milestones.ts';
+import { AppError } from '../domain/errors.ts';
+import { newId } from '../domain/ids.ts';
+import type { MilestoneState, MoneyEffect } from '../domain/milestone-machine.ts';
+import { cumulativeShare, feeOf } from '../domain/money.ts';
+import { fundingPostings, refundPostings, releasePostings, type Parties } from '../ledger/flows.ts';
+import { postEntry } from '../ledger/postings.ts';
+import { PaymentDeclinedError } from '../payments/provider.ts';
+import type { UseCaseCtx } from './context.ts';
+import { enqueueJob } from './record.ts';
+
+export const partiesOf = (c: ContractRow): Parties => ({ contractId: c.id, clientId: c.client_id, contractorId: c.contractor_id });
+
+export type PaymentKind = 'milestone' | 'partial_release' | 'dispute_release' | 'close_release';
+
+export type EffectOptions = {
+  /** Payment method for a charge; falls back to the client's default. */
+  paymentMethod?: string;
+  /** What a release is called in the payments list. */
+  paymentKind?: PaymentKind;
+};
+
+export type EffectOutcome = {
+  state: MilestoneState;
+  columns: { client_fee_charged?: number; client_fee_refunded?: number };
+  paymentIds: string[];
+  fundingPending: boolean;
+};
+
+/** The client's payment method for a charge: the one named, else their saved default. */
+export async function resolvePaymentMethod(ctx: UseCaseCtx, contract: ContractRow, named: string | undefined): Promise<string> {
+  if (named) {
+    if (!ctx.deps.provider.isPaymentMethod(named)) {
+      throw new AppError('validation_failed', 'unknown payment method', {}, [{ field: 'paymentMethod', message: 'is not a payment method of this provider' }]);
+    }
+    return named;
+  }
+  const [row] = await ctx.tx.query<{ default_payment_method: string | null }>('SELECT default_payment_method FROM users WHERE id = $1', [contract.client_id]);
+  if (!row?.default_payment_method) {
+    throw new AppError('payment_method_required', 'name a paymentMethod or save a default one with PUT /v1/me/payment-method');
+  }
+  return row.default_payment_method;
+}
+
+/**
+ * Turns a transition's money effects into provider calls, ledger entries and payment rows,
+ * inside the caller's transaction. A declined card throws before anything is written.
+ */
+export async function applyMoneyEffects(
+  ctx: UseCaseCtx,
+  contract: ContractRow,
+  before: MilestoneRow,
+  next: MilestoneState,
+  effects: MoneyEffect[],
+  opts: EffectOptions = {},
+): Promise<EffectOutcome> {
+  const out: EffectOutcome = { state: { ...next }, columns: {}, paymentIds: [], fundingPending: false };
+  let feeCharged = before.client_fee_charged;
+  let feeRefunded = before.client_fee_refunded;
+  const parties = partiesOf(contract);
+  const base = { platformId: contract.platform_id, contractId: contract.id, milestoneId: before.id, currency: contract.currency, at: ctx.now };
+
+  for (const eff of effects) {
+    switch (eff.type) {
+      case 'charge': {
+        const method = await resolvePaymentMethod(ctx, contract, opts.paymentMethod);
+        const fee = feeOf(eff.amount, contract.policy.platformFee.clientBps);
+        let result;
+        try {
+          result = await ctx.deps.provider.charge({
+            amount: eff.amount + fee,
+            currency: contract.currency,
+            paymentMethod: method,
+            // Stable for a retry of the same command on the same milestone version.
+            idempotencyKey: `fund:${before.id}:v${before.version}`,
+            description: `Escrow for ${before.title}`,
+          });
+        } catch (e) {
+          if (e instanceof PaymentDeclinedError) throw new AppError('payment_declined', 'the card was declined', { declineCode: e.declineCode });
+          throw e;
+        }
+        const fundingId = newId('funding');
+        await ctx.tx.query(
+          `INSERT INTO fundings (id, platform_id, contract_id, milestone_id, amount, client_fee, currency, payment_method, provider_ref, status, created_at, updated_at)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`,
+          [fundingId, contract.platform_id, contract.id, before.id, eff.amount, fee, contract.currency, method, result.reference, result.status, ctx.now],
+        );
+        await postEntry(ctx.tx, { ...base, kind: 'escrow_funding', reference: `charge:${result.reference}`, postings: fundingPostings(parties, before.id, eff.amount, fee) });
+        feeCharged += fee;
+        if (result.status === 'pending') {
+          out.fundingPending = true;
+          out.state.fundingPending = true;
+          await enqueueJob(ctx, { kind: 'settle_funding', payload: { fundingId }, platformId: contract.platform_id, contractId: contract.id, dedupeKey: `settle:${fundingId}` });
+        }
+        break;
+      }
+      case 'release': {
+        const fee = feeOf(eff.amount, contract.policy.platformFee.contractorBps);
+        const paymentId = newId('payment');
+        await postEntry(ctx.tx, { ...base, kind: 'escrow_release', reference: `release:${paymentId}`, postings: releasePostings(parties, before.id, eff.amount, fee) });
+        await insertPayment(ctx, contract, { id: paymentId, milestoneId: before.id, kind: opts.paymentKind ?? 'milestone', amount: eff.amount, fee, status: 'paid' });
+        out.paymentIds.push(paymentId);
+        break;
+      }
+      case 'refund':
+      case 'reverse_charge': {
+        // The client fee comes back in proportion to what is refunded of what was funded.
+        const feeBack = cumulativeShare(feeCharged, next.refundedAmount, next.fundedAmount, feeRefunded);
+        const [funding] = await ctx.tx.query<{ id: string; provider_ref: string }>(
+          `SELECT id, provider_ref FROM fundings WHERE milestone_id = $1 AND status = $2 ORDER BY id DESC LIMIT 1`,
+          [before.id, eff.type === 'refund' ? 'succeeded' : 'pending'],
+        );
+        let reference: string;
+        if (eff.type === 'refund') {
+          const r = await ctx.deps.provider.refund({
+            chargeReference: funding?.provider_ref ?? 'none',
+            amount: eff.amount + feeBack,
+            currency: contract.currency,
+            idempotencyKey: `refund:${before.id}:v${before.version}`,
+          });
+          reference = `refund:${r.reference}`;
+        } else {
+          if (funding) await ctx.tx.query("UPDATE fundings SET status = 'failed', updated_at = $2 WHERE id = $1", [funding.id, ctx.now]);
+          reference = `reversal:${funding?.provider_ref ?? before.id + ':' + before.version}`;
+        }
+        await postEntry(ctx.tx, { ...base, kind: eff.type === 'refund' ? 'escrow_refund' : 'charge_reversal', reference, postings: refundPostings(parties, before.id, eff.amount, feeBack) });
+        feeRefunded += feeBack;
+        break;
+      }
+      case 'draft_payment': {
+        const paymentId = newId('payment');
+        await insertPayment(ctx, contract, { id: paymentId, milestoneId: before.id, kind: 'milestone', amount: eff.amount, fee: 0, status: 'draft' });
+        out.paymentIds.push(paymentId);
+        break;
+      }
+      case 'charge_on_acceptance':
+        // Handled by the accept use case, which runs a fund transition of its own.
+        break;
+    }
+  }
+  if (feeCharged !== before.client_fee_charged) out.columns.client_fee_charged = feeCharged;
+  if (feeRefunded !== before.client_fee_refunded) out.columns.client_fee_refunded = feeRefunded;
+  // A charge that settled at once leaves nothing pending; a pending one stays so until settled.
+  if (!out.fundingPending && effects.some((e) => e.type === 'charge')) out.state.fundingPending = false;
+  return out;
+}
+
+export async function insertPayment(
+  ctx: UseCaseCtx,
+  contract: ContractRow,
+  p: { id: string; milestoneId: string | null; kind: PaymentKind; amount: number; fee: number; status: 'draft' | 'paid' },
+): Promise<void> {
+  await ctx.tx.query(
+    `INSERT INTO payments (id, platform_id, contract_id, milestone_id, client_id, contractor_id, kind, amount, fee, currency, status, paid_at, created_at, updated_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13)`,
+    [p.id, contract.platform_id, contract.id, p.milestoneId, contract.client_id, contract.contractor_id, p.kind, p.amount, p.fee, contract.currency, p.status, p.status === 'paid' ? ctx.now : null, ctx.now],
+  );
+}

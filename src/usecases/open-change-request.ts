@@ -1,0 +1,80 @@
+import type { ContractRow } from '../db/repos/contracts.ts';
+import { planChangeSet, type ChangeOperation } from '../domain/change-set.ts';
+import { forbidden, invalidState } from '../domain/errors.ts';
+import { newId } from '../domain/ids.ts';
+import { needsAcceptance, type Role } from '../domain/policy.ts';
+import { assertNoOpenChangeRequest, loadContract, requireParty } from './access.ts';
+import { applyPlan, currentViews } from './apply-change-set.ts';
+import type { UseCaseCtx } from './context.ts';
+import { assertDueDates } from './milestone-input.ts';
+import { recordEvent } from './record.ts';
+
+export type ChangeRequestRow = {
+  id: string;
+  platform_id: string;
+  contract_id: string;
+  author_id: string;
+  author_role: Role;
+  status: 'open' | 'accepted' | 'declined' | 'withdrawn' | 'failed';
+  operations: ChangeOperation[];
+  message: string | null;
+  diff: unknown;
+  decline_reason: string | null;
+  failure_reason: string | null;
+  version: number;
+  resolved_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+};
+
+function checkDates(ops: ChangeOperation[], now: Date) {
+  assertDueDates(
+    ops.flatMap((op, i) =>
+      op.op === 'add' ? [{ dueDate: op.milestone.dueDate, field: `operations[${i}].milestone.dueDate` }] : op.op === 'update' ? [{ dueDate: op.changes.dueDate, field: `operations[${i}].changes.dueDate` }] : [],
+    ),
+    now,
+  );
+}
+
+/**
+ * A party proposes a change set. When the policy lets the author change milestones alone it
+ * is applied at once (status `accepted`, `applied: true`); otherwise it stays `open` for the
+ * other party, and no other milestone change is possible on the contract until it is answered.
+ */
+export async function openChangeRequest(ctx: UseCaseCtx, contractId: string, input: { operations: ChangeOperation[]; message?: string }) {
+  const { contract, role } = await loadContract(ctx, contractId, true);
+  return openChangeRequestOn(ctx, contract, requireParty(role), input);
+}
+
+export async function openChangeRequestOn(ctx: UseCaseCtx, contract: ContractRow, author: Role, input: { operations: ChangeOperation[]; message?: string }) {
+  if (contract.status !== 'proposal' && contract.status !== 'active') throw invalidState('contract', contract.status);
+  const addsOps = input.operations.some((o) => o.op === 'add');
+  if (addsOps && contract.policy.milestoneCreators !== 'both' && contract.policy.milestoneCreators !== author && !needsAcceptance(contract.policy, author)) {
+    throw forbidden(`under this contract’s policy only the ${contract.policy.milestoneCreators} adds milestones`);
+  }
+  await assertNoOpenChangeRequest(ctx, contract.id);
+  checkDates(input.operations, ctx.now);
+  const plan = planChangeSet(await currentViews(ctx, contract.id), input.operations);
+  const direct = !needsAcceptance(contract.policy, author);
+  const id = newId('changeRequest');
+  let createdIds: string[] = [];
+  if (direct) createdIds = await applyPlan(ctx, contract, plan, { status: 'accepted', proposedBy: null });
+  const diff = withCreatedIds(plan.diff, createdIds);
+  const [row] = await ctx.tx.query<ChangeRequestRow>(
+    `INSERT INTO change_requests (id, platform_id, contract_id, author_id, author_role, status, operations, message, diff, resolved_at, created_at, updated_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11) RETURNING *`,
+    [id, contract.platform_id, contract.id, ctx.principal.userId, author, direct ? 'accepted' : 'open', JSON.stringify(input.operations), input.message ?? null, JSON.stringify(diff), direct ? ctx.now : null, ctx.now],
+  );
+  await recordEvent(ctx, contract, {
+    kind: direct ? 'change_request.accepted' : 'change_request.opened',
+    actorRole: author,
+    data: { changeRequestId: id, totalBefore: diff.totalBefore, totalAfter: diff.totalAfter, applied: direct },
+  });
+  return { contract, changeRequest: row!, applied: direct };
+}
+
+/** Fills the ids of milestones created by applying the set into the `added` rows of its diff. */
+export function withCreatedIds<D extends { milestones: { milestoneId: string | null; change: string }[] }>(diff: D, ids: string[]): D {
+  let k = 0;
+  return { ...diff, milestones: diff.milestones.map((r) => (r.change === 'added' && r.milestoneId === null && k < ids.length ? { ...r, milestoneId: ids[k++]! } : r)) };
+}

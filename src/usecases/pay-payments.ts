@@ -1,0 +1,115 @@
+import { findContract, type ContractRow } from '../db/repos/contracts.ts';
+import { findMilestone, saveMilestoneState, toState } from '../db/repos/milestones.ts';
+import { AppError, forbidden, invalidState, notFound } from '../domain/errors.ts';
+import { feeOf } from '../domain/money.ts';
+import { directPaymentPostings } from '../ledger/flows.ts';
+import { postEntry } from '../ledger/postings.ts';
+import { PaymentDeclinedError } from '../payments/provider.ts';
+import { roleIn } from './access.ts';
+import type { UseCaseCtx } from './context.ts';
+import { partiesOf, resolvePaymentMethod } from './money.ts';
+import { enqueueJob, recordEvent } from './record.ts';
+
+export type PaymentRow = {
+  id: string;
+  platform_id: string;
+  contract_id: string;
+  milestone_id: string | null;
+  client_id: string;
+  contractor_id: string;
+  kind: string;
+  amount: number;
+  fee: number;
+  currency: string;
+  status: 'draft' | 'processing' | 'paid' | 'failed' | 'refunded';
+  provider_ref: string | null;
+  version: number;
+  paid_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+};
+
+const PAYABLE = new Set(['draft', 'failed']);
+
+/**
+ * The client pays draft payments (no-escrow policies), one or many at once. All or nothing:
+ * if one card charge is declined, none of the payments changes. Contracts are locked in id
+ * order so that two bulk payments can never deadlock each other.
+ */
+export async function payPayments(ctx: UseCaseCtx, paymentIds: string[], input: { paymentMethod?: string } = {}) {
+  const ids = [...new Set(paymentIds)];
+  const peeked = await ctx.tx.query<PaymentRow>('SELECT * FROM payments WHERE platform_id = $1 AND id = ANY($2)', [ctx.principal.platformId, ids]);
+  const byContract = new Map<string, ContractRow>();
+  for (const contractId of [...new Set(peeked.map((p) => p.contract_id))].sort()) {
+    const c = await findContract(ctx.tx, ctx.principal.platformId, contractId, true);
+    if (c) byContract.set(contractId, c);
+  }
+  const out: PaymentRow[] = [];
+  for (const id of ids) {
+    const [p] = await ctx.tx.query<PaymentRow>('SELECT * FROM payments WHERE platform_id = $1 AND id = $2 FOR UPDATE', [ctx.principal.platformId, id]);
+    const contract = p && byContract.get(p.contract_id);
+    if (!p || !contract) throw notFound(`payment ${id}`);
+    let role;
+    try {
+      role = roleIn(ctx, contract);
+    } catch {
+      throw notFound(`payment ${id}`);
+    }
+    if (role !== 'client') throw forbidden('only the client pays a payment');
+    if (!PAYABLE.has(p.status)) throw invalidState('payment', p.status, `payment ${id} is ${p.status}`);
+    out.push(await payOne(ctx, contract, p, input.paymentMethod));
+  }
+  return out;
+}
+
+async function payOne(ctx: UseCaseCtx, contract: ContractRow, p: PaymentRow, named: string | undefined): Promise<PaymentRow> {
+  const method = await resolvePaymentMethod(ctx, contract, named);
+  const clientFee = feeOf(p.amount, contract.policy.platformFee.clientBps);
+  let charge;
+  try {
+    charge = await ctx.deps.provider.charge({
+      amount: p.amount + clientFee,
+      currency: p.currency,
+      paymentMethod: method,
+      idempotencyKey: `pay:${p.id}:v${p.version}`,
+      description: `Payment ${p.id}`,
+    });
+  } catch (e) {
+    if (e instanceof PaymentDeclinedError) throw new AppError('payment_declined', `the card was declined for payment ${p.id}`, { declineCode: e.declineCode, paymentId: p.id });
+    throw e;
+  }
+  if (charge.status === 'pending') {
+    const [row] = await ctx.tx.query<PaymentRow>(
+      "UPDATE payments SET status = 'processing', provider_ref = $2, version = version + 1, updated_at = $3 WHERE id = $1 RETURNING *",
+      [p.id, charge.reference, ctx.now],
+    );
+    await enqueueJob(ctx, { kind: 'settle_payment', payload: { paymentId: p.id }, platformId: p.platform_id, contractId: p.contract_id, dedupeKey: `settle:${p.id}:${charge.reference}` });
+    return row!;
+  }
+  return completePayment(ctx, contract, p, charge.reference, clientFee);
+}
+
+/** Books a settled card charge for a payment: ledger entry, payment paid, milestone paid. */
+export async function completePayment(ctx: UseCaseCtx, contract: ContractRow, p: PaymentRow, reference: string, clientFee: number): Promise<PaymentRow> {
+  const contractorFee = feeOf(p.amount, contract.policy.platformFee.contractorBps);
+  await postEntry(ctx.tx, {
+    platformId: p.platform_id,
+    contractId: p.contract_id,
+    milestoneId: p.milestone_id,
+    currency: p.currency,
+    kind: 'direct_payment',
+    reference: `charge:${reference}`,
+    postings: directPaymentPostings(partiesOf(contract), p.amount, clientFee, contractorFee),
+    at: ctx.now,
+  });
+  const [row] = await ctx.tx.query<PaymentRow>(
+    "UPDATE payments SET status = 'paid', fee = $2, provider_ref = $3, paid_at = $4, version = version + 1, updated_at = $4 WHERE id = $1 RETURNING *",
+    [p.id, contractorFee, reference, ctx.now],
+  );
+  if (p.milestone_id) {
+    const m = await findMilestone(ctx.tx, p.platform_id, p.milestone_id, true);
+    if (m && m.status === 'approved') await saveMilestoneState(ctx.tx, m.id, { ...toState(m), status: 'paid' }, ctx.now);
+  }
+  await recordEvent(ctx, contract, { kind: 'payment.paid', actorRole: 'client', milestoneId: p.milestone_id, data: { paymentId: p.id, amount: p.amount } });
+  return row!;
+}

@@ -1,0 +1,72 @@
+import { saveMilestoneState, toState, type MilestoneRow } from '../db/repos/milestones.ts';
+import type { ContractRow } from '../db/repos/contracts.ts';
+import { AppError } from '../domain/errors.ts';
+import { OPEN_FUNDED_STATUSES, transition, type MilestoneCommand } from '../domain/milestone-machine.ts';
+import type { EventData, EventKind } from '../notify/templates.ts';
+import { loadMilestone, type ContractRole } from './access.ts';
+import type { UseCaseCtx } from './context.ts';
+import { applyMoneyEffects, type EffectOptions } from './money.ts';
+import { recordEvent } from './record.ts';
+
+export type CommandOptions = EffectOptions & {
+  event: EventKind;
+  data?: EventData;
+  expectedVersion?: number;
+  columns?: Parameters<typeof saveMilestoneState>[4];
+};
+
+export type CommandResult = { contract: ContractRow; milestone: MilestoneRow; before: MilestoneRow; role: ContractRole; paymentIds: string[] };
+
+export async function countOtherOpenFunded(ctx: UseCaseCtx, contractId: string, milestoneId: string): Promise<number> {
+  const [row] = await ctx.tx.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM milestones WHERE contract_id = $1 AND id <> $2 AND status = ANY($3)',
+    [contractId, milestoneId, OPEN_FUNDED_STATUSES],
+  );
+  return row?.n ?? 0;
+}
+
+export function assertVersion(row: { version: number }, expected: number | undefined): void {
+  if (expected !== undefined && row.version !== expected) {
+    throw new AppError('version_mismatch', `expected version ${expected}, the resource is at ${row.version}`, { version: row.version });
+  }
+}
+
+/**
+ * The shape every milestone command shares: lock the contract then the milestone, run the
+ * pure transition for the caller's role, apply its money effects, save the new state and
+ * record the activity — all in the caller's transaction.
+ */
+export async function runMilestoneCommand(ctx: UseCaseCtx, milestoneId: string, cmd: MilestoneCommand, opts: CommandOptions): Promise<CommandResult> {
+  const { contract, milestone, role } = await loadMilestone(ctx, milestoneId, true);
+  return applyMilestoneCommand(ctx, contract, milestone, role, cmd, opts);
+}
+
+/** As runMilestoneCommand, for a contract and milestone already loaded and locked. */
+export async function applyMilestoneCommand(
+  ctx: UseCaseCtx,
+  contract: ContractRow,
+  milestone: MilestoneRow,
+  role: ContractRole | 'system',
+  cmd: MilestoneCommand,
+  opts: CommandOptions,
+): Promise<CommandResult> {
+  assertVersion(milestone, opts.expectedVersion);
+  const otherOpenFunded = cmd.type === 'fund' ? await countOtherOpenFunded(ctx, contract.id, milestone.id) : 0;
+  const t = transition(toState(milestone), cmd, { role }, contract.policy, {
+    contractStatus: contract.status,
+    currency: contract.currency,
+    otherOpenFunded,
+  });
+  if (!t.ok) throw t.error;
+  const money = await applyMoneyEffects(ctx, contract, milestone, t.next, t.effects, opts);
+  const saved = await saveMilestoneState(ctx.tx, milestone.id, money.state, ctx.now, { ...money.columns, ...opts.columns });
+  const moved = t.effects.find((e) => 'amount' in e) as { amount: number } | undefined;
+  await recordEvent(ctx, contract, {
+    kind: opts.event,
+    actorRole: role === 'admin' ? 'admin' : role,
+    milestoneId: milestone.id,
+    data: { title: milestone.title, amount: moved?.amount ?? milestone.amount, status: saved.status, ...opts.data },
+  });
+  return { contract, milestone: saved, before: milestone, role: role === 'system' ? 'admin' : role, paymentIds: money.paymentIds };
+}
+
