@@ -242,4 +242,4 @@ export const ProblemSchema = z
   .meta({ id: 'Problem', description: 'RFC 9457 problem details with a stable `code`.' });
 
 export const IdParams = (kind: IdKind) => z.object({ id: Id(kind) }).strict();
-export const NoBody = z.object({}).strict().optional();
+export const NoBody = z.object({}).strict().nullish();

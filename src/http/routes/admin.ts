@@ -89,7 +89,7 @@ export function adminRoutes(app: V1, { runner, db, testClock, workerDeps }: Rout
 
   app.post(
     '/admin/jobs/run',
-    { schema: { tags, summary: 'Test clock only: run every job due now', body: z.object({}).strict().optional(), response: { 200: z.object({ ran: z.number().int(), failed: z.number().int() }) } } },
+    { schema: { tags, summary: 'Test clock only: run every job due now', body: z.object({}).strict().nullish(), response: { 200: z.object({ ran: z.number().int(), failed: z.number().int() }) } } },
     async (req, reply) => {
       await runner.within(req, async ({ principal }) => requireAdmin(principal)).catch((e) => {
         throw e;

@@ -80,7 +80,7 @@ export function negotiationRoutes(app: V1, { runner }: RouteContext) {
         tags,
         summary: 'The other party accepts: applied atomically, or `failed` (409) if something it touches changed meanwhile',
         params: IdParams('changeRequest'),
-        body: z.object(ExpectedVersion).strict().optional(),
+        body: z.object(ExpectedVersion).strict().nullish(),
         response: { 200: ChangeRequestSchema },
       },
     },
@@ -98,7 +98,7 @@ export function negotiationRoutes(app: V1, { runner }: RouteContext) {
 
   app.post(
     '/change-requests/:id/decline',
-    { schema: { tags, summary: 'The other party declines, optionally with a reason', params: IdParams('changeRequest'), body: z.object({ reason: Reason.optional() }).strict().optional(), response: { 200: ChangeRequestSchema } } },
+    { schema: { tags, summary: 'The other party declines, optionally with a reason', params: IdParams('changeRequest'), body: z.object({ reason: Reason.optional() }).strict().nullish(), response: { 200: ChangeRequestSchema } } },
     (req, reply) =>
       runner.run(req, reply, async (ctx) => {
         const r = await declineChangeRequest(ctx, req.params.id, { reason: req.body?.reason });
@@ -108,7 +108,7 @@ export function negotiationRoutes(app: V1, { runner }: RouteContext) {
 
   app.post(
     '/change-requests/:id/withdraw',
-    { schema: { tags, summary: 'The author withdraws the change request', params: IdParams('changeRequest'), body: z.object({}).strict().optional(), response: { 200: ChangeRequestSchema } } },
+    { schema: { tags, summary: 'The author withdraws the change request', params: IdParams('changeRequest'), body: z.object({}).strict().nullish(), response: { 200: ChangeRequestSchema } } },
     (req, reply) =>
       runner.run(req, reply, async (ctx) => {
         const r = await withdrawChangeRequest(ctx, req.params.id);

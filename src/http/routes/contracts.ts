@@ -72,7 +72,7 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
     }[command];
     app.post(
       `/contracts/:id/${command}`,
-      { schema: { tags, summary, params: IdParams('contract'), body: z.object(ExpectedVersion).strict().optional(), response: { 200: ContractSchema } } },
+      { schema: { tags, summary, params: IdParams('contract'), body: z.object(ExpectedVersion).strict().nullish(), response: { 200: ContractSchema } } },
       (req, reply) =>
         runner.run(req, reply, async (ctx) => {
           const row = await respondToContract(ctx, req.params.id, command, expectedVersion(req, req.body?.expectedVersion));

@@ -55,7 +55,7 @@ export function identityRoutes(app: V1, { runner, deps, db }: RouteContext) {
         tags,
         summary: 'Create an API token for a user (platform admin). The token is shown once.',
         params: IdParams('user'),
-        body: z.object({ name: z.string().max(100).optional() }).strict().optional(),
+        body: z.object({ name: z.string().max(100).optional() }).strict().nullish(),
         response: { 201: TokenSchema },
       },
     },

@@ -138,24 +138,24 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
   };
   const withVersion = <T extends z.ZodRawShape>(shape: T) => z.object({ ...shape, ...ExpectedVersion }).strict();
   const commands: Cmd[] = [
-    { name: 'accept', summary: 'Accept a milestone the other party proposed', body: withVersion({}).optional(), run: async (c, id, _b, v) => ok(await acceptMilestone(c, id, { expectedVersion: v })) },
-    { name: 'decline', summary: 'Decline a milestone the other party proposed', body: z.object({ reason: Reason.optional() }).strict().optional(), run: async (c, id, b) => ok(await declineMilestone(c, id, { reason: b.reason as string | undefined })) },
+    { name: 'accept', summary: 'Accept a milestone the other party proposed', body: withVersion({}).nullish(), run: async (c, id, _b, v) => ok(await acceptMilestone(c, id, { expectedVersion: v })) },
+    { name: 'decline', summary: 'Decline a milestone the other party proposed', body: z.object({ reason: Reason.optional() }).strict().nullish(), run: async (c, id, b) => ok(await declineMilestone(c, id, { reason: b.reason as string | undefined })) },
     {
       name: 'fund',
       summary: 'Client: hold the milestone’s amount in escrow (charges the payment method)',
-      body: withVersion({ paymentMethod: PaymentMethod.optional() }).optional(),
+      body: withVersion({ paymentMethod: PaymentMethod.optional() }).nullish(),
       run: async (c, id, b, v) => ok(await fundMilestone(c, id, { paymentMethod: b.paymentMethod as string | undefined, expectedVersion: v })),
     },
     {
       name: 'submit',
       summary: 'Contractor: mark the milestone complete for review',
-      body: withVersion({ note: z.string().max(5000).optional(), attachmentIds: FileIds.optional() }).optional(),
+      body: withVersion({ note: z.string().max(5000).optional(), attachmentIds: FileIds.optional() }).nullish(),
       run: async (c, id, b, v) => ok(await submitMilestone(c, id, { note: b.note as string | undefined, attachmentIds: b.attachmentIds as string[] | undefined, expectedVersion: v })),
     },
-    { name: 'approve', summary: 'Client: approve the work (releases escrow, or creates a draft payment without escrow)', body: withVersion({}).optional(), run: async (c, id, _b, v) => ok(await approveMilestone(c, id, { expectedVersion: v })) },
+    { name: 'approve', summary: 'Client: approve the work (releases escrow, or creates a draft payment without escrow)', body: withVersion({}).nullish(), run: async (c, id, _b, v) => ok(await approveMilestone(c, id, { expectedVersion: v })) },
     { name: 'reject', summary: 'Client: send the work back with a reason', body: withVersion({ reason: Reason }), run: async (c, id, b, v) => ok(await rejectMilestone(c, id, { reason: b.reason as string, expectedVersion: v })) },
     { name: 'release', summary: 'Client: release part of the escrow; the rest stays held', body: withVersion({ amount: Amount }), run: async (c, id, b, v) => ok(await releaseMilestone(c, id, { amount: b.amount as number, expectedVersion: v })) },
-    { name: 'refund', summary: 'Contractor or admin: return the escrow to the client', body: withVersion({}).optional(), run: async (c, id, _b, v) => ok(await refundMilestone(c, id, { expectedVersion: v })) },
+    { name: 'refund', summary: 'Contractor or admin: return the escrow to the client', body: withVersion({}).nullish(), run: async (c, id, _b, v) => ok(await refundMilestone(c, id, { expectedVersion: v })) },
     {
       name: 'dispute',
       summary: 'Open a dispute on a funded or submitted milestone (its escrow is frozen)',

@@ -55,7 +55,7 @@ export function paymentRoutes(app: V1, { runner }: RouteContext) {
 
   app.post(
     '/payments/:id/pay',
-    { schema: { tags, summary: 'Client: pay a draft payment', params: IdParams('payment'), body: z.object({ paymentMethod: PaymentMethod.optional() }).strict().optional(), response: { 200: PaymentSchema } } },
+    { schema: { tags, summary: 'Client: pay a draft payment', params: IdParams('payment'), body: z.object({ paymentMethod: PaymentMethod.optional() }).strict().nullish(), response: { 200: PaymentSchema } } },
     (req, reply) =>
       runner.run(req, reply, async (ctx) => {
         const [paid] = await payPayments(ctx, [req.params.id], { paymentMethod: req.body?.paymentMethod });
