@@ -119,7 +119,11 @@ export const PolicyInputSchema = z.union([
 export type PolicyInput = z.infer<typeof PolicyInputSchema>;
 
 /** A preset with a contract's overrides applied, re-validated as a whole. */
-export function resolvePolicy(input: PolicyInput | undefined): Policy {
+export function resolvePolicy(raw: PolicyInput | undefined): Policy {
+  // Validated here too, not only at the HTTP edge: an unknown preset or an override of `preset`
+  // itself must not slip through (the first crashed, the second relabelled another preset).
+  const input = raw === undefined ? undefined : PolicyInputSchema.safeParse(raw).data;
+  if (raw !== undefined && input === undefined) throw new AppError('validation_failed', 'policy is not a known preset with valid overrides');
   const name = input === undefined ? DEFAULT_PRESET : typeof input === 'string' ? input : input.preset;
   const preset: Policy = PRESETS[name];
   const o = typeof input === 'object' ? (input.overrides ?? {}) : {};

@@ -130,14 +130,28 @@ async function deliver(db: Db, deps: WorkerDeps, job: JobRow, now: Date): Promis
   }
 }
 
+const PURGE_EVERY_MS = 10 * 60_000;
+
+/** Idempotency answers are kept 24 hours; older ones are removed in small batches. */
+export async function purgeIdempotencyKeys(db: Db, now: Date): Promise<void> {
+  await db.query(
+    `DELETE FROM idempotency_keys WHERE (platform_id, principal, key) IN (
+       SELECT platform_id, principal, key FROM idempotency_keys WHERE created_at < $1 LIMIT 5000)`,
+    [new Date(now.getTime() - 24 * 3600_000)],
+  );
+}
+
 /** The background loop: polls for due jobs until stopped. */
 export function startWorker(db: Db, deps: WorkerDeps, intervalMs = 500): { stop(): Promise<void> } {
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  let lastPurge = 0;
   const tick = () => {
     if (stopped) return;
-    running = runDueJobs(db, deps, 100)
+    const purge = Date.now() - lastPurge > PURGE_EVERY_MS ? ((lastPurge = Date.now()), purgeIdempotencyKeys(db, deps.clock.now())) : Promise.resolve();
+    running = purge
+      .then(() => runDueJobs(db, deps, 100))
       .catch((err: unknown) => deps.log.error({ err }, 'worker tick failed'))
       .finally(() => {
         if (!stopped) timer = setTimeout(tick, intervalMs);
