@@ -78,6 +78,10 @@ class PgDb implements Db {
     // A backend killed by the server emits 'error' on the idle client; the pool discards it.
     // Without this listener the process would crash.
     this.pool.on('error', (err) => this.log?.warn({ err: err.message }, 'idle database connection lost'));
+    // A backend can also die while its client is checked out and between statements; pg then
+    // emits 'error' on the client itself. Every client keeps a listener for its whole life so
+    // that no such event can go unhandled (the statement that follows fails and answers 503).
+    this.pool.on('connect', (client) => client.on('error', (err) => this.log?.debug({ err: err.message }, 'database connection lost')));
   }
 
   async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
@@ -89,6 +93,14 @@ class PgDb implements Db {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken = false;
+      // A backend terminated while the client is checked out between two statements (e.g. while
+      // the transaction awaits the payment provider) emits 'error' on the client, not on a query;
+      // without a listener the process would crash. The next statement then fails as unavailable.
+      const onError = (err: Error) => {
+        broken = true;
+        this.log?.warn({ err: err.message }, 'database connection lost inside a transaction');
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const handle: Tx = {
@@ -112,6 +124,7 @@ class PgDb implements Db {
         }
         throw e;
       } finally {
+        client.removeListener('error', onError);
         client.release(broken);
       }
     }

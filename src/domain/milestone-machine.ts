@@ -230,6 +230,9 @@ export function transition(
       if (!escrow) return fail(wrongState(m, 'this contract’s policy does not use escrow'));
       if (m.status !== 'funded' && m.status !== 'submitted') return fail(wrongState(m));
       if (m.fundingPending) return fail(new AppError('funding_pending', undefined, { state: m.status }));
+      if (!Number.isSafeInteger(cmd.amount) || cmd.amount <= 0) {
+        return fail(new AppError('validation_failed', 'amount must be a positive integer', { inEscrow: held }, [{ field: 'amount', message: 'must be a positive integer' }]));
+      }
       if (cmd.amount > held) {
         return fail(new AppError('validation_failed', `amount exceeds the ${held} held in escrow`, { inEscrow: held }, [{ field: 'amount', message: `must be at most ${held}` }]));
       }
@@ -256,6 +259,14 @@ export function transition(
       const e = requireRole(actor, 'admin', 'system');
       if (e) return fail(e);
       if (m.status !== 'disputed') return fail(wrongState(m));
+      const bad = (x: number) => !Number.isSafeInteger(x) || x < 0;
+      if (bad(cmd.releaseAmount) || bad(cmd.refundAmount)) {
+        return fail(
+          new AppError('validation_failed', 'releaseAmount and refundAmount must be non-negative integers', { inEscrow: held }, [
+            { field: bad(cmd.releaseAmount) ? 'releaseAmount' : 'refundAmount', message: 'must be a non-negative integer' },
+          ]),
+        );
+      }
       if (cmd.releaseAmount + cmd.refundAmount !== held) {
         return fail(
           new AppError('validation_failed', `releaseAmount + refundAmount must equal the ${held} held in escrow`, { inEscrow: held }, [

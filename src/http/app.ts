@@ -5,7 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import scalar from '@scalar/fastify-api-reference';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import sjson from 'secure-json-parse';
 import type { Db } from '../db/client.ts';
@@ -18,6 +18,7 @@ import type { WorkerDeps } from '../jobs/worker.ts';
 import { authenticate } from './auth.ts';
 import { problemFrom, sendProblem, toProblem } from './problem.ts';
 import { createRunner } from './runner.ts';
+import { ProblemSchema } from './schemas.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { contractRoutes } from './routes/contracts.ts';
 import { disputeRoutes } from './routes/disputes.ts';
@@ -102,6 +103,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       security: [{ bearer: [] }, { session: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+
+  // Every API route documents its problem answers with the one Problem schema.
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/v1/') || !route.schema) return;
+    const response = (route.schema.response ?? {}) as Record<string, unknown>;
+    route.schema.response = { ...response, '4XX': ProblemSchema, '5XX': ProblemSchema };
   });
 
   app.setErrorHandler((err, req, reply) => sendProblem(reply, toProblem(err, req)));

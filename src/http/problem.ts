@@ -22,7 +22,13 @@ export function problemFrom(code: ErrorCode, detail: string, extra: Record<strin
   return { type: PROBLEM_BASE + code, title: def.title, status: def.status, code, detail, ...extra, ...(errors?.length ? { errors } : {}) };
 }
 
-/** Field errors of a request validation failure, each naming the field (dot path). */
+/**
+ * A field path as the use cases name fields too: `milestones[0].dueDate` (dots between keys,
+ * brackets around array indexes), so that one request names one field one way.
+ */
+const fieldPath = (segs: string[]) => segs.reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '');
+
+/** Field errors of a request validation failure, each naming the field (path as in fieldPath). */
 function fieldErrors(err: FastifyError): FieldError[] {
   const where = err.validationContext ?? 'body';
   const out: FieldError[] = [];
@@ -30,10 +36,10 @@ function fieldErrors(err: FastifyError): FieldError[] {
     const path = String(v.instancePath ?? '').split('/').filter(Boolean);
     const keys = (v.params as { keys?: string[] } | undefined)?.keys;
     if (v.keyword === 'unrecognized_keys' && keys) {
-      for (const k of keys) out.push({ field: [...path, k].join('.'), message: 'is not a known field', code: 'unknown_field' });
+      for (const k of keys) out.push({ field: fieldPath([...path, k]), message: 'is not a known field', code: 'unknown_field' });
       continue;
     }
-    out.push({ field: path.join('.') || where, message: v.message ?? 'is not valid', code: v.keyword });
+    out.push({ field: fieldPath(path) || where, message: v.message ?? 'is not valid', code: v.keyword });
   }
   return out;
 }

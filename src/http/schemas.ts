@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import { idPattern, type IdKind } from '../domain/ids.ts';
+import { ID_PREFIXES, idPattern, type IdKind } from '../domain/ids.ts';
 import { MILESTONE_STATUSES } from '../domain/milestone-machine.ts';
 import { isCurrency, MAX_AMOUNT } from '../domain/money.ts';
 import { PolicyInputSchema, PolicySchema } from '../domain/policy.ts';
 
 
 /** Request and response schemas: one zod schema gives validation, TypeScript types and OpenAPI. */
-export const Id = (kind: IdKind) => z.string().regex(idPattern(kind), `must be a ${kind} id`);
+const EXAMPLE_SUFFIX = '01jdq4z9v6x7m3k8t2w5r1c0ab';
+/** An example id of a kind, as the API shows them (prefix + ULID). */
+export const exampleId = (kind: IdKind, n = 0) => `${ID_PREFIXES[kind]}_${EXAMPLE_SUFFIX.slice(0, 25)}${'abcdefgh'[n] ?? 'a'}`;
+export const Id = (kind: IdKind) => z.string().regex(idPattern(kind), `must be a ${kind} id`).meta({ example: exampleId(kind) });
 
 export const Amount = z
   .number({ error: 'must be an integer amount in the currency’s minor unit' })
@@ -243,3 +246,37 @@ export const ProblemSchema = z
 
 export const IdParams = (kind: IdKind) => z.object({ id: Id(kind) }).strict();
 export const NoBody = z.object({}).strict().nullish();
+
+// Examples shown in the OpenAPI document for every resource. `.meta()` returns a copy, so the
+// example is added to the registry entry of the schema instance the routes use.
+function example(schema: z.ZodType, ex: unknown, extra: Record<string, unknown> = {}) {
+  const prev = z.globalRegistry.get(schema) ?? {};
+  z.globalRegistry.remove(schema);
+  z.globalRegistry.add(schema, { ...prev, ...extra, example: ex });
+}
+const at = '2026-11-22T10:00:00.000Z';
+const exMilestone = {
+  id: exampleId('milestone'), contractId: exampleId('contract'), position: 1, title: 'Wireframes', description: 'Low-fidelity wireframes of all screens',
+  amount: 150000, currency: 'USD', dueDate: '2027-03-31', status: 'funded', proposedBy: null, fundedAmount: 150000, releasedAmount: 0,
+  refundedAmount: 0, inEscrow: 150000, fundingPending: false, revisionCount: 0, attachmentIds: [], submission: null, lastRejectReason: null,
+  version: 3, createdAt: at, updatedAt: at,
+};
+example(MilestoneSchema, exMilestone);
+example(ContractSchema, {
+    id: exampleId('contract'), title: 'Mobile app redesign', description: null, clientId: exampleId('user', 1), contractorId: exampleId('user', 2),
+    createdBy: exampleId('user', 1), type: 'fixed', currency: 'USD', status: 'active', policy: { preset: 'sequential_escrow' }, version: 2,
+    activatedAt: at, closedAt: null, createdAt: at, updatedAt: at,
+    overview: { total: 400000, inEscrow: 150000, paid: 0, remaining: 250000, currency: 'USD' }, milestones: [exMilestone],
+});
+example(PaymentSchema, { id: exampleId('payment'), contractId: exampleId('contract'), milestoneId: exampleId('milestone'), clientId: exampleId('user', 1), contractorId: exampleId('user', 2), kind: 'milestone', amount: 150000, fee: 0, net: 150000, currency: 'USD', status: 'paid', paidAt: at, version: 1, createdAt: at, updatedAt: at });
+example(ChangeRequestSchema, {
+    id: exampleId('changeRequest'), contractId: exampleId('contract'), authorId: exampleId('user', 2), authorRole: 'contractor', status: 'open',
+    operations: [{ op: 'update', milestoneId: exampleId('milestone'), changes: { amount: 175000 } }], message: 'More screens than planned',
+    diff: { milestones: [{ milestoneId: exampleId('milestone'), change: 'updated', before: { title: 'Wireframes', amount: 150000, dueDate: '2027-03-31', description: null, position: 1 }, after: { title: 'Wireframes', amount: 175000, dueDate: '2027-03-31', description: null, position: 1 } }], totalBefore: 400000, totalAfter: 425000 },
+    declineReason: null, failureReason: null, version: 1, resolvedAt: null, createdAt: at, updatedAt: at,
+});
+example(DisputeSchema, { id: exampleId('dispute'), contractId: exampleId('contract'), milestoneId: exampleId('milestone'), openedBy: exampleId('user', 1), openerRole: 'client', reason: 'The delivered screens do not match the brief', evidenceIds: [], status: 'open', respondBy: '2026-11-29T10:00:00.000Z', response: null, resolution: null, version: 1, createdAt: at, updatedAt: at });
+example(UserSchema, { id: exampleId('user'), platformId: exampleId('platform'), email: 'ada@example.com', name: 'Ada Lovelace', hasPassword: true, defaultPaymentMethod: 'pm_card_ok', version: 1, createdAt: at, updatedAt: at });
+example(ActivitySchema, { id: exampleId('activity'), contractId: exampleId('contract'), milestoneId: exampleId('milestone'), actorId: exampleId('user', 1), actorRole: 'client', kind: 'milestone.funded', data: { title: 'Wireframes', amount: 150000, currency: 'USD' }, createdAt: at });
+example(NotificationSchema, { id: exampleId('notification'), contractId: exampleId('contract'), kind: 'milestone.funded', title: 'Milestone “Wireframes” funded', body: '1500.00 USD is held in escrow for “Wireframes”. Work can start.', data: {}, readAt: null, createdAt: at });
+example(ProblemSchema, { type: 'https://tranche.dev/problems/invalid_state', title: 'The resource is not in a state that allows this', status: 409, code: 'invalid_state', detail: 'milestone is funded', state: 'funded', instance: '/v1/milestones/ms_…/fund', requestId: 'req_…' });

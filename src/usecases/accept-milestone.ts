@@ -16,7 +16,12 @@ export async function acceptMilestone(ctx: UseCaseCtx, milestoneId: string, inpu
     return accepted;
   }
   try {
-    return await applyMilestoneCommand(ctx, contract, accepted.milestone, 'client', { type: 'fund' }, { event: 'milestone.funded', data: { trigger: 'on_acceptance' } });
+    return await applyMilestoneCommand(ctx, contract, accepted.milestone, 'client', { type: 'fund' }, {
+      event: 'milestone.funded',
+      // The charge is the system's doing, not the caller's: both parties are told.
+      eventActor: 'system',
+      data: { trigger: 'on_acceptance' },
+    });
   } catch (e) {
     if (!(e instanceof AppError) || e.status >= 500) throw e;
     // The acceptance stands; the charge did not happen. Nothing of the charge was written.

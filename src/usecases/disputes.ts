@@ -77,6 +77,8 @@ export async function respondToDispute(ctx: UseCaseCtx, id: string, input: { mes
   const party = requireParty(role);
   if (party === dispute.opener_role) throw forbidden('the other party answers the dispute');
   if (dispute.status !== 'open') throw invalidState('dispute', dispute.status);
+  // Past the deadline silence has already decided (the timer may just not have run yet).
+  if (ctx.now >= dispute.respond_by) throw invalidState('dispute', dispute.status, 'the response period of this dispute has ended');
   await assertFilesUsable(ctx, contract, input.attachmentIds ?? []);
   const [row] = await ctx.tx.query<DisputeRow>(
     `UPDATE disputes SET status = 'responded', response_message = $2, response_ids = $3, responded_at = $4, updated_at = $4, version = version + 1

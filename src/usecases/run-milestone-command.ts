@@ -13,6 +13,8 @@ export type CommandOptions = EffectOptions & {
   data?: EventData;
   expectedVersion?: number;
   columns?: Parameters<typeof saveMilestoneState>[4];
+  /** Records the event as done by someone other than the caller (e.g. a charge the system makes). */
+  eventActor?: 'system';
 };
 
 export type CommandResult = { contract: ContractRow; milestone: MilestoneRow; before: MilestoneRow; role: ContractRole; paymentIds: string[] };
@@ -63,7 +65,7 @@ export async function applyMilestoneCommand(
   const moved = t.effects.find((e) => 'amount' in e) as { amount: number } | undefined;
   await recordEvent(ctx, contract, {
     kind: opts.event,
-    actorRole: role === 'admin' ? 'admin' : role,
+    actorRole: opts.eventActor ?? (role === 'admin' ? 'admin' : role),
     milestoneId: milestone.id,
     data: { title: milestone.title, amount: moved?.amount ?? milestone.amount, status: saved.status, ...opts.data },
   });

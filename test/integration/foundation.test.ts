@@ -21,6 +21,22 @@ describe.each(engines())('foundation on %s', (engine) => {
     expect(await docs.text()).toContain('<html');
   });
 
+  it('publishes an OpenAPI document whose references resolve and where every route has examples', async () => {
+    const doc = (await s.api.as(null).get('/openapi.json')).body;
+    const text = JSON.stringify(doc);
+    const refs = [...text.matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const r of refs) expect(doc.components.schemas[r], r).toBeDefined();
+    const withExample = (node: unknown): boolean => {
+      const t = JSON.stringify(node);
+      if (t.includes('"example')) return true;
+      return [...t.matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].some((m) => JSON.stringify(doc.components.schemas[m[1]!]).includes('"example'));
+    };
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
+      for (const [method, op] of Object.entries(methods)) expect(withExample(op), `${method.toUpperCase()} ${path}`).toBe(true);
+    }
+  });
+
   it('lets the admin token create a user and a token that authenticates as that user', async () => {
     const u = await s.admin.post('/v1/users', { email: 'Ada@Example.com', name: 'Ada', password: 'a long enough password' });
     expect(u.status).toBe(201);

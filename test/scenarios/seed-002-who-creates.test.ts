@@ -197,12 +197,16 @@ describe.each(engines())('seed 002 — who creates the milestones on %s', (engin
     expect(accepted.status).toBe(200);
     expect(accepted.body).toMatchObject({ status: 'funded', inEscrow: 40000, fundedAmount: 40000 });
     const fresh = await tl.expectNew(['milestone.accepted', 'milestone.funded']);
-    expect(fresh.find((a) => a.kind === 'milestone.funded')!.data).toMatchObject({ trigger: 'on_acceptance', amount: 40000 });
+    // The charge is the system's doing (not the freelancer's, nor a client action): both sides are told.
+    expect(fresh.find((a) => a.kind === 'milestone.funded')).toMatchObject({ actorRole: 'system', actorId: null, data: { trigger: 'on_acceptance', amount: 40000 } });
+    expect(fresh.find((a) => a.kind === 'milestone.accepted')).toMatchObject({ actorRole: 'contractor', actorId: contractor.id });
     expect(await journalKindsOf(s, beta.body.id)).toEqual(['escrow_funding']);
     const funding = await s.db.query<{ amount: number; payment_method: string; status: string }>('SELECT amount, payment_method, status FROM fundings WHERE milestone_id = $1', [beta.body.id]);
     expect(funding).toEqual([{ amount: 40000, payment_method: 'pm_card_ok', status: 'succeeded' }]);
     expect(await overviewOf(client.api, contractId)).toEqual({ total: 100000, inEscrow: 40000, paid: 0, remaining: 60000, currency: 'USD' });
-    expect((await notificationsOf(client.api)).map((n) => [n.kind, n.data.milestoneId])).toContainEqual(['milestone.funded', beta.body.id]);
+    for (const who of [client, contractor]) {
+      expect((await notificationsOf(who.api)).map((n) => [n.kind, n.data.milestoneId])).toContainEqual(['milestone.funded', beta.body.id]);
+    }
 
     // The task accepted before the contract went live is paid by the customer as usual.
     expect((await client.api.post(`/v1/milestones/${proto}/fund`)).body).toMatchObject({ status: 'funded', inEscrow: 60000 });

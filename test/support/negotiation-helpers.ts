@@ -122,3 +122,42 @@ export async function upload(s: TestServer, token: string | null, bytes: Buffer,
   }
   return { status: res.status, body, headers: res.headers };
 }
+
+/** Decodes RFC 2047 encoded-words (=?UTF-8?B?...?= / =?UTF-8?Q?...?=) in a header value. */
+export function decodeHeader(value: string): string {
+  const joined = value.replace(/\?=\s+=\?/g, '?==?');
+  const parts: Buffer[] = [];
+  const re = /=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g;
+  let last = 0;
+  for (let m = re.exec(joined); m; m = re.exec(joined)) {
+    parts.push(Buffer.from(joined.slice(last, m.index), 'utf8'));
+    const [, , enc, text] = m as unknown as [string, string, string, string];
+    if (enc.toUpperCase() === 'B') parts.push(Buffer.from(text, 'base64'));
+    else {
+      const bytes: number[] = [];
+      for (let i = 0; i < text.length; i++) {
+        const ch = text[i]!;
+        if (ch === '_') bytes.push(0x20);
+        else if (ch === '=' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+          bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+          i += 2;
+        } else bytes.push(ch.charCodeAt(0));
+      }
+      parts.push(Buffer.from(bytes));
+    }
+    last = m.index + m[0].length;
+  }
+  parts.push(Buffer.from(joined.slice(last), 'utf8'));
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** The headers of a raw RFC 5322 message, unfolded and decoded, by lower-case name. */
+export function parseMailHeaders(raw: string): Record<string, string> {
+  const head = raw.split(/\r?\n\r?\n/)[0] ?? '';
+  const out: Record<string, string> = {};
+  for (const line of head.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
+    const i = line.indexOf(':');
+    if (i > 0) out[line.slice(0, i).trim().toLowerCase()] = decodeHeader(line.slice(i + 1).trim());
+  }
+  return out;
+}

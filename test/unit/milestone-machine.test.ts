@@ -231,17 +231,19 @@ describe.each(POLICIES)('milestone machine — %s', (_name, policy) => {
     let allowed = 0;
     let checked = 0;
     for (const m of states(policy)) {
+      const before = show(m);
       for (const cmd of commands(m)) {
+        // the funded count and the currency (its minimum) only matter to `fund`
+        const counts = cmd.type === 'fund' ? [0, 1, 3] : [0];
+        const currencies = cmd.type === 'fund' ? ['USD', 'JPY'] : ['USD'];
         for (const who of ACTORS) {
           for (const contract of CONTRACT_STATUSES) {
-            for (const otherOpenFunded of [0, 1, 3]) {
-              for (const currency of ['USD', 'JPY']) {
+            for (const otherOpenFunded of counts) {
+              for (const currency of currencies) {
                 const want = expected(policy, m, cmd, who, contract, otherOpenFunded, currency);
-                const before = show(m);
                 const got = transition(m, cmd, { role: who } as Actor, policy, { contractStatus: contract, currency, otherOpenFunded });
                 checked++;
                 const where = `${show(m)} ${show(cmd)} by ${who} on ${contract} contract (others funded ${otherOpenFunded}, ${currency})`;
-                if (show(m) !== before) mismatches.push(`mutated its input: ${where}`);
                 if (!want.ok) {
                   if (got.ok) mismatches.push(`${where}: expected ${want.code}, was allowed → ${got.next.status}`);
                   else if (!(got.error instanceof AppError) || got.error.code !== want.code) mismatches.push(`${where}: expected ${want.code}, got ${got.error.code}`);
@@ -272,9 +274,10 @@ describe.each(POLICIES)('milestone machine — %s', (_name, policy) => {
           }
         }
       }
+      if (show(m) !== before) mismatches.push(`a transition mutated its input state ${before}`);
     }
     expect(mismatches.slice(0, 15)).toEqual([]);
-    expect(checked).toBeGreaterThan(10_000);
+    expect(checked).toBeGreaterThan(3_000);
     expect(allowed).toBeGreaterThan(100);
   });
 
