@@ -69,6 +69,16 @@ export async function applyMilestoneCommand(
     milestoneId: milestone.id,
     data: { title: milestone.title, amount: moved?.amount ?? milestone.amount, status: saved.status, ...opts.data },
   });
+  // Without escrow, approval creates a draft payment (the machine never combines it with a release).
+  const draft = t.effects.find((e) => e.type === 'draft_payment');
+  if (draft && money.paymentIds.length === 1) {
+    await recordEvent(ctx, contract, {
+      kind: 'payment.created',
+      actorRole: opts.eventActor ?? (role === 'admin' ? 'admin' : role),
+      milestoneId: milestone.id,
+      data: { title: milestone.title, amount: draft.amount, paymentId: money.paymentIds[0], status: 'draft' },
+    });
+  }
   return { contract, milestone: saved, before: milestone, role: role === 'system' ? 'admin' : role, paymentIds: money.paymentIds };
 }
 

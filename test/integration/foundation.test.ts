@@ -221,4 +221,14 @@ describe.each(engines())('foundation on %s', (engine) => {
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
     expect(r.headers.get('x-frame-options')).toBeTruthy();
   });
+
+  // Last in the file: it uses up this address's login allowance.
+  it('rate-limits login attempts', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await s.api.as(null).post('/v1/auth/login', { email: 'nobody@example.com', password: 'guess-' + i })).status);
+    expect(statuses).toContain(401);
+    const limited = await s.api.as(null).post('/v1/auth/login', { email: 'nobody@example.com', password: 'again' });
+    expect(limited.status).toBe(429);
+    expect(limited.body.code).toBe('rate_limited');
+  });
 });

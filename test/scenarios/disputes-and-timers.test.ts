@@ -237,6 +237,24 @@ describe.each(engines())('disputes and timers on %s', (engine) => {
     await expectLedgerClean(s);
   });
 
+  it('silence follows the policy: disputeResponseDays and disputeDefaultOutcome overrides', async () => {
+    const p = await newParties(s);
+    const { contractId, milestoneId } = await fundedMilestone(p, { preset: 'accept_every_change', overrides: { disputeResponseDays: 2, disputeDefaultOutcome: 'release' } }, 8000);
+    const t0 = serverNow(s);
+    const opened = await p.client.api.post(`/v1/milestones/${milestoneId}/dispute`, { reason: 'late' });
+    expect(opened.status).toBe(201);
+    const window = new Date(opened.body.respondBy).getTime() - t0.getTime();
+    expect(window).toBeGreaterThanOrEqual(2 * DAY);
+    expect(window).toBeLessThan(2 * DAY + HOUR);
+    await setClock(s, new Date(t0.getTime() + 2 * DAY + HOUR));
+    await runJobs(s);
+    // The client opened it, but this policy releases on silence.
+    expect((await p.client.api.get(`/v1/disputes/${opened.body.id}`)).body).toMatchObject({ status: 'resolved', resolution: { releaseAmount: 8000, refundAmount: 0, by: 'default:release' } });
+    expect(await milestone(p, milestoneId)).toMatchObject({ status: 'paid', releasedAmount: 8000, inEscrow: 0 });
+    expect((await p.client.api.get(`/v1/contracts/${contractId}`)).body.overview).toMatchObject({ inEscrow: 0, paid: 8000 });
+    await expectLedgerClean(s);
+  });
+
   it('auto-approves a submission at the end of the review period, warning both parties 48 hours before', async () => {
     const p = await newParties(s);
     const { contractId, milestoneId } = await fundedMilestone(p, 'accept_every_change', 25000);
