@@ -222,6 +222,6 @@ export function summarize(samples: number[]): LatencySummary {
   return { n: s.length, mean: r(mean), p50: r(percentile(s, 50)), p95: r(percentile(s, 95)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? NaN) };
 }
 
-export const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
+export const fmt = (x: number | undefined | null, d = 1) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(d) : "—");
 export const pad = (s: string | number, n: number) => String(s).padEnd(n);
 export const lpad = (s: string | number, n: number) => String(s).padStart(n);

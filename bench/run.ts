@@ -462,7 +462,8 @@ async function main() {
   const ratio = pgRes && pgb ? Math.round((pgRes.full.commandsPerSec / pgb.tps) * 1000) / 1000 : null;
   const halfP99 = pgRes?.half.latencyMs['all commands']?.p99 ?? null;
   const readsRatio = pgRes ? Math.round((pgRes.reads.readsPerSec / Math.max(0.1, pgRes.full.commandsPerSec)) * 100) / 100 : null;
-  const rss = Math.max(pgRes?.serverPeakRssMB ?? 0, liteRes?.serverPeakRssMB ?? 0) || null;
+  // the RSS target is for the server on PostgreSQL; PGlite's WebAssembly heap is reported beside it
+  const rss = pgRes?.serverPeakRssMB ?? liteRes?.serverPeakRssMB ?? null;
   const targets = {
     commandsVsPgbench: { target: '>= 0.5', value: ratio, met: ratio === null ? null : ratio >= 0.5 },
     halfLoadP99Ms: { target: '<= 20', value: halfP99, met: halfP99 === null ? null : halfP99 <= 20 },
@@ -495,7 +496,7 @@ async function main() {
   log(`  commands/s ÷ pgbench tps = ${ratio ?? '—'}   (target ≥ 0.5: ${verdict(targets.commandsVsPgbench.met)})`);
   log(`  p99 at half load        = ${halfP99 ?? '—'} ms (target ≤ 20 ms: ${verdict(targets.halfLoadP99Ms.met)})`);
   log(`  reads/s ÷ commands/s    = ${readsRatio ?? '—'}   (target ≥ 5: ${verdict(targets.readsVsCommands.met)})`);
-  log(`  server peak RSS         = ${rss ?? '—'} MB (target < 250 MB: ${verdict(targets.serverPeakRssMB.met)})`);
+  log(`  server peak RSS         = ${rss ?? '—'} MB (target < 250 MB: ${verdict(targets.serverPeakRssMB.met)})${pgRes && liteRes ? `; on PGlite ${liteRes.serverPeakRssMB} MB` : ''}`);
 
   const file = join(resultsDir, `${stamp}.json`);
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');

@@ -138,6 +138,11 @@ const ENDPOINTS: Endpoint[] = [
   { name: 'GET /v1/payments, light user', path: () => '/v1/payments', as: 'light' },
 ];
 
+/** The list query for "either role", as src/http/routes/{contracts,payments}.ts run it. */
+const eitherRole = (t: string) =>
+  `(SELECT * FROM ${t} WHERE platform_id = $1 AND client_id = $2 ORDER BY id DESC LIMIT 51)
+   UNION ALL (SELECT * FROM ${t} WHERE platform_id = $1 AND contractor_id = $2 ORDER BY id DESC LIMIT 51) ORDER BY id DESC LIMIT 51`;
+
 /** The SQL behind the endpoints; EXPLAIN ANALYZE at every level gives a load-independent view of growth. */
 function planQueries(platformId: string, contractId: string, heavyClient: string, heavyContractor: string, light: string): [string, string, unknown[]][] {
   return [
@@ -146,10 +151,10 @@ function planQueries(platformId: string, contractId: string, heavyClient: string
     ['overview: total', `SELECT COALESCE(SUM(amount), 0) FROM milestones WHERE contract_id = $1`, [contractId]],
     ['milestones', `SELECT * FROM milestones WHERE contract_id = $1 ORDER BY position, id`, [contractId]],
     ['contracts?role=client', `SELECT * FROM contracts WHERE platform_id = $1 AND client_id = $2 ORDER BY id DESC LIMIT 51`, [platformId, heavyClient]],
-    ['contracts (either role)', `SELECT * FROM contracts WHERE platform_id = $1 AND (client_id = $2 OR contractor_id = $2) ORDER BY id DESC LIMIT 51`, [platformId, heavyClient]],
-    ['payments (either role)', `SELECT * FROM payments WHERE platform_id = $1 AND (client_id = $2 OR contractor_id = $2) ORDER BY id DESC LIMIT 51`, [platformId, heavyContractor]],
-    ['contracts, light user', `SELECT * FROM contracts WHERE platform_id = $1 AND (client_id = $2 OR contractor_id = $2) ORDER BY id DESC LIMIT 51`, [platformId, light]],
-    ['payments, light user', `SELECT * FROM payments WHERE platform_id = $1 AND (client_id = $2 OR contractor_id = $2) ORDER BY id DESC LIMIT 51`, [platformId, light]],
+    ['contracts (either role)', eitherRole('contracts'), [platformId, heavyClient]],
+    ['payments (either role)', eitherRole('payments'), [platformId, heavyContractor]],
+    ['contracts, light user', eitherRole('contracts'), [platformId, light]],
+    ['payments, light user', eitherRole('payments'), [platformId, light]],
   ];
 }
 

@@ -1,10 +1,10 @@
 import { AppError, type FieldError } from './errors.ts';
 import type { MilestoneStatus } from './milestone-machine.ts';
 
-export type MilestoneFields = { title: string; amount: number; dueDate: string; description: string | null };
+export type MilestoneFields = { title: string; amount: number; dueDate: string; description: string | null; attachmentIds?: string[] };
 
 export type ChangeOperation =
-  | { op: 'add'; milestone: { title: string; amount: number; dueDate: string; description?: string | null } }
+  | { op: 'add'; milestone: { title: string; amount: number; dueDate: string; description?: string | null; attachmentIds?: string[] } }
   | { op: 'update'; milestoneId: string; changes: Partial<MilestoneFields> }
   | { op: 'remove'; milestoneId: string }
   | { op: 'reorder'; milestoneIds: string[] };
@@ -12,7 +12,7 @@ export type ChangeOperation =
 /** The part of a milestone a change set sees. */
 export type MilestoneView = MilestoneFields & { id: string; status: MilestoneStatus; position: number };
 
-export type DiffSide = (MilestoneFields & { position: number }) | null;
+export type DiffSide = (Required<MilestoneFields> & { position: number }) | null;
 export type DiffRow = { milestoneId: string | null; change: 'added' | 'updated' | 'removed' | 'moved'; before: DiffSide; after: DiffSide };
 export type Diff = { milestones: DiffRow[]; totalBefore: number; totalAfter: number };
 
@@ -34,6 +34,7 @@ const side = (m: MilestoneFields & { position: number }): DiffSide => ({
   amount: m.amount,
   dueDate: m.dueDate,
   description: m.description ?? null,
+  attachmentIds: m.attachmentIds ?? [],
   position: m.position,
 });
 
@@ -47,7 +48,12 @@ const total = (list: { amount: number; status: MilestoneStatus }[]) =>
  * Milestones added by the set go after the existing ones. Throws a 4xx AppError on the first
  * problem class found, naming every offending operation.
  */
-export function planChangeSet(current: MilestoneView[], ops: ChangeOperation[]): Planned {
+export function planChangeSet(
+  current: MilestoneView[],
+  ops: ChangeOperation[],
+  /** Whether a milestone in this state may be removed (the policy's `deletableUntil`). */
+  removable: (status: MilestoneStatus) => boolean = (st) => st === 'proposed' || st === 'accepted',
+): Planned {
   const live = current.filter((m) => !GONE.includes(m.status)).sort((a, b) => a.position - b.position || a.id.localeCompare(b.id));
   const byId = new Map(live.map((m) => [m.id, m]));
   const errors: FieldError[] = [];
@@ -74,19 +80,22 @@ export function planChangeSet(current: MilestoneView[], ops: ChangeOperation[]):
   ops.forEach((op, i) => {
     switch (op.op) {
       case 'add':
-        added.push({ title: op.milestone.title, amount: op.milestone.amount, dueDate: op.milestone.dueDate, description: op.milestone.description ?? null });
+        added.push({ title: op.milestone.title, amount: op.milestone.amount, dueDate: op.milestone.dueDate, description: op.milestone.description ?? null, attachmentIds: op.milestone.attachmentIds ?? [] });
         break;
       case 'update': {
         if (target(op.milestoneId, i)) updated.set(op.milestoneId, { ...updated.get(op.milestoneId), ...op.changes });
         break;
       }
-      case 'remove':
-        if (target(op.milestoneId, i)) {
+      case 'remove': {
+        const m = target(op.milestoneId, i);
+        if (m && CHANGEABLE.includes(m.status) && !removable(m.status)) stateErrors.push({ id: m.id, status: m.status });
+        if (m) {
           removed.add(op.milestoneId);
           order = order.filter((id) => id !== op.milestoneId);
           updated.delete(op.milestoneId);
         }
         break;
+      }
       case 'reorder': {
         const ids = op.milestoneIds;
         const seen = new Set<string>();
@@ -132,7 +141,9 @@ export function planChangeSet(current: MilestoneView[], ops: ChangeOperation[]):
       continue;
     }
     const now = after.find((x) => x.id === m.id)!;
-    const fieldsChanged = (['title', 'amount', 'dueDate', 'description'] as const).some((f) => (now[f] ?? null) !== (m[f] ?? null));
+    const fieldsChanged =
+      (['title', 'amount', 'dueDate', 'description'] as const).some((f) => (now[f] ?? null) !== (m[f] ?? null)) ||
+      JSON.stringify(now.attachmentIds ?? []) !== JSON.stringify(m.attachmentIds ?? []);
     const moved = now.position !== positionIn(live, m.id);
     if (fieldsChanged || moved) rows.push({ milestoneId: m.id, change: fieldsChanged ? 'updated' : 'moved', before: { ...side(m)!, position: positionIn(live, m.id) }, after: side(now) });
   }

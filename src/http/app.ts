@@ -58,6 +58,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
+    // Router-level errors (a malformed percent-encoding, an over-long path parameter) are
+    // problems too, not Fastify's default JSON.
+    frameworkErrors: (err, req, reply) => {
+      sendProblem(reply, toProblem(err, req));
+    },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

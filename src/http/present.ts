@@ -2,6 +2,7 @@ import type { Queryable } from '../db/client.ts';
 import { contractOverview, toContract, type ContractRow } from '../db/repos/contracts.ts';
 import { listContractMilestones, toMilestone, type MilestoneRow } from '../db/repos/milestones.ts';
 import { iso, isoReq } from '../db/repos/rows.ts';
+import { validation } from '../domain/errors.ts';
 import type { DisputeRow } from '../usecases/disputes.ts';
 import type { ChangeRequestRow } from '../usecases/open-change-request.ts';
 import type { PaymentRow } from '../usecases/pay-payments.ts';
@@ -77,7 +78,9 @@ export const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('ba
 export function decodeCursor(cursor: string | undefined): string | null {
   if (!cursor) return null;
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  return /^[a-z]{2,4}_[0-9a-z]{26}$/.test(id) ? id : '\u0000invalid';
+  // Not one of ours: a 422 naming the field (a NUL placeholder here made PostgreSQL fail with a 500).
+  if (!/^[a-z]{2,4}_[0-9a-z]{26}$/.test(id)) throw validation('cursor', 'is not a cursor returned by this API');
+  return id;
 }
 export function page<T extends { id: string }>(rows: T[], limit: number) {
   const data = rows.slice(0, limit);

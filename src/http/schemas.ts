@@ -137,17 +137,19 @@ export const PaymentSchema = z
   .meta({ id: 'Payment' });
 
 const ChangeFields = z
-  .object({ title: Title.optional(), amount: Amount.optional(), dueDate: DueDate.optional(), description: Description.nullish() })
+  .object({ title: Title.optional(), amount: Amount.optional(), dueDate: DueDate.optional(), description: Description.nullish(), attachmentIds: FileIds.optional() })
   .strict();
 
 export const ChangeOperationSchema = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('add'), milestone: z.object({ title: Title, amount: Amount, dueDate: DueDate, description: Description.nullish() }).strict() }).strict(),
+  z.object({ op: z.literal('add'), milestone: z.object({ title: Title, amount: Amount, dueDate: DueDate, description: Description.nullish(), attachmentIds: FileIds.optional() }).strict() }).strict(),
   z.object({ op: z.literal('update'), milestoneId: Id('milestone'), changes: ChangeFields.refine((c) => Object.keys(c).length > 0, 'must change at least one field') }).strict(),
   z.object({ op: z.literal('remove'), milestoneId: Id('milestone') }).strict(),
   z.object({ op: z.literal('reorder'), milestoneIds: z.array(Id('milestone')).min(1).max(500) }).strict(),
 ]);
 
-const DiffSide = z.object({ title: z.string(), amount: z.number().int(), dueDate: z.string(), description: z.string().nullable(), position: z.number().int() }).nullable();
+const DiffSide = z
+  .object({ title: z.string(), amount: z.number().int(), dueDate: z.string(), description: z.string().nullable(), attachmentIds: z.array(z.string()), position: z.number().int() })
+  .nullable();
 
 export const ChangeRequestSchema = z
   .object({
@@ -272,7 +274,7 @@ example(PaymentSchema, { id: exampleId('payment'), contractId: exampleId('contra
 example(ChangeRequestSchema, {
     id: exampleId('changeRequest'), contractId: exampleId('contract'), authorId: exampleId('user', 2), authorRole: 'contractor', status: 'open',
     operations: [{ op: 'update', milestoneId: exampleId('milestone'), changes: { amount: 175000 } }], message: 'More screens than planned',
-    diff: { milestones: [{ milestoneId: exampleId('milestone'), change: 'updated', before: { title: 'Wireframes', amount: 150000, dueDate: '2027-03-31', description: null, position: 1 }, after: { title: 'Wireframes', amount: 175000, dueDate: '2027-03-31', description: null, position: 1 } }], totalBefore: 400000, totalAfter: 425000 },
+    diff: { milestones: [{ milestoneId: exampleId('milestone'), change: 'updated', before: { title: 'Wireframes', amount: 150000, dueDate: '2027-03-31', description: null, attachmentIds: [], position: 1 }, after: { title: 'Wireframes', amount: 175000, dueDate: '2027-03-31', description: null, attachmentIds: [], position: 1 } }], totalBefore: 400000, totalAfter: 425000 },
     declineReason: null, failureReason: null, version: 1, resolvedAt: null, createdAt: at, updatedAt: at,
 });
 example(DisputeSchema, { id: exampleId('dispute'), contractId: exampleId('contract'), milestoneId: exampleId('milestone'), openedBy: exampleId('user', 1), openerRole: 'client', reason: 'The delivered screens do not match the brief', evidenceIds: [], status: 'open', respondBy: '2026-11-29T10:00:00.000Z', response: null, resolution: null, version: 1, createdAt: at, updatedAt: at });

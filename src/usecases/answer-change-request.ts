@@ -1,3 +1,4 @@
+import { isDeletable } from '../domain/milestone-machine.ts';
 import { planChangeSet } from '../domain/change-set.ts';
 import { AppError, forbidden, invalidState, notFound } from '../domain/errors.ts';
 import { loadContract, requireParty } from './access.ts';
@@ -41,7 +42,7 @@ export async function acceptChangeRequest(ctx: UseCaseCtx, id: string, input: { 
   }
   let plan;
   try {
-    plan = planChangeSet(await currentViews(ctx, contract.id), cr.operations);
+    plan = planChangeSet(await currentViews(ctx, contract.id), cr.operations, (st) => isDeletable(contract.policy, st));
   } catch (e) {
     if (!(e instanceof AppError) || e.status >= 500) throw e;
     const failed = await finish(ctx, id, 'failed', { failure_reason: e.message });

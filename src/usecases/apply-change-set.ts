@@ -14,6 +14,7 @@ export const toView = (m: MilestoneRow): MilestoneView => ({
   amount: m.amount,
   dueDate: m.due_date,
   description: m.description,
+  attachmentIds: m.attachment_ids,
 });
 
 /** The contract's milestones as a change set sees them (call with the contract locked). */
@@ -36,8 +37,9 @@ export async function applyPlan(
   for (const [id, c] of plan.updated) {
     await tx.query(
       `UPDATE milestones SET title = COALESCE($2, title), amount = COALESCE($3, amount), due_date = COALESCE($4::date, due_date),
-         description = CASE WHEN $5 THEN $6 ELSE description END, version = version + 1, updated_at = $7 WHERE id = $1`,
-      [id, c.title ?? null, c.amount ?? null, c.dueDate ?? null, c.description !== undefined, c.description ?? null, now],
+         description = CASE WHEN $5 THEN $6 ELSE description END, attachment_ids = COALESCE($8::jsonb, attachment_ids),
+         version = version + 1, updated_at = $7 WHERE id = $1`,
+      [id, c.title ?? null, c.amount ?? null, c.dueDate ?? null, c.description !== undefined, c.description ?? null, now, c.attachmentIds ? JSON.stringify(c.attachmentIds) : null],
     );
   }
   for (const id of plan.removed) {
@@ -49,9 +51,9 @@ export async function applyPlan(
       const id = newId('milestone');
       created.push(id);
       await tx.query(
-        `INSERT INTO milestones (id, platform_id, contract_id, position, title, description, amount, due_date, status, proposed_by, created_at, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`,
-        [id, contract.platform_id, contract.id, m.position, m.title, m.description, m.amount, m.dueDate, added.status, added.proposedBy, now],
+        `INSERT INTO milestones (id, platform_id, contract_id, position, title, description, amount, due_date, status, proposed_by, attachment_ids, created_at, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$12,$11,$11)`,
+        [id, contract.platform_id, contract.id, m.position, m.title, m.description, m.amount, m.dueDate, added.status, added.proposedBy, now, JSON.stringify(m.attachmentIds ?? [])],
       );
     } else {
       await tx.query('UPDATE milestones SET position = $2 WHERE id = $1 AND position <> $2', [m.id, m.position]);

@@ -9,7 +9,7 @@ import { openChangeRequestOn } from './open-change-request.ts';
 import { recordEvent } from './record.ts';
 import { assertVersion } from './run-milestone-command.ts';
 
-export type MilestoneChanges = Partial<MilestoneFields> & { attachmentIds?: string[] };
+export type MilestoneChanges = Partial<MilestoneFields>;
 
 /**
  * A party edits a milestone. A proposed milestone is edited in place (an edit by the other
@@ -29,7 +29,7 @@ export async function editMilestone(ctx: UseCaseCtx, milestoneId: string, change
 
   const { attachmentIds, ...fields } = changes;
   if (changeMode(contract.policy, party, milestone.status) === 'change_request') {
-    const opened = await openChangeRequestOn(ctx, contract, party, { operations: [{ op: 'update', milestoneId, changes: fields }] });
+    const opened = await openChangeRequestOn(ctx, contract, party, { operations: [{ op: 'update', milestoneId, changes }] });
     return { kind: 'change_request' as const, ...opened };
   }
   const saved = await saveMilestoneState(ctx.tx, milestone.id, t.next, ctx.now, {

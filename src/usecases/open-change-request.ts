@@ -1,8 +1,10 @@
+import { isDeletable } from '../domain/milestone-machine.ts';
 import type { ContractRow } from '../db/repos/contracts.ts';
 import { planChangeSet, type ChangeOperation } from '../domain/change-set.ts';
 import { forbidden, invalidState } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import { needsAcceptance, type Role } from '../domain/policy.ts';
+import { mayCreateMilestones, needsAcceptance, type Role } from '../domain/policy.ts';
+import { assertFilesUsable } from './files.ts';
 import { assertNoOpenChangeRequest, loadContract, requireParty } from './access.ts';
 import { applyPlan, currentViews } from './apply-change-set.ts';
 import type { UseCaseCtx } from './context.ts';
@@ -48,13 +50,14 @@ export async function openChangeRequest(ctx: UseCaseCtx, contractId: string, inp
 
 export async function openChangeRequestOn(ctx: UseCaseCtx, contract: ContractRow, author: Role, input: { operations: ChangeOperation[]; message?: string }) {
   if (contract.status !== 'proposal' && contract.status !== 'active') throw invalidState('contract', contract.status);
-  const addsOps = input.operations.some((o) => o.op === 'add');
-  if (addsOps && contract.policy.milestoneCreators !== 'both' && contract.policy.milestoneCreators !== author && !needsAcceptance(contract.policy, author)) {
+  // The same rule as adding a milestone directly: only the policy's creators add milestones.
+  if (input.operations.some((o) => o.op === 'add') && !mayCreateMilestones(contract.policy, author)) {
     throw forbidden(`under this contract’s policy only the ${contract.policy.milestoneCreators} adds milestones`);
   }
   await assertNoOpenChangeRequest(ctx, contract.id);
   checkDates(input.operations, ctx.now);
-  const plan = planChangeSet(await currentViews(ctx, contract.id), input.operations);
+  await assertFilesUsable(ctx, contract, input.operations.flatMap((o) => (o.op === 'add' ? (o.milestone.attachmentIds ?? []) : o.op === 'update' ? (o.changes.attachmentIds ?? []) : [])));
+  const plan = planChangeSet(await currentViews(ctx, contract.id), input.operations, (st) => isDeletable(contract.policy, st));
   const direct = !needsAcceptance(contract.policy, author);
   const id = newId('changeRequest');
   let createdIds: string[] = [];

@@ -44,7 +44,8 @@ export async function payPayments(ctx: UseCaseCtx, paymentIds: string[], input: 
     const c = await findContract(ctx.tx, ctx.principal.platformId, contractId, true);
     if (c) byContract.set(contractId, c);
   }
-  const out: PaymentRow[] = [];
+  // Every payment is checked before any card is charged, so that a refused batch charges nothing.
+  const payable: [ContractRow, PaymentRow][] = [];
   for (const id of ids) {
     const [p] = await ctx.tx.query<PaymentRow>('SELECT * FROM payments WHERE platform_id = $1 AND id = $2 FOR UPDATE', [ctx.principal.platformId, id]);
     const contract = p && byContract.get(p.contract_id);
@@ -57,8 +58,10 @@ export async function payPayments(ctx: UseCaseCtx, paymentIds: string[], input: 
     }
     if (role !== 'client') throw forbidden('only the client pays a payment');
     if (!PAYABLE.has(p.status)) throw invalidState('payment', p.status, `payment ${id} is ${p.status}`);
-    out.push(await payOne(ctx, contract, p, input.paymentMethod));
+    payable.push([contract, p]);
   }
+  const out: PaymentRow[] = [];
+  for (const [contract, p] of payable) out.push(await payOne(ctx, contract, p, input.paymentMethod));
   return out;
 }
 

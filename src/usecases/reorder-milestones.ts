@@ -1,3 +1,4 @@
+import { isDeletable } from '../domain/milestone-machine.ts';
 import { planChangeSet } from '../domain/change-set.ts';
 import { invalidState } from '../domain/errors.ts';
 import { needsAcceptance } from '../domain/policy.ts';
@@ -17,7 +18,7 @@ export async function reorderMilestones(ctx: UseCaseCtx, contractId: string, mil
   if (contract.status !== 'proposal' && contract.status !== 'active') throw invalidState('contract', contract.status);
   await assertNoOpenChangeRequest(ctx, contract.id);
   const operations = [{ op: 'reorder' as const, milestoneIds }];
-  const plan = planChangeSet(await currentViews(ctx, contract.id), operations);
+  const plan = planChangeSet(await currentViews(ctx, contract.id), operations, (st) => isDeletable(contract.policy, st));
   if (needsAcceptance(contract.policy, party)) {
     const opened = await openChangeRequestOn(ctx, contract, party, { operations });
     return { kind: 'change_request' as const, ...opened };

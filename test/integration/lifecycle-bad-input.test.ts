@@ -176,7 +176,7 @@ describe.each(engines())('bad input on the milestone lifecycle on %s', (engine) 
     });
 
     it('a change set names the bad field of its operation the same way, for schema and date errors', async () => {
-      const send = (milestone: Record<string, unknown>) => () => contractor.api.post(`/v1/contracts/${contractId}/change-requests`, { operations: [{ op: 'add', milestone }] });
+      const send = (milestone: Record<string, unknown>) => () => client.api.post(`/v1/contracts/${contractId}/change-requests`, { operations: [{ op: 'add', milestone }] });
       await expectRefused(s, send({ title: 'A', amount: 10.5, dueDate: inDays(5) }), 422, 'validation_failed', 'operations[0].milestone.amount');
       await expectRefused(s, send({ title: 'A', amount: 100, dueDate: '2027-02-30' }), 422, 'validation_failed', 'operations[0].milestone.dueDate');
       await expectRefused(s, send({ title: 'A', amount: 100, dueDate: '31/12/2027' }), 422, 'validation_failed', 'operations[0].milestone.dueDate');

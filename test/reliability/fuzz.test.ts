@@ -205,7 +205,14 @@ describe.each(engines())('fuzz from the OpenAPI document on %s', (engine: Engine
         () => 'nope',
         () => `ms_${'z'.repeat(26)}`,
         () => `ctr_${'0'.repeat(26)}`,
-        () => encodeURIComponent(g.pick(NASTY) || 'x'),
+        () => {
+          try {
+            return encodeURIComponent(g.pick(NASTY) || 'x');
+          } catch {
+            return '%ED%A0%80'; // a lone surrogate cannot be encoded: send invalid UTF-8 instead
+          }
+        },
+        () => g.pick(['%ff%fe', '%', '%zz', '%C0%AF']),
         () => 'x'.repeat(g.pick([27, 300, 5_000])),
         () => encodeURIComponent('💸🔥'),
         () => '%00',
@@ -293,39 +300,48 @@ describe.each(engines())('fuzz from the OpenAPI document on %s', (engine: Engine
     const perRoute = new Map<string, number>();
     let clientErrors = 0;
     const t0 = Date.now();
-    await mapLimit(Array.from({ length: share }, (_, i) => i), CONCURRENCY, async (i) => {
-      const req = generate(i);
-      let res: Response;
-      try {
-        res = await fetch(s.url + req.url, { method: req.method, headers: req.headers, body: req.body, signal: AbortSignal.timeout(60_000) });
-      } catch (e) {
-        // fetch itself refuses some generated requests (e.g. a header it cannot send); a hang
-        // or a dropped connection is a failure.
-        const err = e as Error & { cause?: { code?: string } };
-        if (err.name === 'TimeoutError' || err.cause?.code === 'UND_ERR_SOCKET' || err.cause?.code === 'ECONNRESET') {
-          fives.push(`NO ANSWER ${req.method} ${req.url} (${req.note}): ${err.message}`);
-        } else clientErrors++;
-        return;
-      }
-      const text = await res.text();
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      perRoute.set(req.op, (perRoute.get(req.op) ?? 0) + 1);
-      const show = () =>
-        `${res.status} ← ${req.method} ${req.url.slice(0, 300)} [${req.note}] headers=${JSON.stringify({ ...req.headers, authorization: req.headers.authorization ? 'Bearer …' : undefined })} body=${typeof req.body === 'string' ? req.body.slice(0, 600) : req.body ? '(multipart)' : '(none)'} → ${text.slice(0, 400)}`;
-      if (res.status >= 500) fives.push(show());
-      else if (res.status >= 400) {
-        let code: unknown;
+    // Workers draw request numbers until `share` requests got an HTTP answer (the few that
+    // fetch refuses to send do not count).
+    let nextIndex = 0;
+    let answered = 0;
+    await mapLimit(Array.from({ length: CONCURRENCY }, (_, w) => w), CONCURRENCY, async () => {
+      while (answered + fives.length < share) {
+        const i = nextIndex++;
+        const req = generate(i);
+        let res: Response;
         try {
-          code = JSON.parse(text).code;
-        } catch {
-          /* not JSON */
+          res = await fetch(s.url + req.url, { method: req.method, headers: req.headers, body: req.body, signal: AbortSignal.timeout(60_000) });
+        } catch (e) {
+          // fetch itself refuses some generated requests (e.g. a header it cannot send); a hang
+          // or a dropped connection is a failure.
+          const err = e as Error & { cause?: { code?: string } };
+          if (err.name === 'TimeoutError' || err.cause?.code === 'UND_ERR_SOCKET' || err.cause?.code === 'ECONNRESET') {
+            fives.push(`NO ANSWER ${req.method} ${req.url} (${req.note}): ${err.message}`);
+          } else clientErrors++;
+          continue;
         }
-        if (!String(res.headers.get('content-type')).startsWith('application/problem+json') || typeof code !== 'string') notProblem.push(show());
+        answered++;
+        const text = await res.text();
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        perRoute.set(req.op, (perRoute.get(req.op) ?? 0) + 1);
+        const show = () =>
+          `${res.status} ← ${req.method} ${req.url.slice(0, 300)} [${req.note}] headers=${JSON.stringify({ ...req.headers, authorization: req.headers.authorization ? 'Bearer …' : undefined })} body=${typeof req.body === 'string' ? req.body.slice(0, 600) : req.body ? '(multipart)' : '(none)'} → ${text.slice(0, 400)}`;
+        if (res.status >= 500) fives.push(show());
+        else if (res.status >= 400 && res.status !== 431) {
+          // (431 comes from Node's HTTP parser before the application sees the request.)
+          let code: unknown;
+          try {
+            code = JSON.parse(text).code;
+          } catch {
+            /* not JSON */
+          }
+          if (!String(res.headers.get('content-type')).startsWith('application/problem+json') || typeof code !== 'string') notProblem.push(show());
+        }
       }
     });
     const elapsed = Date.now() - t0;
     process.stdout.write(
-      `[fuzz/${engine}] ${share} requests (${clientErrors} refused by fetch itself) over ${ops.length} routes in ${elapsed} ms; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((x, y) => x[0] - y[0])))}\n`,
+      `[fuzz/${engine}] ${answered} answered requests (${clientErrors} more refused by fetch itself) over ${ops.length} routes in ${elapsed} ms; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((x, y) => x[0] - y[0])))}\n`,
     );
     if (fives.length) process.stdout.write(`[fuzz/${engine}] FIRST 5xx:\n${fives.slice(0, 10).join('\n')}\n`);
     if (notProblem.length) process.stdout.write(`[fuzz/${engine}] 4xx that are not problem+json:\n${notProblem.slice(0, 10).join('\n')}\n`);
@@ -334,7 +350,7 @@ describe.each(engines())('fuzz from the OpenAPI document on %s', (engine: Engine
     expect(notProblem.slice(0, 10)).toEqual([]);
     // Every documented route was exercised.
     expect(ops.map((o) => `${o.method} ${o.path}`).filter((k) => !perRoute.has(k))).toEqual([]);
-    expect(share - clientErrors).toBeGreaterThan(share * 0.95);
+    expect(answered + fives.length).toBeGreaterThanOrEqual(share);
     await expectLedgerClean(s);
   }, 300_000);
 });

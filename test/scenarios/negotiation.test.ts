@@ -218,32 +218,32 @@ describe.each(engines())('negotiation on %s', (engine) => {
     expect(row(A, 'moved')).toEqual({
       milestoneId: A,
       change: 'moved',
-      before: { title: 'A', amount: 1000, dueDate: due[0], description: null, position: 1 },
-      after: { title: 'A', amount: 1000, dueDate: due[0], description: null, position: 2 },
+      before: { title: 'A', amount: 1000, dueDate: due[0], description: null, attachmentIds: [], position: 1 },
+      after: { title: 'A', amount: 1000, dueDate: due[0], description: null, attachmentIds: [], position: 2 },
     });
     expect(row(B, 'updated')).toEqual({
       milestoneId: B,
       change: 'updated',
-      before: { title: 'B', amount: 2000, dueDate: due[1], description: 'bee', position: 2 },
-      after: { title: 'B2', amount: 2500, dueDate: due[1], description: null, position: 3 },
+      before: { title: 'B', amount: 2000, dueDate: due[1], description: 'bee', attachmentIds: [], position: 2 },
+      after: { title: 'B2', amount: 2500, dueDate: due[1], description: null, attachmentIds: [], position: 3 },
     });
     expect(row(C, 'removed')).toEqual({
       milestoneId: C,
       change: 'removed',
-      before: { title: 'C', amount: 3000, dueDate: due[2], description: null, position: 3 },
+      before: { title: 'C', amount: 3000, dueDate: due[2], description: null, attachmentIds: [], position: 3 },
       after: null,
     });
     expect(row(D, 'moved')).toEqual({
       milestoneId: D,
       change: 'moved',
-      before: { title: 'D', amount: 4000, dueDate: due[3], description: null, position: 4 },
-      after: { title: 'D', amount: 4000, dueDate: due[3], description: null, position: 1 },
+      before: { title: 'D', amount: 4000, dueDate: due[3], description: null, attachmentIds: [], position: 4 },
+      after: { title: 'D', amount: 4000, dueDate: due[3], description: null, attachmentIds: [], position: 1 },
     });
     expect(row(null, 'added')).toEqual({
       milestoneId: null,
       change: 'added',
       before: null,
-      after: { title: 'E', amount: 5000, dueDate: newDue, description: 'new', position: 4 },
+      after: { title: 'E', amount: 5000, dueDate: newDue, description: 'new', attachmentIds: [], position: 4 },
     });
     // Both parties see the same request; a stranger does not.
     expect((await p.client.api.get(`/v1/change-requests/${cr.body.id}`)).body.diff).toEqual(diff);

@@ -167,6 +167,13 @@ describe.each(engines())('seed 000 — company-managed milestones on %s', (engin
       expect(pays.body.data).toHaveLength(1);
       expect(pays.body.data[0]).toMatchObject({ milestoneId: audit, amount: 120000, currency: 'USD', status: 'draft', paidAt: null, clientId: client.id, contractorId: contractor.id });
     }
+    const draftId = (await contractor.api.get(`/v1/payments?contractId=${contractId}`)).body.data[0].id;
+    // The timeline records the approval and the draft payment it generated; the contractor is told of both.
+    const latest = (await activityOf(contractor.api, contractId)).slice(0, 2);
+    expect(latest.map((a) => a.kind).sort()).toEqual(['milestone.approved', 'payment.created']);
+    expect(latest.find((a) => a.kind === 'payment.created')).toMatchObject({ milestoneId: audit, actorRole: 'client', data: { paymentId: draftId, amount: 120000, status: 'draft' } });
+    const toldDraft = (await notificationsOf(contractor.api)).filter((n) => n.kind === 'payment.created');
+    expect(toldDraft.map((n) => n.data.paymentId)).toEqual([draftId]);
     expect(await overviewOf(contractor.api, contractId)).toEqual({ total: 150000, inEscrow: 0, paid: 0, remaining: 150000, currency: 'USD' });
     expect(await journalCount(s, contractId)).toBe(0);
     await expectLedgerClean(s);

@@ -39,7 +39,7 @@ describe('planChangeSet — examples', () => {
     expect(p.after.map((x) => x.position)).toEqual([1, 2, 3, 4]);
     expect(p.after[3]).toMatchObject({ status: 'accepted', amount: 500, description: null });
     expect(p.diff).toEqual({
-      milestones: [{ milestoneId: null, change: 'added', before: null, after: { title: 'New', amount: 500, dueDate: '2030-02-02', description: null, position: 4 } }],
+      milestones: [{ milestoneId: null, change: 'added', before: null, after: { title: 'New', amount: 500, dueDate: '2030-02-02', description: null, attachmentIds: [], position: 4 } }],
       totalBefore: 6000,
       totalAfter: 6500,
     });
@@ -55,8 +55,8 @@ describe('planChangeSet — examples', () => {
       {
         milestoneId: 'a',
         change: 'updated',
-        before: { title: 'T a', amount: 1000, dueDate: '2030-01-01', description: null, position: 1 },
-        after: { title: 'A2', amount: 1500, dueDate: '2030-01-01', description: null, position: 1 },
+        before: { title: 'T a', amount: 1000, dueDate: '2030-01-01', description: null, attachmentIds: [], position: 1 },
+        after: { title: 'A2', amount: 1500, dueDate: '2030-01-01', description: null, attachmentIds: [], position: 1 },
       },
     ]);
     expect(p.diff.totalAfter - p.diff.totalBefore).toBe(500);

@@ -42,13 +42,21 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
           params.push(v);
           return `$${params.length}`;
         };
-        if (!isPlatformAdmin(principal)) {
-          const me = p(principal.userId);
-          where.push(q.role === 'client' ? `client_id = ${me}` : q.role === 'contractor' ? `contractor_id = ${me}` : `(client_id = ${me} OR contractor_id = ${me})`);
-        }
+        const me = isPlatformAdmin(principal) ? null : p(principal.userId);
+        if (me && q.role) where.push(q.role === 'client' ? `client_id = ${me}` : `contractor_id = ${me}`);
         if (q.status) where.push(`status = ${p(q.status)}`);
         if (after) where.push(`id < ${p(after)}`);
-        const rows = await tx.query<ContractRow>(`SELECT * FROM contracts WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${p(q.limit + 1)}`, params);
+        const limit = p(q.limit + 1);
+        const cond = where.join(' AND ');
+        // Either role: two index-ordered scans merged (a contract's client and contractor differ),
+        // not an OR that the planner may answer by walking the whole table in id order.
+        const sql =
+          me && !q.role
+            ? `(SELECT * FROM contracts WHERE ${cond} AND client_id = ${me} ORDER BY id DESC LIMIT ${limit})
+               UNION ALL (SELECT * FROM contracts WHERE ${cond} AND contractor_id = ${me} ORDER BY id DESC LIMIT ${limit})
+               ORDER BY id DESC LIMIT ${limit}`
+            : `SELECT * FROM contracts WHERE ${cond} ORDER BY id DESC LIMIT ${limit}`;
+        const rows = await tx.query<ContractRow>(sql, params);
         const pg = page(rows, q.limit);
         return { status: 200, body: { data: await Promise.all(pg.data.map((c) => presentContract(tx, c))), nextCursor: pg.nextCursor } };
       }),

@@ -31,15 +31,23 @@ export function paymentRoutes(app: V1, { runner }: RouteContext) {
           return `$${params.length}`;
         };
         const where = ['platform_id = $1'];
-        if (!isPlatformAdmin(principal)) {
-          const me = p(principal.userId);
-          where.push(q.role === 'client' ? `client_id = ${me}` : q.role === 'contractor' ? `contractor_id = ${me}` : `(client_id = ${me} OR contractor_id = ${me})`);
-        }
+        const me = isPlatformAdmin(principal) ? null : p(principal.userId);
+        if (me && q.role) where.push(q.role === 'client' ? `client_id = ${me}` : `contractor_id = ${me}`);
         if (q.contractId) where.push(`contract_id = ${p(q.contractId)}`);
         if (q.status) where.push(`status = ${p(q.status)}`);
         const after = decodeCursor(q.cursor);
         if (after) where.push(`id < ${p(after)}`);
-        const rows = await tx.query<PaymentRow>(`SELECT * FROM payments WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${p(q.limit + 1)}`, params);
+        const limit = p(q.limit + 1);
+        const cond = where.join(' AND ');
+        // Either role: two index-ordered scans merged, not `client_id = me OR contractor_id = me`,
+        // which the planner may answer by walking the whole table in id order (bench/scale.ts).
+        const sql =
+          me && !q.role
+            ? `(SELECT * FROM payments WHERE ${cond} AND client_id = ${me} ORDER BY id DESC LIMIT ${limit})
+               UNION ALL (SELECT * FROM payments WHERE ${cond} AND contractor_id = ${me} ORDER BY id DESC LIMIT ${limit})
+               ORDER BY id DESC LIMIT ${limit}`
+            : `SELECT * FROM payments WHERE ${cond} ORDER BY id DESC LIMIT ${limit}`;
+        const rows = await tx.query<PaymentRow>(sql, params);
         const pg = page(rows, q.limit);
         return { status: 200, body: { data: pg.data.map(presentPayment), nextCursor: pg.nextCursor } };
       }),

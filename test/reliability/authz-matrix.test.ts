@@ -1,0 +1,250 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engines, inDays, startTestServer, type Client, type Res, type TestServer } from '../support/harness.ts';
+import { foreignPlatformUser } from '../support/reliability-helpers.ts';
+
+/**
+ * Authorization matrix (PRODUCT.md §2 Contract, §4, §5). Every route the server documents in
+ * /openapi.json × every kind of caller, against an explicit table of expected status classes.
+ * A route without an entry in the table fails the test, so a new route cannot ship without
+ * deciding who may call it. Non-parties get 404 for contract resources (existence is not
+ * disclosed), a party acting out of turn 403, no or a revoked token 401.
+ */
+type Caller = 'client' | 'contractor' | 'stranger' | 'foreign' | 'anonymous' | 'revoked' | 'admin';
+type Class = '2xx' | '401' | '403' | '404' | '422';
+type Expect = Record<Caller, Class>;
+type Call = { path: string; body?: unknown; multipart?: boolean };
+type Entry = { setup: () => Promise<Call>; expect: Expect };
+
+const CALLERS: Caller[] = ['client', 'contractor', 'stranger', 'foreign', 'anonymous', 'revoked', 'admin'];
+
+/** Contract resources: the two parties as given, non-parties 404, no/revoked token 401, admin as given. */
+const party = (client: Class, contractor: Class, admin: Class): Expect => ({ client, contractor, stranger: '404', foreign: '404', anonymous: '401', revoked: '401', admin });
+/** Platform-admin routes. */
+const adminOnly: Expect = { client: '403', contractor: '403', stranger: '403', foreign: '403', anonymous: '401', revoked: '401', admin: '2xx' };
+/** Anything an authenticated user does for themself. */
+const anyUser = (admin: Class): Expect => ({ client: '2xx', contractor: '2xx', stranger: '2xx', foreign: '2xx', anonymous: '401', revoked: '401', admin });
+
+const engine = engines().includes('postgres') ? 'postgres' : 'pglite';
+
+describe(`authorization matrix over every route (${engine})`, () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer(engine);
+  });
+  afterAll(async () => s?.stop());
+
+  it('answers every route × caller as the table says, and the table covers every route', async () => {
+    // ---- the callers ----
+    const password = 'correct horse battery staple';
+    const mkUser = async (name: string, withPassword = false) => {
+      const email = `${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}@example.com`;
+      const u = await s.admin.post('/v1/users', { email, name, ...(withPassword ? { password } : {}) });
+      expect(u.status).toBe(201);
+      const t = await s.admin.post(`/v1/users/${u.body.id}/tokens`, {});
+      expect(t.status).toBe(201);
+      return { id: u.body.id as string, email, token: t.body.token as string, api: s.api.as(t.body.token) };
+    };
+    const client = await mkUser('client', true);
+    const contractor = await mkUser('contractor');
+    const stranger = await mkUser('stranger');
+    expect((await client.api.put('/v1/me/payment-method', { paymentMethod: 'pm_card_ok' })).status).toBe(200);
+    const foreign = await foreignPlatformUser(s.db);
+    // A revoked token of the client itself: a real party's credential, no longer valid.
+    const old = await s.admin.post(`/v1/users/${client.id}/tokens`, { name: 'old' });
+    expect((await client.api.del(`/v1/tokens/${old.body.id}`)).status).toBe(204);
+    const as: Record<Caller, Client> = {
+      client: client.api,
+      contractor: contractor.api,
+      stranger: stranger.api,
+      foreign: s.api.as(foreign.token),
+      anonymous: s.api.as(null),
+      revoked: s.api.as(old.body.token),
+      admin: s.admin,
+    };
+
+    // ---- fixtures: a fresh resource for every call, so each caller meets the same state ----
+    const ok = (r: Res, status = 200) => {
+      if (r.status !== status) throw new Error(`fixture: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    };
+    const escrow = { preset: 'sequential_escrow', overrides: { maxFundedMilestones: null } };
+    const contract = async (opts: { policy?: unknown; activate?: boolean; milestones?: number } = {}) => {
+      const c = ok(
+        await client.api.post('/v1/contracts', {
+          title: 'Authz', clientId: client.id, contractorId: contractor.id, type: 'fixed', currency: 'USD', policy: opts.policy ?? escrow,
+          milestones: Array.from({ length: opts.milestones ?? 2 }, (_, j) => ({ title: `M${j}`, amount: 10_000 + j, dueDate: inDays(30 + j) })),
+        }),
+        201,
+      );
+      if (opts.activate !== false) ok(await client.api.post(`/v1/contracts/${c.id}/activate`));
+      return { id: c.id as string, ms: (c.milestones as { id: string }[]).map((m) => m.id) };
+    };
+    const funded = async () => {
+      const c = await contract();
+      ok(await client.api.post(`/v1/milestones/${c.ms[0]}/fund`));
+      return { ...c, m: c.ms[0]! };
+    };
+    const submitted = async () => {
+      const f = await funded();
+      ok(await contractor.api.post(`/v1/milestones/${f.m}/submit`, { note: 'done' }));
+      return f;
+    };
+    const proposedByContractor = async () => {
+      const c = await contract();
+      const m = ok(await contractor.api.post(`/v1/contracts/${c.id}/milestones`, { title: 'Extra', amount: 5000, dueDate: inDays(12) }), 201);
+      return m.id as string;
+    };
+    const disputeByClient = async () => {
+      const f = await funded();
+      return ok(await client.api.post(`/v1/milestones/${f.m}/dispute`, { reason: 'late' }), 201).id as string;
+    };
+    const changeRequestByContractor = async () => {
+      const c = await contract();
+      const cr = ok(await contractor.api.post(`/v1/contracts/${c.id}/change-requests`, { operations: [{ op: 'update', milestoneId: c.ms[0], changes: { amount: 12_345 } }] }), 201);
+      return cr.id as string;
+    };
+    const draftPayment = async () => {
+      const c = await contract({ policy: 'company_managed' });
+      ok(await contractor.api.post(`/v1/milestones/${c.ms[0]}/submit`, {}));
+      ok(await client.api.post(`/v1/milestones/${c.ms[0]}/approve`));
+      const pays = ok(await client.api.get(`/v1/payments?contractId=${c.id}&status=draft`));
+      return pays.data[0].id as string;
+    };
+    // Shared read-only world.
+    const world = await funded();
+    const worldDispute = await disputeByClient();
+    const worldCr = await changeRequestByContractor();
+    const worldPayment = (ok(await client.api.get(`/v1/payments?contractId=${(await (async () => {
+      const c = await contract();
+      ok(await client.api.post(`/v1/milestones/${c.ms[0]}/fund`));
+      ok(await client.api.post(`/v1/milestones/${c.ms[0]}/approve`));
+      return c.id;
+    })())}`)).data[0].id) as string;
+    const form = new FormData();
+    form.append('file', new Blob(['deliverable notes']), 'notes.txt');
+    const up = await fetch(`${s.url}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${client.token}` }, body: form });
+    expect(up.status).toBe(201);
+    const fileId = ((await up.json()) as { id: string }).id;
+    // Attached to a milestone of the world contract: the other party may read it, nobody else.
+    ok(await client.api.post(`/v1/contracts/${world.id}/milestones`, { title: 'With brief', amount: 3000, dueDate: inDays(40), attachmentIds: [fileId] }), 201);
+
+    const fixed = (call: Call) => async () => call;
+
+    // ---- the table: every documented route ----
+    const table: Record<string, Entry> = {
+      'POST /v1/users': { setup: async () => ({ path: '/v1/users', body: { email: `new-${Math.random().toString(36).slice(2)}@example.com`, name: 'New' } }), expect: adminOnly },
+      'GET /v1/users/{id}': { setup: fixed({ path: `/v1/users/${client.id}` }), expect: party('2xx', '404', '2xx') },
+      'POST /v1/users/{id}/tokens': { setup: fixed({ path: `/v1/users/${client.id}/tokens`, body: {} }), expect: adminOnly },
+      'DELETE /v1/tokens/{id}': {
+        setup: async () => ({ path: `/v1/tokens/${ok(await s.admin.post(`/v1/users/${client.id}/tokens`, {}), 201).id}` }),
+        expect: party('2xx', '404', '2xx'),
+      },
+      // Public: the credentials in the body decide, not the caller's token.
+      'POST /v1/auth/login': {
+        setup: fixed({ path: '/v1/auth/login', body: { email: client.email, password } }),
+        expect: { client: '2xx', contractor: '2xx', stranger: '2xx', foreign: '2xx', anonymous: '2xx', revoked: '2xx', admin: '2xx' },
+      },
+      'POST /v1/auth/logout': { setup: fixed({ path: '/v1/auth/logout' }), expect: anyUser('2xx') },
+      'GET /v1/me': { setup: fixed({ path: '/v1/me' }), expect: anyUser('2xx') },
+      'PUT /v1/me/payment-method': { setup: fixed({ path: '/v1/me/payment-method', body: { paymentMethod: 'pm_card_ok' } }), expect: anyUser('403') },
+      'POST /v1/contracts': {
+        setup: fixed({ path: '/v1/contracts', body: { title: 'New', clientId: client.id, contractorId: contractor.id, type: 'fixed', currency: 'USD', policy: 'sequential_escrow' } }),
+        // Naming users of another platform is a validation error there (they do not exist for it).
+        expect: { client: '2xx', contractor: '2xx', stranger: '403', foreign: '422', anonymous: '401', revoked: '401', admin: '403' },
+      },
+      'GET /v1/contracts': { setup: fixed({ path: '/v1/contracts' }), expect: anyUser('2xx') },
+      'GET /v1/contracts/{id}': { setup: fixed({ path: `/v1/contracts/${world.id}` }), expect: party('2xx', '2xx', '2xx') },
+      'POST /v1/contracts/{id}/activate': { setup: async () => ({ path: `/v1/contracts/${(await contract({ activate: false })).id}/activate` }), expect: party('2xx', '403', '403') },
+      'POST /v1/contracts/{id}/withdraw': { setup: async () => ({ path: `/v1/contracts/${(await contract({ activate: false })).id}/withdraw` }), expect: party('2xx', '403', '403') },
+      'POST /v1/contracts/{id}/decline': { setup: async () => ({ path: `/v1/contracts/${(await contract({ activate: false })).id}/decline` }), expect: party('403', '2xx', '403') },
+      'POST /v1/contracts/{id}/close': { setup: async () => ({ path: `/v1/contracts/${(await contract()).id}/close`, body: {} }), expect: party('2xx', '2xx', '2xx') },
+      'GET /v1/contracts/{id}/milestones': { setup: fixed({ path: `/v1/contracts/${world.id}/milestones` }), expect: party('2xx', '2xx', '2xx') },
+      'POST /v1/contracts/{id}/milestones': {
+        setup: async () => ({ path: `/v1/contracts/${(await contract()).id}/milestones`, body: { title: 'Added', amount: 900, dueDate: inDays(20) } }),
+        expect: party('2xx', '2xx', '403'),
+      },
+      'GET /v1/milestones/{id}': { setup: fixed({ path: `/v1/milestones/${world.m}` }), expect: party('2xx', '2xx', '2xx') },
+      'PATCH /v1/milestones/{id}': { setup: async () => ({ path: `/v1/milestones/${(await contract()).ms[0]}`, body: { amount: 777 } }), expect: party('2xx', '2xx', '403') },
+      'DELETE /v1/milestones/{id}': { setup: async () => ({ path: `/v1/milestones/${(await contract()).ms[0]}` }), expect: party('2xx', '2xx', '403') },
+      'PUT /v1/contracts/{id}/milestone-order': {
+        setup: async () => {
+          const c = await contract();
+          return { path: `/v1/contracts/${c.id}/milestone-order`, body: { milestoneIds: [...c.ms].reverse() } };
+        },
+        expect: party('2xx', '2xx', '403'),
+      },
+      'POST /v1/milestones/{id}/accept': { setup: async () => ({ path: `/v1/milestones/${await proposedByContractor()}/accept` }), expect: party('2xx', '403', '403') },
+      'POST /v1/milestones/{id}/decline': { setup: async () => ({ path: `/v1/milestones/${await proposedByContractor()}/decline`, body: { reason: 'no' } }), expect: party('2xx', '403', '403') },
+      'POST /v1/milestones/{id}/fund': { setup: async () => ({ path: `/v1/milestones/${(await contract()).ms[0]}/fund`, body: {} }), expect: party('2xx', '403', '403') },
+      'POST /v1/milestones/{id}/submit': { setup: async () => ({ path: `/v1/milestones/${(await funded()).m}/submit`, body: { note: 'n' } }), expect: party('403', '2xx', '403') },
+      'POST /v1/milestones/{id}/approve': { setup: async () => ({ path: `/v1/milestones/${(await submitted()).m}/approve` }), expect: party('2xx', '403', '403') },
+      'POST /v1/milestones/{id}/reject': { setup: async () => ({ path: `/v1/milestones/${(await submitted()).m}/reject`, body: { reason: 'redo' } }), expect: party('2xx', '403', '403') },
+      'POST /v1/milestones/{id}/release': { setup: async () => ({ path: `/v1/milestones/${(await funded()).m}/release`, body: { amount: 100 } }), expect: party('2xx', '403', '403') },
+      'POST /v1/milestones/{id}/refund': { setup: async () => ({ path: `/v1/milestones/${(await funded()).m}/refund` }), expect: party('403', '2xx', '2xx') },
+      'POST /v1/milestones/{id}/dispute': { setup: async () => ({ path: `/v1/milestones/${(await funded()).m}/dispute`, body: { reason: 'quality' } }), expect: party('2xx', '2xx', '403') },
+      'POST /v1/contracts/{id}/change-requests': {
+        setup: async () => {
+          const c = await contract();
+          return { path: `/v1/contracts/${c.id}/change-requests`, body: { operations: [{ op: 'update', milestoneId: c.ms[0], changes: { title: 'Renamed' } }] } };
+        },
+        expect: party('2xx', '2xx', '403'),
+      },
+      'GET /v1/contracts/{id}/change-requests': { setup: fixed({ path: `/v1/contracts/${world.id}/change-requests` }), expect: party('2xx', '2xx', '2xx') },
+      'GET /v1/change-requests/{id}': { setup: fixed({ path: `/v1/change-requests/${worldCr}` }), expect: party('2xx', '2xx', '2xx') },
+      'POST /v1/change-requests/{id}/accept': { setup: async () => ({ path: `/v1/change-requests/${await changeRequestByContractor()}/accept` }), expect: party('2xx', '403', '403') },
+      'POST /v1/change-requests/{id}/decline': { setup: async () => ({ path: `/v1/change-requests/${await changeRequestByContractor()}/decline`, body: { reason: 'no' } }), expect: party('2xx', '403', '403') },
+      'POST /v1/change-requests/{id}/withdraw': { setup: async () => ({ path: `/v1/change-requests/${await changeRequestByContractor()}/withdraw` }), expect: party('403', '2xx', '403') },
+      'GET /v1/disputes/{id}': { setup: fixed({ path: `/v1/disputes/${worldDispute}` }), expect: party('2xx', '2xx', '2xx') },
+      'POST /v1/disputes/{id}/respond': { setup: async () => ({ path: `/v1/disputes/${await disputeByClient()}/respond`, body: { message: 'it was on time' } }), expect: party('403', '2xx', '403') },
+      'POST /v1/disputes/{id}/resolve': { setup: async () => ({ path: `/v1/disputes/${await disputeByClient()}/resolve`, body: { releaseAmount: 4000, refundAmount: 6000 } }), expect: party('403', '403', '2xx') },
+      'GET /v1/payments': { setup: fixed({ path: '/v1/payments' }), expect: anyUser('2xx') },
+      'GET /v1/payments/{id}': { setup: fixed({ path: `/v1/payments/${worldPayment}` }), expect: party('2xx', '2xx', '2xx') },
+      'POST /v1/payments/{id}/pay': { setup: async () => ({ path: `/v1/payments/${await draftPayment()}/pay`, body: {} }), expect: party('2xx', '403', '403') },
+      'POST /v1/payments/pay': { setup: async () => ({ path: '/v1/payments/pay', body: { paymentIds: [await draftPayment()] } }), expect: party('2xx', '403', '403') },
+      'GET /v1/contracts/{id}/activity': { setup: fixed({ path: `/v1/contracts/${world.id}/activity` }), expect: party('2xx', '2xx', '2xx') },
+      'GET /v1/notifications': { setup: fixed({ path: '/v1/notifications' }), expect: anyUser('403') },
+      'POST /v1/files': { setup: fixed({ path: '/v1/files', multipart: true }), expect: anyUser('403') },
+      'GET /v1/files/{id}': { setup: fixed({ path: `/v1/files/${fileId}` }), expect: party('2xx', '2xx', '2xx') },
+      'GET /v1/files/{id}/content': { setup: fixed({ path: `/v1/files/${fileId}/content` }), expect: party('2xx', '2xx', '2xx') },
+      'GET /v1/admin/ledger/check': { setup: fixed({ path: '/v1/admin/ledger/check' }), expect: adminOnly },
+      'POST /v1/webhook-endpoints': { setup: fixed({ path: '/v1/webhook-endpoints', body: { url: 'https://hooks.example.com/t', events: ['*'] } }), expect: adminOnly },
+      'PUT /v1/admin/clock': { setup: async () => ({ path: '/v1/admin/clock', body: { now: new Date().toISOString() } }), expect: adminOnly },
+      'POST /v1/admin/jobs/run': { setup: fixed({ path: '/v1/admin/jobs/run' }), expect: adminOnly },
+    };
+
+    // ---- the routes the server really has ----
+    const doc = (await s.admin.get('/openapi.json')).body;
+    const routes = Object.entries<Record<string, unknown>>(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    const missing = routes.filter((r) => !table[r]);
+    const stale = Object.keys(table).filter((k) => !routes.includes(k));
+    expect(missing, 'routes without an entry in the authorization table').toEqual([]);
+    expect(stale, 'table entries for routes the server no longer has').toEqual([]);
+
+    const classOf = (status: number): string => (status >= 200 && status < 300 ? '2xx' : String(status));
+    const mismatches: string[] = [];
+    let calls = 0;
+    for (const route of routes) {
+      const entry = table[route]!;
+      const method = route.split(' ')[0]!;
+      for (const caller of CALLERS) {
+        const call = await entry.setup();
+        let res: Res;
+        if (call.multipart) {
+          const f = new FormData();
+          f.append('file', new Blob(['hello']), 'hello.txt');
+          const token = as[caller].token;
+          const r = await fetch(s.url + call.path, { method, headers: token ? { authorization: `Bearer ${token}` } : {}, body: f });
+          res = { status: r.status, body: await r.json().catch(() => null), headers: r.headers };
+        } else {
+          res = await as[caller].req(method, call.path, call.body);
+        }
+        calls++;
+        const got = classOf(res.status);
+        if (got !== entry.expect[caller]) mismatches.push(`${route} as ${caller}: expected ${entry.expect[caller]}, got ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+        if (res.status >= 400 && typeof res.body?.code !== 'string') mismatches.push(`${route} as ${caller}: ${res.status} without a problem code`);
+      }
+    }
+    process.stdout.write(`[authz-matrix] ${routes.length} routes × ${CALLERS.length} callers = ${calls} calls; ${mismatches.length} mismatches\n`);
+    expect(mismatches).toEqual([]);
+  }, 180_000);
+});
