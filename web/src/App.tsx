@@ -1,0 +1,123 @@
+import { useCallback, useEffect, useState, type MouseEvent } from 'react';
+import { api, ApiError, type User } from './api.ts';
+import { NoticeProvider, Notices, useNotice } from './notice.tsx';
+import { ContractPage } from './pages/Contract.tsx';
+import { ContractsPage } from './pages/Contracts.tsx';
+import { LoginPage } from './pages/Login.tsx';
+import { NotificationsPage } from './pages/Notifications.tsx';
+import { PaymentsPage } from './pages/Payments.tsx';
+import { navigate, usePath } from './router.ts';
+
+export function App() {
+  return (
+    <NoticeProvider>
+      <Shell />
+    </NoticeProvider>
+  );
+}
+
+type Session = { state: 'loading' } | { state: 'anonymous' } | { state: 'user'; user: User };
+
+function Shell() {
+  const [session, setSession] = useState<Session>({ state: 'loading' });
+  const notice = useNotice();
+  const path = usePath();
+
+  useEffect(() => {
+    api
+      .get<{ user: User | null }>('/v1/me')
+      .then((me) => setSession(me.user ? { state: 'user', user: me.user } : { state: 'anonymous' }))
+      .catch((e: unknown) => {
+        if (!(e instanceof ApiError && e.status === 401)) notice.error(e);
+        setSession({ state: 'anonymous' });
+      });
+  }, [notice]);
+
+  // Any call that finds the session ended sends the person back to the login form.
+  const onUnauthenticated = useCallback(() => setSession({ state: 'anonymous' }), []);
+
+  const logout = async () => {
+    try {
+      await api.post('/v1/auth/logout');
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 401)) return notice.error(e);
+    }
+    notice.clear();
+    setSession({ state: 'anonymous' });
+    navigate('/');
+  };
+
+  if (session.state === 'loading') {
+    return (
+      <main className="page">
+        <p aria-busy="true">Loading…</p>
+      </main>
+    );
+  }
+
+  if (session.state === 'anonymous') {
+    return (
+      <main className="page narrow">
+        <h1 className="brand">Tranche</h1>
+        <Notices />
+        <LoginPage
+          onLogin={(user) => {
+            notice.clear();
+            setSession({ state: 'user', user });
+          }}
+        />
+      </main>
+    );
+  }
+
+  const me = session.user;
+  const contractMatch = /^\/contracts\/([\w-]+)$/.exec(path);
+  const section = path.startsWith('/payments') ? 'payments' : path.startsWith('/notifications') ? 'notifications' : 'contracts';
+  return (
+    <>
+      <header className="topbar">
+        <a className="brand" href="/" onClick={link('/')}>
+          Tranche
+        </a>
+        <nav aria-label="Main">
+          <a href="/" onClick={link('/')} aria-current={section === 'contracts' ? 'page' : undefined}>
+            Contracts
+          </a>
+          <a href="/payments" onClick={link('/payments')} aria-current={section === 'payments' ? 'page' : undefined}>
+            Payments
+          </a>
+          <a href="/notifications" onClick={link('/notifications')} aria-current={section === 'notifications' ? 'page' : undefined}>
+            Notifications
+          </a>
+        </nav>
+        <div className="whoami">
+          <span title={me.email}>{me.name}</span>
+          <button type="button" className="secondary" onClick={logout}>
+            Log out
+          </button>
+        </div>
+      </header>
+      <main className="page">
+        <Notices />
+        {contractMatch ? (
+          <ContractPage key={contractMatch[1]} id={contractMatch[1]!} me={me} onUnauthenticated={onUnauthenticated} />
+        ) : section === 'payments' ? (
+          <PaymentsPage me={me} onUnauthenticated={onUnauthenticated} />
+        ) : section === 'notifications' ? (
+          <NotificationsPage onUnauthenticated={onUnauthenticated} />
+        ) : (
+          <ContractsPage me={me} onUnauthenticated={onUnauthenticated} />
+        )}
+      </main>
+    </>
+  );
+}
+
+/** An in-app link: plain clicks navigate without reloading; modified clicks keep the browser's behaviour. */
+export function link(to: string) {
+  return (e: MouseEvent) => {
+    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    navigate(to);
+  };
+}

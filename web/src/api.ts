@@ -1,0 +1,129 @@
+/** Same-origin calls to the Tranche API; the session cookie rides along. */
+
+export type User = { id: string; email: string; name: string; defaultPaymentMethod: string | null };
+export type Overview = { total: number; inEscrow: number; paid: number; remaining: number; currency: string };
+export type MilestoneStatus =
+  | 'proposed' | 'accepted' | 'declined' | 'funded' | 'in_progress' | 'submitted'
+  | 'approved' | 'paid' | 'disputed' | 'refunded' | 'cancelled';
+export type Milestone = {
+  id: string;
+  contractId: string;
+  position: number;
+  title: string;
+  description: string | null;
+  amount: number;
+  currency: string;
+  dueDate: string;
+  status: MilestoneStatus;
+  proposedBy: 'client' | 'contractor' | null;
+  fundedAmount: number;
+  releasedAmount: number;
+  inEscrow: number;
+  fundingPending: boolean;
+  revisionCount: number;
+  submission: { note: string | null; submittedAt: string } | null;
+  lastRejectReason: string | null;
+  version: number;
+};
+export type Policy = { preset: string; milestoneCreators: 'client' | 'contractor' | 'both'; escrow: 'required' | 'none'; submissionRequired?: boolean };
+export type Contract = {
+  id: string;
+  title: string;
+  description: string | null;
+  clientId: string;
+  contractorId: string;
+  type: 'fixed' | 'hourly';
+  currency: string;
+  status: 'proposal' | 'active' | 'closed' | 'withdrawn' | 'declined';
+  policy: Policy;
+  createdBy: string;
+  version: number;
+  overview?: Overview;
+};
+export type DiffSide = { title: string; amount: number; dueDate: string; description: string | null; position: number } | null;
+export type ChangeRequest = {
+  id: string;
+  authorId: string;
+  authorRole: 'client' | 'contractor';
+  status: string;
+  message: string | null;
+  diff: { milestones: { milestoneId: string | null; change: 'added' | 'updated' | 'removed' | 'moved'; before: DiffSide; after: DiffSide }[]; totalBefore: number; totalAfter: number };
+  createdAt: string;
+};
+export type Activity = { id: string; milestoneId: string | null; actorRole: string; kind: string; data: Record<string, unknown>; createdAt: string };
+export type Payment = {
+  id: string;
+  contractId: string;
+  milestoneId: string | null;
+  clientId: string;
+  contractorId: string;
+  kind: string;
+  amount: number;
+  fee: number;
+  net: number;
+  currency: string;
+  status: 'draft' | 'processing' | 'paid' | 'failed' | 'refunded';
+  paidAt: string | null;
+  createdAt: string;
+};
+export type Notification = { id: string; contractId: string | null; kind: string; title: string; body: string; readAt: string | null; createdAt: string };
+export type Page<T> = { data: T[]; nextCursor: string | null };
+
+/** A failed call: carries the RFC 9457 problem's `detail` (and per-field errors) for the alert region. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    detail: string,
+    readonly errors: { field: string; message: string }[] = [],
+  ) {
+    super(detail);
+  }
+  /** One line for people: the detail, then each field's message. */
+  get text(): string {
+    const fields = this.errors.map((e) => `${e.field} ${e.message}`).join('; ');
+    return fields ? `${this.message} (${fields})` : this.message;
+  }
+}
+
+/** crypto.randomUUID exists only in secure contexts (https, localhost); fall back to getRandomValues elsewhere. */
+export function newKey(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (method !== 'GET') headers['idempotency-key'] = newKey();
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection and try again.');
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON */
+  }
+  if (!res.ok) {
+    const p = (json ?? {}) as { code?: string; detail?: string; title?: string; errors?: { field: string; message: string }[] };
+    throw new ApiError(res.status, p.code ?? 'error', p.detail ?? p.title ?? `Request failed (${res.status})`, p.errors ?? []);
+  }
+  return json as T;
+}
+
+export const api = {
+  get: <T>(path: string) => call<T>('GET', path),
+  post: <T>(path: string, body?: unknown) => call<T>('POST', path, body),
+};
+
+export const errorText = (e: unknown) => (e instanceof ApiError ? e.text : e instanceof Error ? e.message : String(e));

@@ -1,0 +1,50 @@
+import { api, type Contract, type Page, type User } from '../api.ts';
+import { link } from '../App.tsx';
+import { statusLabel } from '../format.ts';
+import { useLoad } from '../hooks.ts';
+
+export function ContractsPage({ me, onUnauthenticated }: { me: User; onUnauthenticated: () => void }) {
+  const { data, loading, reload } = useLoad(() => api.get<Page<Contract>>('/v1/contracts?limit=100'), onUnauthenticated);
+  const contracts = data?.data ?? [];
+  return (
+    <section aria-labelledby="contracts-title">
+      <div className="row between">
+        <h1 id="contracts-title">Contracts</h1>
+        <button type="button" className="secondary" onClick={() => void reload()} disabled={loading}>
+          Refresh
+        </button>
+      </div>
+      {data && contracts.length === 0 && <p className="muted">No contracts yet.</p>}
+      {contracts.length > 0 && (
+        <table className="table">
+          <thead>
+            <tr>
+              <th scope="col">Contract</th>
+              <th scope="col">Your role</th>
+              <th scope="col">Status</th>
+              <th scope="col">Type</th>
+              <th scope="col">Currency</th>
+            </tr>
+          </thead>
+          <tbody>
+            {contracts.map((c) => (
+              <tr key={c.id}>
+                <td>
+                  <a href={`/contracts/${c.id}`} onClick={link(`/contracts/${c.id}`)}>
+                    {c.title}
+                  </a>
+                </td>
+                <td>{c.clientId === me.id ? 'Client' : c.contractorId === me.id ? 'Contractor' : '—'}</td>
+                <td>
+                  <span className={`badge s-${c.status}`}>{statusLabel(c.status)}</span>
+                </td>
+                <td>{c.type}</td>
+                <td>{c.currency}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
