@@ -19,6 +19,7 @@ import { authenticate } from './auth.ts';
 import { problemFrom, sendProblem, toProblem } from './problem.ts';
 import { createRunner } from './runner.ts';
 import { ProblemSchema } from './schemas.ts';
+import { registerWeb } from './web.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { contractRoutes } from './routes/contracts.ts';
 import { disputeRoutes } from './routes/disputes.ts';
@@ -148,6 +149,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(scalar, { routePrefix: '/docs', configuration: { url: '/openapi.json', title: 'Tranche API' } });
+  await registerWeb(app); // the web app (web/dist), when it has been built
 
   return app as unknown as FastifyInstance;
 }

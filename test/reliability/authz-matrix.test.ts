@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines, inDays, startTestServer, type Client, type Res, type TestServer } from '../support/harness.ts';
-import { foreignPlatformUser } from '../support/reliability-helpers.ts';
+import { foreignPlatformUser, mapLimit } from '../support/reliability-helpers.ts';
 
 /**
  * Authorization matrix (PRODUCT.md §2 Contract, §4, §5). Every route the server documents in
@@ -223,7 +223,8 @@ describe(`authorization matrix over every route (${engine})`, () => {
     const classOf = (status: number): string => (status >= 200 && status < 300 ? '2xx' : String(status));
     const mismatches: string[] = [];
     let calls = 0;
-    for (const route of routes) {
+    // Routes in parallel (each has its own fixtures); the callers of one route one after the other.
+    await mapLimit(routes, 8, async (route) => {
       const entry = table[route]!;
       const method = route.split(' ')[0]!;
       for (const caller of CALLERS) {
@@ -243,7 +244,7 @@ describe(`authorization matrix over every route (${engine})`, () => {
         if (got !== entry.expect[caller]) mismatches.push(`${route} as ${caller}: expected ${entry.expect[caller]}, got ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
         if (res.status >= 400 && typeof res.body?.code !== 'string') mismatches.push(`${route} as ${caller}: ${res.status} without a problem code`);
       }
-    }
+    });
     process.stdout.write(`[authz-matrix] ${routes.length} routes × ${CALLERS.length} callers = ${calls} calls; ${mismatches.length} mismatches\n`);
     expect(mismatches).toEqual([]);
   }, 180_000);

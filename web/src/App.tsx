@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, type MouseEvent } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, type User } from './api.ts';
 import { NoticeProvider, Notices, useNotice } from './notice.tsx';
 import { ContractPage } from './pages/Contract.tsx';
@@ -6,7 +6,7 @@ import { ContractsPage } from './pages/Contracts.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { NotificationsPage } from './pages/Notifications.tsx';
 import { PaymentsPage } from './pages/Payments.tsx';
-import { navigate, usePath } from './router.ts';
+import { link, navigate, usePath } from './router.ts';
 
 export function App() {
   return (
@@ -111,13 +111,4 @@ function Shell() {
       </main>
     </>
   );
-}
-
-/** An in-app link: plain clicks navigate without reloading; modified clicks keep the browser's behaviour. */
-export function link(to: string) {
-  return (e: MouseEvent) => {
-    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
-    e.preventDefault();
-    navigate(to);
-  };
 }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type MouseEvent } from 'react';
 
 /** A tiny history-API router: the server answers every app path with index.html. */
 export function navigate(to: string) {
@@ -15,4 +15,13 @@ export function usePath(): string {
     return () => removeEventListener('popstate', on);
   }, []);
   return path;
+}
+
+/** An in-app link: plain clicks navigate without reloading; modified clicks keep the browser's behaviour. */
+export function link(to: string) {
+  return (e: MouseEvent) => {
+    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    navigate(to);
+  };
 }

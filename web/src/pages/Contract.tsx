@@ -1,6 +1,6 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, type Activity, type ChangeRequest, type Contract, type DiffSide, type Milestone, type Page, type User } from '../api.ts';
-import { link } from '../App.tsx';
+import { link } from '../router.ts';
 import { formatDate, formatTime, statusLabel } from '../format.ts';
 import { useLoad } from '../hooks.ts';
 import { decimals, formatMoney, parseMoney } from '../money.ts';

@@ -1,5 +1,5 @@
 import { api, type Contract, type Page, type User } from '../api.ts';
-import { link } from '../App.tsx';
+import { link } from '../router.ts';
 import { statusLabel } from '../format.ts';
 import { useLoad } from '../hooks.ts';
 
