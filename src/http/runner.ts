@@ -38,6 +38,7 @@ type StoredAnswer = { request_hash: string; status_code: number; response_body: 
  * with another body is refused, and a concurrent twin waits on the key's row and then replays.
  */
 export function createRunner(db: Db, deps: Deps) {
+  const readOnly: Tx = { inTransaction: true, query: (sql, params) => db.query(sql, params) };
   const principalOf = (req: FastifyRequest) => {
     if (!req.principal) throw new AppError('unauthenticated', 'authentication required');
     return req.principal;
@@ -49,6 +50,9 @@ export function createRunner(db: Db, deps: Deps) {
       const principal = principalOf(req);
       const now = deps.clock.now();
       const exec = (tx: Tx) => fn({ tx, principal, deps, now }, req);
+      // Reads need no transaction: each of their statements is consistent on its own, and the
+      // contract page's figures come from single statements. Saves BEGIN/COMMIT round trips.
+      if (req.method === 'GET') return send(reply, await exec(readOnly));
       if (req.method !== 'POST' || key === undefined) return send(reply, await db.tx(exec));
       if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
         throw new AppError('validation_failed', 'Idempotency-Key must be 1–255 visible ASCII characters', {}, [{ field: 'Idempotency-Key', message: 'is not valid' }]);
@@ -57,11 +61,15 @@ export function createRunner(db: Db, deps: Deps) {
       const ids = [principal.platformId, principal.key, key];
       let replay: StoredAnswer | undefined;
       const answer = await db.tx(async (tx) => {
-        await tx.query('DELETE FROM idempotency_keys WHERE platform_id = $1 AND principal = $2 AND key = $3 AND created_at < $4', [...ids, new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS)]);
+        // Claims the key, or takes over one older than the window; a live key is left alone.
         const inserted = await tx.query(
           `INSERT INTO idempotency_keys (platform_id, principal, key, request_hash, status_code, created_at)
-           VALUES ($1,$2,$3,$4,0,$5) ON CONFLICT DO NOTHING RETURNING 1`,
-          [...ids, hash, now],
+           VALUES ($1,$2,$3,$4,0,$5)
+           ON CONFLICT (platform_id, principal, key) DO UPDATE
+             SET request_hash = EXCLUDED.request_hash, status_code = 0, response_body = NULL, created_at = EXCLUDED.created_at
+             WHERE idempotency_keys.created_at < $6
+           RETURNING 1`,
+          [...ids, hash, now, new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS)],
         );
         if (inserted.length === 0) {
           [replay] = await tx.query<StoredAnswer>('SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE platform_id = $1 AND principal = $2 AND key = $3', ids);

@@ -61,17 +61,15 @@ export async function postEntry(tx: Tx, e: EntryInput): Promise<{ entryId: strin
      VALUES ${rows.join(',')} ON CONFLICT DO NOTHING`,
     values,
   );
-  const [seqRow] = await tx.query<{ ledger_seq: number }>(
-    'UPDATE contracts SET ledger_seq = ledger_seq + 1 WHERE id = $1 RETURNING ledger_seq',
-    [e.contractId],
+  const entryId = newId('entry');
+  // The per-contract sequence number is taken and used in one statement.
+  const [seqRow] = await tx.query<{ seq: number }>(
+    `WITH s AS (UPDATE contracts SET ledger_seq = ledger_seq + 1 WHERE id = $3 RETURNING ledger_seq)
+     INSERT INTO journal_entries (id, platform_id, contract_id, seq, kind, reference, milestone_id, created_at)
+     SELECT $1, $2, $3, s.ledger_seq, $4, $5, $6, $7 FROM s RETURNING seq`,
+    [entryId, e.platformId, e.contractId, e.kind, e.reference, e.milestoneId ?? null, e.at],
   );
   if (!seqRow) throw new Error(`contract ${e.contractId} not found for journal entry`);
-  const entryId = newId('entry');
-  await tx.query(
-    `INSERT INTO journal_entries (id, platform_id, contract_id, seq, kind, reference, milestone_id, created_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
-    [entryId, e.platformId, e.contractId, seqRow.ledger_seq, e.kind, e.reference, e.milestoneId ?? null, e.at],
-  );
   const pv: unknown[] = [];
   const prow = postings.map((p, i) => {
     pv.push(entryId, i, e.platformId, e.contractId, p.source, p.destination, p.amount, e.currency);
@@ -89,5 +87,5 @@ export async function postEntry(tx: Tx, e: EntryInput): Promise<{ entryId: strin
       [delta, e.platformId, address, e.currency],
     );
   }
-  return { entryId, seq: seqRow.ledger_seq };
+  return { entryId, seq: seqRow.seq };
 }

@@ -25,40 +25,36 @@ export async function recordEvent(ctx: UseCaseCtx, contract: ContractRow, ev: Ev
   const data: EventData = { currency: contract.currency, ...ev.data };
   const activityId = newId('activity');
   const actorId = ev.actorRole === 'system' ? null : ev.actorRole === 'admin' ? null : principal.userId;
-  await tx.query(
-    `INSERT INTO activity (id, platform_id, contract_id, milestone_id, actor_id, actor_role, kind, data, created_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-    [activityId, contract.platform_id, contract.id, ev.milestoneId ?? null, actorId, ev.actorRole, ev.kind, JSON.stringify(data), now],
-  );
   const roles: Role[] =
     ev.notify ?? (ev.actorRole === 'client' ? ['contractor'] : ev.actorRole === 'contractor' ? ['client'] : ['client', 'contractor']);
   const text = describe(ev.kind, data, contract.title);
-  const jobs: unknown[][] = [];
-  for (const role of roles) {
-    const userId = role === 'client' ? contract.client_id : contract.contractor_id;
-    const notificationId = newId('notification');
-    await tx.query(
-      `INSERT INTO notifications (id, platform_id, user_id, contract_id, kind, title, body, data, created_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-      [notificationId, contract.platform_id, userId, contract.id, ev.kind, text.title, text.body, JSON.stringify({ ...data, milestoneId: ev.milestoneId ?? null }), now],
-    );
-    jobs.push(['email', { notificationId }]);
-  }
-  const endpoints = await tx.query<{ id: string; events: string[] }>(
-    'SELECT id, events FROM webhook_endpoints WHERE platform_id = $1 AND disabled_at IS NULL',
-    [contract.platform_id],
+  const recipients = roles.map((role) => (role === 'client' ? contract.client_id : contract.contractor_id));
+  const notificationIds = recipients.map(() => newId('notification'));
+  const emailJobIds = recipients.map(() => newId('job'));
+  const webhookEvent = { id: activityId, type: ev.kind, createdAt: now.toISOString(), contractId: contract.id, milestoneId: ev.milestoneId ?? null, data };
+  // One statement: the activity entry, a notification and an email job per recipient, and a
+  // webhook delivery per subscribed endpoint of the platform.
+  await tx.query(
+    `WITH act AS (
+       INSERT INTO activity (id, platform_id, contract_id, milestone_id, actor_id, actor_role, kind, data, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)
+     ), ntf AS (
+       INSERT INTO notifications (id, platform_id, user_id, contract_id, kind, title, body, data, created_at)
+       SELECT n.id, $2, n.user_id, $3, $7, $10, $11, $12::jsonb, $9 FROM unnest($13::text[], $14::text[]) AS n(id, user_id)
+     ), mail AS (
+       INSERT INTO jobs (id, platform_id, contract_id, kind, payload, run_at, created_at, updated_at)
+       SELECT j.id, $2, $3, 'email', jsonb_build_object('notificationId', j.nid), $9, $9, $9 FROM unnest($15::text[], $13::text[]) AS j(id, nid)
+     )
+     INSERT INTO jobs (id, platform_id, contract_id, kind, payload, run_at, created_at, updated_at)
+     SELECT $16 || '_' || e.id, $2, $3, 'webhook', jsonb_build_object('endpointId', e.id, 'event', $17::jsonb), $9, $9, $9
+     FROM webhook_endpoints e
+     WHERE e.platform_id = $2 AND e.disabled_at IS NULL AND (e.events ? $7 OR e.events ? '*')`,
+    [
+      activityId, contract.platform_id, contract.id, ev.milestoneId ?? null, actorId, ev.actorRole, ev.kind, JSON.stringify(data), now,
+      text.title, text.body, JSON.stringify({ ...data, milestoneId: ev.milestoneId ?? null }), notificationIds, recipients, emailJobIds,
+      newId('job'), JSON.stringify(webhookEvent),
+    ],
   );
-  for (const ep of endpoints) {
-    if (!ep.events.includes('*') && !ep.events.includes(ev.kind)) continue;
-    jobs.push([
-      'webhook',
-      {
-        endpointId: ep.id,
-        event: { id: activityId, type: ev.kind, createdAt: now.toISOString(), contractId: contract.id, milestoneId: ev.milestoneId ?? null, data },
-      },
-    ]);
-  }
-  for (const [kind, payload] of jobs) await enqueueJob(ctx, { kind: kind as string, payload, contractId: contract.id, platformId: contract.platform_id });
   return activityId;
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { expectLedgerClean, inDays, startTestServer, type TestServer } from '../support/harness.ts';
 
 // The web app in a real browser (Debian's Chromium) against the real server on PGlite:
@@ -91,6 +91,13 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
 
     const client = await newPage();
     const contractor = await newPage();
+    onTestFailed(async () => {
+      // Leave the two screens behind for whoever reads the failure.
+      const dir = mkdtempSync(join(tmpdir(), 'tranche-e2e-failed-'));
+      await client.screenshot({ path: join(dir, 'client.png'), fullPage: true }).catch(() => undefined);
+      await contractor.screenshot({ path: join(dir, 'contractor.png'), fullPage: true }).catch(() => undefined);
+      process.stderr.write(`web e2e failed: screenshots in ${dir}\n`);
+    });
 
     // A wrong password shows the problem's detail in the alert region.
     await client.goto(s.url);
@@ -117,7 +124,7 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
     await add.getByRole('button', { name: 'Add milestone' }).click();
     await seeText(status(client), 'the contractor must accept it');
     await seeText(milestone(client, 'Landing page'), /proposed.*\$1,500\.00/s);
-    await seeText(figure(client, 'Total'), '$1,500.00');
+    await seeText(figure(client, 'Total'), '$0.00'); // the total counts agreed milestones only
 
     // The contractor logs in (second context) and accepts it.
     await login(contractor, contractorEmail);
@@ -131,6 +138,7 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
     await milestone(client, 'Landing page').getByRole('button', { name: 'Fund $1,500.00' }).click();
     await seeText(status(client), 'is held in escrow');
     await seeText(figure(client, 'In escrow'), '$1,500.00');
+    await seeText(figure(client, 'Total'), '$1,500.00');
 
     // The contractor submits with a note.
     await contractor.getByRole('button', { name: 'Refresh' }).click();

@@ -11,7 +11,8 @@ import { mapLimit, prng, runSeed, type Prng } from '../support/reliability-helpe
  */
 const PAIRS = { approveApprove: 220, fundFund: 220, fundDelete: 220, releaseClose: 180, acceptWithdraw: 180 };
 const PARALLEL = 25;
-const POLICY = { preset: 'sequential_escrow', overrides: { maxFundedMilestones: null, minFundingAmount: {} } };
+// Overrides merge per currency: 0 lifts the preset's minimum deposit.
+const POLICY = { preset: 'sequential_escrow', overrides: { maxFundedMilestones: null, minFundingAmount: { USD: 0, EUR: 0 } } };
 
 type Parties = Awaited<ReturnType<typeof newParties>>;
 type Outcome = { kind: string; pair: string; a: Res; b: Res };

@@ -124,7 +124,8 @@ export function ContractPage({ id, me, onUnauthenticated }: { id: string; me: Us
         <div className="stack-lg">
           <MilestoneList title="Pending" empty="No pending milestones." milestones={data.pending} contract={contract} role={role} busy={busy} run={run} />
           <MilestoneList title="Approved" empty="No approved milestones yet." milestones={data.approved} contract={contract} role={role} busy={busy} run={run} />
-          {mayAdd && <AddMilestone contract={contract} other={other} busy={busy} run={run} />}
+          {mayAdd && data.changeRequests.length === 0 && <AddMilestone contract={contract} other={other} busy={busy} run={run} />}
+          {mayAdd && data.changeRequests.length > 0 && <p className="muted">Milestones can be added again once the proposed changes are answered.</p>}
         </div>
         <section aria-labelledby="activity-title" className="card">
           <h2 id="activity-title">Activity</h2>
