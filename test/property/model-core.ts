@@ -6,6 +6,7 @@ import {
   changeMode,
   escrowHeld,
   initialStatus,
+  isDeletable,
   OPEN_FUNDED_STATUSES,
   transition,
   type Actor,
@@ -146,6 +147,7 @@ export class Impl {
       plan = planChangeSet(
         this.ms.map((x) => ({ id: x.id, status: x.status, position: x.position, title: x.id, amount: x.amount, dueDate: '2030-01-01', description: null })),
         ops,
+        (st) => isDeletable(this.policy, st), // as the change-request use cases pass it
       );
     } catch (e) {
       if (e instanceof AppError) return { ok: true }; // the request ends `failed`; nothing changes
