@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { listByParty } from '../../db/repos/party-list.ts';
 import type { ContractRow } from '../../db/repos/contracts.ts';
 import { AppError } from '../../domain/errors.ts';
 import { closeContract } from '../../usecases/close-contract.ts';
@@ -35,28 +36,14 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
     (req, reply) =>
       runner.run(req, reply, async ({ tx, principal }) => {
         const q = req.query;
-        const after = decodeCursor(q.cursor);
-        const where: string[] = ['platform_id = $1'];
-        const params: unknown[] = [principal.platformId];
-        const p = (v: unknown) => {
-          params.push(v);
-          return `$${params.length}`;
-        };
-        const me = isPlatformAdmin(principal) ? null : p(principal.userId);
-        if (me && q.role) where.push(q.role === 'client' ? `client_id = ${me}` : `contractor_id = ${me}`);
-        if (q.status) where.push(`status = ${p(q.status)}`);
-        if (after) where.push(`id < ${p(after)}`);
-        const limit = p(q.limit + 1);
-        const cond = where.join(' AND ');
-        // Either role: two index-ordered scans merged (a contract's client and contractor differ),
-        // not an OR that the planner may answer by walking the whole table in id order.
-        const sql =
-          me && !q.role
-            ? `(SELECT * FROM contracts WHERE ${cond} AND client_id = ${me} ORDER BY id DESC LIMIT ${limit})
-               UNION ALL (SELECT * FROM contracts WHERE ${cond} AND contractor_id = ${me} ORDER BY id DESC LIMIT ${limit})
-               ORDER BY id DESC LIMIT ${limit}`
-            : `SELECT * FROM contracts WHERE ${cond} ORDER BY id DESC LIMIT ${limit}`;
-        const rows = await tx.query<ContractRow>(sql, params);
+        const rows = await listByParty<ContractRow>(tx, 'contracts', {
+          platformId: principal.platformId,
+          userId: isPlatformAdmin(principal) ? null : principal.userId,
+          role: q.role,
+          filters: { status: q.status },
+          before: decodeCursor(q.cursor),
+          limit: q.limit + 1,
+        });
         const pg = page(rows, q.limit);
         return { status: 200, body: { data: await Promise.all(pg.data.map((c) => presentContract(tx, c))), nextCursor: pg.nextCursor } };
       }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { listByParty } from '../../db/repos/party-list.ts';
 import { notFound } from '../../domain/errors.ts';
 import { isPlatformAdmin } from '../../usecases/context.ts';
 import { payPayments, type PaymentRow } from '../../usecases/pay-payments.ts';
@@ -25,29 +26,14 @@ export function paymentRoutes(app: V1, { runner }: RouteContext) {
     (req, reply) =>
       runner.run(req, reply, async ({ tx, principal }) => {
         const q = req.query;
-        const params: unknown[] = [principal.platformId];
-        const p = (v: unknown) => {
-          params.push(v);
-          return `$${params.length}`;
-        };
-        const where = ['platform_id = $1'];
-        const me = isPlatformAdmin(principal) ? null : p(principal.userId);
-        if (me && q.role) where.push(q.role === 'client' ? `client_id = ${me}` : `contractor_id = ${me}`);
-        if (q.contractId) where.push(`contract_id = ${p(q.contractId)}`);
-        if (q.status) where.push(`status = ${p(q.status)}`);
-        const after = decodeCursor(q.cursor);
-        if (after) where.push(`id < ${p(after)}`);
-        const limit = p(q.limit + 1);
-        const cond = where.join(' AND ');
-        // Either role: two index-ordered scans merged, not `client_id = me OR contractor_id = me`,
-        // which the planner may answer by walking the whole table in id order (bench/scale.ts).
-        const sql =
-          me && !q.role
-            ? `(SELECT * FROM payments WHERE ${cond} AND client_id = ${me} ORDER BY id DESC LIMIT ${limit})
-               UNION ALL (SELECT * FROM payments WHERE ${cond} AND contractor_id = ${me} ORDER BY id DESC LIMIT ${limit})
-               ORDER BY id DESC LIMIT ${limit}`
-            : `SELECT * FROM payments WHERE ${cond} ORDER BY id DESC LIMIT ${limit}`;
-        const rows = await tx.query<PaymentRow>(sql, params);
+        const rows = await listByParty<PaymentRow>(tx, 'payments', {
+          platformId: principal.platformId,
+          userId: isPlatformAdmin(principal) ? null : principal.userId,
+          role: q.role,
+          filters: { contract_id: q.contractId, status: q.status },
+          before: decodeCursor(q.cursor),
+          limit: q.limit + 1,
+        });
         const pg = page(rows, q.limit);
         return { status: 200, body: { data: pg.data.map(presentPayment), nextCursor: pg.nextCursor } };
       }),

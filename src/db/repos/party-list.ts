@@ -1,0 +1,40 @@
+import type { Queryable } from '../client.ts';
+
+export type PartyListQuery = {
+  platformId: string;
+  /** The caller; null for the platform admin, who sees every row of the platform. */
+  userId: string | null;
+  role?: 'client' | 'contractor';
+  /** Equality filters; column names come from code, never from input. */
+  filters: Record<string, unknown>;
+  /** Rows with an id below this (ids are time-ordered: newest first). */
+  before: string | null;
+  limit: number;
+};
+
+/**
+ * A page of a party-owned table (contracts, payments), newest first. For "either role" it
+ * merges two index-ordered scans instead of `client_id = me OR contractor_id = me`, which the
+ * planner may answer by walking the whole table in id order (see bench/scale.ts).
+ */
+export async function listByParty<T>(q: Queryable, table: 'contracts' | 'payments', o: PartyListQuery): Promise<T[]> {
+  const params: unknown[] = [o.platformId];
+  const p = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  const where = ['platform_id = $1'];
+  const me = o.userId === null ? null : p(o.userId);
+  if (me && o.role) where.push(`${o.role}_id = ${me}`);
+  for (const [column, value] of Object.entries(o.filters)) if (value !== undefined) where.push(`${column} = ${p(value)}`);
+  if (o.before) where.push(`id < ${p(o.before)}`);
+  const limit = p(o.limit);
+  const cond = where.join(' AND ');
+  const sql =
+    me && !o.role
+      ? `(SELECT * FROM ${table} WHERE ${cond} AND client_id = ${me} ORDER BY id DESC LIMIT ${limit})
+         UNION ALL (SELECT * FROM ${table} WHERE ${cond} AND contractor_id = ${me} ORDER BY id DESC LIMIT ${limit})
+         ORDER BY id DESC LIMIT ${limit}`
+      : `SELECT * FROM ${table} WHERE ${cond} ORDER BY id DESC LIMIT ${limit}`;
+  return q.query<T>(sql, params);
+}
