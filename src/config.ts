@@ -19,6 +19,7 @@ const EnvSchema = z.object({
   TRANCHE_WORKER: z.enum(['0', '1']).default('1'),
   TRANCHE_PUBLIC_URL: z.string().url().optional(),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  TRANCHE_CHECK_RESPONSES: z.enum(['0', '1']).default('0'),
 });
 
 export type Config = {
@@ -34,6 +35,8 @@ export type Config = {
   runWorker: boolean;
   publicUrl: string | undefined;
   dbPoolSize: number;
+  /** Validate every response body against its schema (the test suite does; costs CPU per request). */
+  checkResponses: boolean;
 };
 
 export class ConfigError extends Error {}
@@ -60,5 +63,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     runWorker: e.TRANCHE_WORKER === '1',
     publicUrl: e.TRANCHE_PUBLIC_URL,
     dbPoolSize: e.DB_POOL_SIZE,
+    checkResponses: e.TRANCHE_CHECK_RESPONSES === '1',
   };
 }

@@ -50,7 +50,7 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
   const deps = { clock, provider };
   const workerDeps: WorkerDeps = { ...deps, mailer: createMailer(config.smtpUrl, config.mailFrom), log: log.child({ component: 'worker' }) };
   const storage = new LocalFileStorage(join(config.dataDir, 'files'));
-  const app = await buildApp({ db, deps, log, storage, testClock, workerDeps, version: VERSION });
+  const app = await buildApp({ db, deps, log, storage, testClock, workerDeps, version: VERSION, checkResponses: config.checkResponses });
   const address = await app.listen({ port: config.port, host: config.host });
   const worker = config.runWorker ? startWorker(db, workerDeps) : null;
   const url = address.replace('[::1]', 'localhost');

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
@@ -201,6 +201,8 @@ export async function openDb(opts: DbOptions): Promise<Db> {
   if (opts.databaseUrl) return new PgDb(opts.databaseUrl, opts.poolSize ?? 10, opts.log);
   const dir = opts.dataDir === 'memory://' ? 'memory://' : `${opts.dataDir}/pgdata`;
   if (dir !== 'memory://') mkdirSync(dir, { recursive: true });
+  // Loaded only for the embedded database: a PostgreSQL deployment never pays for it.
+  const { PGlite } = await import('@electric-sql/pglite');
   const pglite = await PGlite.create(dir, {
     parsers: { [INT8]: toInt, [NUMERIC]: toInt, [DATE]: (v: string) => v },
   });

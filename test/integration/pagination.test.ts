@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, newParties, newUser, startTestServer, type Client, type TestServer } from '../support/harness.ts';
+import { engines, newParties, newUser, startTestServer, type Client, type Res, type TestServer } from '../support/harness.ts';
 
 async function all(api: Client, path: string, limit: number): Promise<{ ids: string[]; pages: number }> {
   const ids: string[] = [];
@@ -7,7 +7,7 @@ async function all(api: Client, path: string, limit: number): Promise<{ ids: str
   let pages = 0;
   do {
     const sep = path.includes('?') ? '&' : '?';
-    const r = await api.get(`${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const r: Res = await api.get(`${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     expect(r.status).toBe(200);
     expect(r.body.data.length).toBeLessThanOrEqual(limit);
     ids.push(...r.body.data.map((x: { id: string }) => x.id));

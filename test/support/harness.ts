@@ -56,6 +56,7 @@ export async function startTestServer(engine: Engine, env: Record<string, string
     TRANCHE_TEST_CLOCK: '1',
     TRANCHE_WORKER: '0',
     DB_POOL_SIZE: '20',
+    TRANCHE_CHECK_RESPONSES: '1',
     ...(db ? { DATABASE_URL: db.url } : {}),
     ...env,
   });

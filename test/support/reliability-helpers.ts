@@ -107,6 +107,7 @@ export class ServerProcess {
         TRANCHE_ADMIN_TOKEN: ADMIN_TOKEN,
         TRANCHE_DATA_DIR: this.dataDir,
         LOG_LEVEL: 'warn',
+        TRANCHE_CHECK_RESPONSES: '1',
         TRANCHE_WORKER: '0',
         DB_POOL_SIZE: '10',
         ...this.env,
