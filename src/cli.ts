@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from './config.ts';
 import { openDb } from './db/client.ts';
@@ -62,6 +63,7 @@ program
       }
     }
     out(`  Tranche ${VERSION} on ${rt.url}  (database: ${rt.db.engine})`);
+    if (existsSync(new URL('../web/dist/index.html', import.meta.url))) out(`    Web app        ${rt.url}/`);
     out(`    API reference  ${rt.url}/docs`);
     out(`    OpenAPI        ${rt.url}/openapi.json`);
     out('    Try:  curl -H "Authorization: Bearer <token>" ' + rt.url + '/v1/me');
