@@ -65,6 +65,10 @@ describe('embedded data survives a restart', () => {
     expect(second.adminToken).toBe(readFileSync(join(dir, 'admin-token'), 'utf8').trim());
     const me = await new Api(second.url).as(t.body.token).get('/v1/me');
     expect(me.body.user.email).toBe('keep@example.com');
+    // Without TRANCHE_TEST_CLOCK=1 the test-clock routes do not exist.
+    const admin2 = new Api(second.url).as(second.adminToken);
+    expect((await admin2.put('/v1/admin/clock', { now: '2030-01-01T00:00:00Z' })).status).toBe(404);
+    expect((await admin2.post('/v1/admin/jobs/run')).status).toBe(404);
     await second.stop();
   }, 120_000);
 });
