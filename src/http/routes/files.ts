@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { fileTypeFromBuffer } from 'file-type';
 import { z } from 'zod';
 import { AppError, forbidden, notFound } from '../../domain/errors.ts';
@@ -68,6 +69,8 @@ export function fileRoutes(app: V1, { runner, storage }: RouteContext) {
       } catch (err) {
         return sendProblem(reply, toProblem(err, req));
       }
+      // The Idempotency-Key hash covers the request body; for an upload that is the file itself.
+      (req as { body: unknown }).body = { sha256: createHash('sha256').update(upload.bytes).digest('hex'), filename: upload.filename };
       return runner.run(req, reply, async ({ tx, principal, now }) => {
         if (!principal.userId) throw forbidden('files belong to a user: use the Acting-User header');
         const stored = await storage.put(upload.bytes);
