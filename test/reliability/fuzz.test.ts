@@ -38,7 +38,6 @@ describe.each(engines())('fuzz from the OpenAPI document on %s', (engine: Engine
 
   it(`answers ${share} generated requests without a single 5xx`, async () => {
     const seed = runSeed(`fuzz/${engine}`);
-    const r = prng(seed);
 
     // ---- a small world with resources in many states ----
     const { client, contractor } = await newParties(s);

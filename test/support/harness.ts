@@ -153,7 +153,7 @@ export const inDays = (days: number, from = new Date()) => new Date(from.getTime
 
 /** Creates and activates a contract; returns its body. */
 export async function liveContract(
-  s: TestServer,
+  _s: TestServer,
   parties: { client: { id: string; api: Client }; contractor: { id: string; api: Client } },
   policy: unknown,
   milestones: { title: string; amount: number; dueDate?: string }[] = [],

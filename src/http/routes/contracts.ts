@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { listByParty } from '../../db/repos/party-list.ts';
 import type { ContractRow } from '../../db/repos/contracts.ts';
-import { AppError } from '../../domain/errors.ts';
 import { closeContract } from '../../usecases/close-contract.ts';
 import { loadContract } from '../../usecases/access.ts';
 import { isPlatformAdmin } from '../../usecases/context.ts';
