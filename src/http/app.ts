@@ -78,11 +78,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => {
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      parsed = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
     } catch {
-      done(new AppError('malformed_request', 'the body is not valid JSON'), undefined);
+      return done(new AppError('malformed_request', 'the body is not valid JSON'), undefined);
     }
+    // PostgreSQL text cannot hold NUL; refuse it here, naming the field, rather than fail later.
+    const nul = /\\u0000/i.test(text) ? nulPaths(parsed) : [];
+    if (nul.length) return done(new AppError('validation_failed', 'text must not contain NUL characters', {}, nul.map((field) => ({ field, message: 'must not contain NUL characters' }))), undefined);
+    done(null, parsed);
   });
 
   app.addHook('onSend', async (req, reply, payload) => {
@@ -155,6 +160,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await registerWeb(app); // the web app (web/dist), when it has been built
 
   return app as unknown as FastifyInstance;
+}
+
+/** Paths (as in validation errors: `a.b[0].c`) of strings or keys that contain a NUL character. */
+export function nulPaths(v: unknown, path = ''): string[] {
+  if (typeof v === 'string') return v.includes('\u0000') ? [path || 'body'] : [];
+  if (Array.isArray(v)) return v.flatMap((x, i) => nulPaths(x, `${path}[${i}]`));
+  if (v && typeof v === 'object') {
+    return Object.entries(v).flatMap(([k, x]) => {
+      const p = path ? `${path}.${k}` : k;
+      return k.includes('\u0000') ? [p] : nulPaths(x, p);
+    });
+  }
+  return [];
 }
 
 export type RouteContext = AppOptions & { runner: ReturnType<typeof createRunner> };

@@ -85,6 +85,10 @@ export function toProblem(err: unknown, req: FastifyRequest): Problem {
     return problemFrom('service_unavailable', 'the database is unavailable; retry the request');
   }
   const pgCode = (err as { code?: string }).code;
+  if (pgCode === '22021' || pgCode === '22P05') {
+    // Bytes PostgreSQL cannot store as text (a NUL character): bad input, not a server fault.
+    return problemFrom('validation_failed', 'the request contains characters that cannot be stored');
+  }
   if (isRetryableTxError(err) || pgCode === '23505') {
     // A race lost after retries, or a uniqueness guard that caught a concurrent duplicate.
     return problemFrom('conflict', 'a concurrent request changed this resource; retry');

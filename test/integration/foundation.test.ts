@@ -128,6 +128,7 @@ describe.each(engines())('foundation on %s', (engine) => {
       ['missing field', { email: 'a@example.com' }, 422, 'validation_failed', 'name'],
       ['bad email', { email: 'not an email', name: 'A' }, 422, 'validation_failed', 'email'],
       ['short password', { email: 'a@example.com', name: 'A', password: 'short' }, 422, 'validation_failed', 'password'],
+      ['NUL character', '{"email":"a@example.com","name":"A\\u0000B"}', 422, 'validation_failed', 'name'],
       ['prototype pollution', '{"email":"a@example.com","name":"A","__proto__":{"x":1}}', 400, 'malformed_request', undefined],
     ])('%s', async (_name, body, status, code, field) => {
       const before = await countUsers();
