@@ -48,44 +48,50 @@ export function netByAccount(postings: Posting[]): Map<string, number> {
 export async function postEntry(tx: Tx, e: EntryInput): Promise<{ entryId: string; seq: number }> {
   const postings = validatePostings(e.postings);
   const net = netByAccount(postings);
-  const addresses = [...net.keys()];
-  const values: unknown[] = [];
-  const rows = addresses.map((a, i) => {
-    const info = describeAccount(a);
-    values.push(e.platformId, a, e.currency, info.kind, info.contractId, info.allowNegative, info.stored ? 0 : null, e.at);
-    const b = i * 8;
-    return `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7},$${b + 8})`;
-  });
-  await tx.query(
-    `INSERT INTO ledger_accounts (platform_id, address, currency, kind, contract_id, allow_negative, balance, created_at)
-     VALUES ${rows.join(',')} ON CONFLICT DO NOTHING`,
-    values,
-  );
+  const accounts = [...net.entries()].map(([address, delta]) => ({ address, delta, ...describeAccount(address) }));
+  const shared = accounts.filter((x) => !x.stored);
+  const stored = accounts.filter((x) => x.stored);
   const entryId = newId('entry');
-  // The per-contract sequence number is taken and used in one statement.
+  // One statement: shared accounts are created if missing (never updated: no hot row); escrow
+  // accounts are moved by their net change, or opened with it (only under the contract's lock,
+  // so no one else can open the same one meanwhile; CHECK keeps them >= 0); the per-contract
+  // sequence number is taken; the entry and its postings are inserted. The postings' foreign
+  // keys are checked at the end of the statement, when all of it is visible.
   const [seqRow] = await tx.query<{ seq: number }>(
-    `WITH s AS (UPDATE contracts SET ledger_seq = ledger_seq + 1 WHERE id = $3 RETURNING ledger_seq)
-     INSERT INTO journal_entries (id, platform_id, contract_id, seq, kind, reference, milestone_id, created_at)
-     SELECT $1, $2, $3, s.ledger_seq, $4, $5, $6, $7 FROM s RETURNING seq`,
-    [entryId, e.platformId, e.contractId, e.kind, e.reference, e.milestoneId ?? null, e.at],
+    `WITH shared AS (
+       INSERT INTO ledger_accounts (platform_id, address, currency, kind, contract_id, allow_negative, balance, created_at)
+       SELECT $1, a.address, $2, a.kind, NULL, a.allow_negative, NULL, $3
+       FROM unnest($4::text[], $5::text[], $6::bool[]) AS a(address, kind, allow_negative)
+       ON CONFLICT DO NOTHING
+     ), moved AS (
+       UPDATE ledger_accounts l SET balance = l.balance + a.delta
+       FROM unnest($7::text[], $10::bigint[]) AS a(address, delta)
+       WHERE l.platform_id = $1 AND l.address = a.address AND l.currency = $2
+       RETURNING l.address
+     ), opened AS (
+       INSERT INTO ledger_accounts (platform_id, address, currency, kind, contract_id, allow_negative, balance, created_at)
+       SELECT $1, a.address, $2, a.kind, a.contract_id, false, a.delta, $3
+       FROM unnest($7::text[], $8::text[], $9::text[], $10::bigint[]) AS a(address, kind, contract_id, delta)
+       WHERE a.address NOT IN (SELECT address FROM moved)
+     ), s AS (
+       UPDATE contracts SET ledger_seq = ledger_seq + 1 WHERE id = $11 RETURNING ledger_seq
+     ), e AS (
+       INSERT INTO journal_entries (id, platform_id, contract_id, seq, kind, reference, milestone_id, created_at)
+       SELECT $12, $1, $11, s.ledger_seq, $13, $14, $15, $3 FROM s RETURNING seq
+     ), p AS (
+       INSERT INTO postings (entry_id, idx, platform_id, contract_id, source, destination, amount, currency)
+       SELECT $12, x.idx, $1, $11, x.source, x.destination, x.amount, $2
+       FROM unnest($16::int[], $17::text[], $18::text[], $19::bigint[]) AS x(idx, source, destination, amount)
+     )
+     SELECT seq FROM e`,
+    [
+      e.platformId, e.currency, e.at,
+      shared.map((x) => x.address), shared.map((x) => x.kind), shared.map((x) => x.allowNegative),
+      stored.map((x) => x.address), stored.map((x) => x.kind), stored.map((x) => x.contractId), stored.map((x) => x.delta),
+      e.contractId, entryId, e.kind, e.reference, e.milestoneId ?? null,
+      postings.map((_, i) => i), postings.map((x) => x.source), postings.map((x) => x.destination), postings.map((x) => x.amount),
+    ],
   );
   if (!seqRow) throw new Error(`contract ${e.contractId} not found for journal entry`);
-  const pv: unknown[] = [];
-  const prow = postings.map((p, i) => {
-    pv.push(entryId, i, e.platformId, e.contractId, p.source, p.destination, p.amount, e.currency);
-    const b = i * 8;
-    return `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7},$${b + 8})`;
-  });
-  await tx.query(
-    `INSERT INTO postings (entry_id, idx, platform_id, contract_id, source, destination, amount, currency) VALUES ${prow.join(',')}`,
-    pv,
-  );
-  for (const [address, delta] of net) {
-    if (delta === 0 || !describeAccount(address).stored) continue;
-    await tx.query(
-      'UPDATE ledger_accounts SET balance = balance + $1 WHERE platform_id = $2 AND address = $3 AND currency = $4',
-      [delta, e.platformId, address, e.currency],
-    );
-  }
   return { entryId, seq: seqRow.seq };
 }

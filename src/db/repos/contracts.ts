@@ -84,22 +84,51 @@ export async function setContractStatus(q: Queryable, id: string, status: Contra
  * The payment overview, read from the ledger: escrow is the sum of the contract's escrow
  * balances; paid is everything that left escrow (or the client's card) for the contractor,
  * fees included; total is what the agreed milestones are worth (settled ones count what was
- * actually paid); remaining is the rest.
+ * actually paid); remaining is the rest. Columns over a contract row aliased `c`, so that the
+ * contract page can read contract, overview and milestones in one statement.
  */
-export async function contractOverview(q: Queryable, c: Pick<ContractRow, 'id' | 'platform_id' | 'currency' | 'contractor_id' | 'policy'>): Promise<Overview> {
-  const [row] = await q.query<{ in_escrow: number; paid: number; total: number }>(
-    `SELECT
-       (SELECT COALESCE(SUM(balance), 0)::bigint FROM ledger_accounts
-          WHERE platform_id = $1 AND contract_id = $2 AND kind = 'escrow') AS in_escrow,
-       (SELECT COALESCE(SUM(amount), 0)::bigint FROM postings
-          WHERE contract_id = $2 AND (destination = $3 OR destination = 'platform:fees:contractor')) AS paid,
-       (SELECT COALESCE(SUM(CASE
-            WHEN status IN ('accepted','funded','in_progress','submitted','approved','disputed') THEN amount
-            WHEN status = 'paid' AND $4 = 'none' THEN amount
-            WHEN status IN ('paid','refunded','cancelled') THEN released_amount
-            ELSE 0 END), 0)::bigint FROM milestones WHERE contract_id = $2) AS total`,
-    [c.platform_id, c.id, `contractors:${c.contractor_id}:balance`, c.policy.escrow],
+const OVERVIEW_COLUMNS = `
+  (SELECT COALESCE(SUM(balance), 0)::bigint FROM ledger_accounts
+     WHERE platform_id = c.platform_id AND contract_id = c.id AND kind = 'escrow') AS ov_in_escrow,
+  (SELECT COALESCE(SUM(amount), 0)::bigint FROM postings
+     WHERE contract_id = c.id AND (destination = 'contractors:' || c.contractor_id || ':balance' OR destination = 'platform:fees:contractor')) AS ov_paid,
+  (SELECT COALESCE(SUM(CASE
+       WHEN status IN ('accepted','funded','in_progress','submitted','approved','disputed') THEN amount
+       WHEN status = 'paid' AND c.policy->>'escrow' = 'none' THEN amount
+       WHEN status IN ('paid','refunded','cancelled') THEN released_amount
+       ELSE 0 END), 0)::bigint FROM milestones WHERE contract_id = c.id) AS ov_total`;
+
+type OverviewColumns = { ov_in_escrow: number; ov_paid: number; ov_total: number };
+
+const toOverview = (r: OverviewColumns, currency: string): Overview => ({
+  total: r.ov_total,
+  inEscrow: r.ov_in_escrow,
+  paid: r.ov_paid,
+  remaining: r.ov_total - r.ov_in_escrow - r.ov_paid,
+  currency,
+});
+
+export async function contractOverview(q: Queryable, c: Pick<ContractRow, 'id' | 'currency'>): Promise<Overview> {
+  const [row] = await q.query<OverviewColumns>(`SELECT ${OVERVIEW_COLUMNS} FROM contracts c WHERE c.id = $1`, [c.id]);
+  return toOverview(row!, c.currency);
+}
+
+/**
+ * The contract page in one statement: the contract row, its overview and its milestones (as
+ * JSON rows, in order). Undefined if the contract is not on the platform.
+ */
+export async function findContractPage(
+  q: Queryable,
+  platformId: string,
+  id: string,
+): Promise<{ contract: ContractRow; overview: Overview; milestones: Record<string, unknown>[] } | undefined> {
+  const [row] = await q.query<ContractRow & OverviewColumns & { milestone_rows: Record<string, unknown>[] }>(
+    `SELECT c.*, ${OVERVIEW_COLUMNS},
+       (SELECT COALESCE(json_agg(m ORDER BY m.position, m.id), '[]'::json) FROM milestones m WHERE m.contract_id = c.id) AS milestone_rows
+     FROM contracts c WHERE c.platform_id = $1 AND c.id = $2`,
+    [platformId, id],
   );
-  const r = row!;
-  return { total: r.total, inEscrow: r.in_escrow, paid: r.paid, remaining: r.total - r.in_escrow - r.paid, currency: c.currency };
+  if (!row) return undefined;
+  const { ov_in_escrow, ov_paid, ov_total, milestone_rows, ...contract } = row;
+  return { contract: contract as ContractRow, overview: toOverview({ ov_in_escrow, ov_paid, ov_total }, row.currency), milestones: milestone_rows };
 }

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { listByParty } from '../../db/repos/party-list.ts';
-import type { ContractRow } from '../../db/repos/contracts.ts';
+import { findContractPage, toContract, type ContractRow } from '../../db/repos/contracts.ts';
+import { toMilestone, type MilestoneRow } from '../../db/repos/milestones.ts';
+import { notFound } from '../../domain/errors.ts';
 import { closeContract } from '../../usecases/close-contract.ts';
-import { loadContract } from '../../usecases/access.ts';
+import { roleIn } from '../../usecases/access.ts';
 import { isPlatformAdmin } from '../../usecases/context.ts';
 import { createContract } from '../../usecases/create-contract.ts';
 import { respondToContract } from '../../usecases/respond-to-contract.ts';
@@ -53,8 +55,15 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
     { schema: { tags, summary: 'A contract with its payment overview (read from the ledger) and milestones', params: IdParams('contract'), response: { 200: ContractSchema } } },
     (req, reply) =>
       runner.run(req, reply, async (ctx) => {
-        const { contract } = await loadContract(ctx, req.params.id, false);
-        return { status: 200, body: await presentContract(ctx.tx, contract, { overview: true, milestones: true }) };
+        // The page most read: contract, overview and milestones in one statement.
+        const found = await findContractPage(ctx.tx, ctx.principal.platformId, req.params.id);
+        if (!found) throw notFound('contract');
+        roleIn(ctx, found.contract);
+        const { contract, overview, milestones } = found;
+        return {
+          status: 200,
+          body: { ...toContract(contract), overview, milestones: milestones.map((m) => toMilestone(m as unknown as MilestoneRow, contract.currency)) },
+        };
       }),
   );
 

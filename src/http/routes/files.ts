@@ -67,7 +67,10 @@ export function fileRoutes(app: V1, { runner, storage }: RouteContext) {
         if (!type || !ALLOWED_TYPES.has(type)) throw new AppError('unsupported_media_type', `files of this type are refused (detected ${type ?? 'unknown'})`, { detected: type });
         upload = { bytes, type, filename: (part.filename || 'file').replace(/[\u0000-\u001f/\\]/g, '_').slice(0, 200) };
       } catch (err) {
-        return sendProblem(reply, toProblem(err, req));
+        // Anything else that fails while reading the parts (a multipart body without a boundary,
+        // a truncated stream) is the request's fault, not ours.
+        const known = err instanceof AppError || typeof (err as { statusCode?: unknown }).statusCode === 'number';
+        return sendProblem(reply, toProblem(known ? err : new AppError('malformed_request', 'the multipart body could not be read'), req));
       }
       // The Idempotency-Key hash covers the request body; for an upload that is the file itself.
       (req as { body: unknown }).body = { sha256: createHash('sha256').update(upload.bytes).digest('hex'), filename: upload.filename };
