@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/client.ts';
-import { contractOverview, toContract, type ContractRow } from '../db/repos/contracts.ts';
-import { listContractMilestones, toMilestone, type MilestoneRow } from '../db/repos/milestones.ts';
+import { findContractPage, toContract, type ContractPage, type ContractRow } from '../db/repos/contracts.ts';
+import { toMilestone, type MilestoneRow } from '../db/repos/milestones.ts';
 import { iso, isoReq } from '../db/repos/rows.ts';
 import { validation } from '../domain/errors.ts';
 import type { DisputeRow } from '../usecases/disputes.ts';
@@ -8,12 +8,20 @@ import type { ChangeRequestRow } from '../usecases/open-change-request.ts';
 import type { PaymentRow } from '../usecases/pay-payments.ts';
 
 /** Turns rows into API resources (camelCase, ISO timestamps, amounts beside their currency). */
-export async function presentContract(q: Queryable, c: ContractRow, opts: { overview?: boolean; milestones?: boolean } = {}) {
-  return {
-    ...toContract(c),
-    ...(opts.overview ? { overview: await contractOverview(q, c) } : {}),
-    ...(opts.milestones ? { milestones: (await listContractMilestones(q, c.id)).map((m) => toMilestone(m, c.currency)) } : {}),
-  };
+export const presentContractPage = ({ contract, overview, milestones }: ContractPage) => ({
+  ...toContract(contract),
+  overview,
+  milestones: milestones.map((m) => toMilestone(m, contract.currency)),
+});
+
+/**
+ * The contract page (contract, overview from the ledger, milestones) as it is now, read in one
+ * statement: after a command, inside its transaction, so the answer shows the command's effect.
+ */
+export async function loadContractPage(q: Queryable, c: Pick<ContractRow, 'platform_id' | 'id'>) {
+  const page = await findContractPage(q, c.platform_id, c.id);
+  if (!page) throw new Error(`contract ${c.id} vanished`);
+  return presentContractPage(page);
 }
 
 export const presentMilestone = (m: MilestoneRow, c: Pick<ContractRow, 'currency'>) => toMilestone(m, c.currency);

@@ -29,6 +29,10 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+/** What the same Idempotency-Key must be sent with again: method, path and the body, canonically. */
+const requestHash = (req: FastifyRequest) =>
+  createHash('sha256').update(`${req.method} ${req.routeOptions.url ?? ''} ${req.url}\n${canonicalJson(req.body ?? null)}`).digest('hex');
+
 type StoredAnswer = { request_hash: string; status_code: number; response_body: unknown };
 
 /**
@@ -57,7 +61,7 @@ export function createRunner(db: Db, deps: Deps) {
       if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
         throw new AppError('validation_failed', 'Idempotency-Key must be 1–255 visible ASCII characters', {}, [{ field: 'Idempotency-Key', message: 'is not valid' }]);
       }
-      const hash = createHash('sha256').update(`${req.method} ${req.routeOptions.url ?? ''} ${req.url}\n${canonicalJson(req.body ?? null)}`).digest('hex');
+      const hash = requestHash(req);
       const ids = [principal.platformId, principal.key, key];
       let replay: StoredAnswer | undefined;
       const answer = await db.tx(async (tx) => {
@@ -92,7 +96,7 @@ export function createRunner(db: Db, deps: Deps) {
   }
 
   async function rememberProblem(db: Db, p: Principal, key: string, req: FastifyRequest, problem: Problem, now: Date) {
-    const hash = createHash('sha256').update(`${req.method} ${req.routeOptions.url ?? ''} ${req.url}\n${canonicalJson(req.body ?? null)}`).digest('hex');
+    const hash = requestHash(req);
     await db.query(
       `INSERT INTO idempotency_keys (platform_id, principal, key, request_hash, status_code, response_body, created_at)
        VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING`,

@@ -286,7 +286,7 @@ export class Impl {
     return { ok: true };
   }
 
-  /** As contractOverview in src/db/repos/contracts.ts. */
+  /** As the overview columns (OVERVIEW_COLUMNS) in src/db/repos/contracts.ts. */
   overview() {
     const inEscrow = [...this.bal].filter(([a]) => describeAccount(a).kind === 'escrow').reduce((s, [, b]) => s + b, 0);
     let total = 0;

@@ -1,6 +1,7 @@
 import type { ContractStatus } from '../../domain/milestone-machine.ts';
 import type { Policy } from '../../domain/policy.ts';
 import type { Queryable } from '../client.ts';
+import type { MilestoneRow } from './milestones.ts';
 import { iso, isoReq } from './rows.ts';
 
 export type ContractRow = {
@@ -84,8 +85,7 @@ export async function setContractStatus(q: Queryable, id: string, status: Contra
  * The payment overview, read from the ledger: escrow is the sum of the contract's escrow
  * balances; paid is everything that left escrow (or the client's card) for the contractor,
  * fees included; total is what the agreed milestones are worth (settled ones count what was
- * actually paid); remaining is the rest. Columns over a contract row aliased `c`, so that the
- * contract page can read contract, overview and milestones in one statement.
+ * actually paid); remaining is the rest. Columns over a contract row aliased `c`.
  */
 const OVERVIEW_COLUMNS = `
   (SELECT COALESCE(SUM(balance), 0)::bigint FROM ledger_accounts
@@ -108,10 +108,7 @@ const toOverview = (r: OverviewColumns, currency: string): Overview => ({
   currency,
 });
 
-export async function contractOverview(q: Queryable, c: Pick<ContractRow, 'id' | 'currency'>): Promise<Overview> {
-  const [row] = await q.query<OverviewColumns>(`SELECT ${OVERVIEW_COLUMNS} FROM contracts c WHERE c.id = $1`, [c.id]);
-  return toOverview(row!, c.currency);
-}
+export type ContractPage = { contract: ContractRow; overview: Overview; milestones: MilestoneRow[] };
 
 /**
  * The contract page in one statement: the contract row, its overview and its milestones (as
@@ -121,8 +118,10 @@ export async function findContractPage(
   q: Queryable,
   platformId: string,
   id: string,
-): Promise<{ contract: ContractRow; overview: Overview; milestones: Record<string, unknown>[] } | undefined> {
-  const [row] = await q.query<ContractRow & OverviewColumns & { milestone_rows: Record<string, unknown>[] }>(
+): Promise<ContractPage | undefined> {
+  // json_agg gives the milestone rows with the same column names; timestamps arrive as ISO
+  // text, which the mappers accept as they accept Date.
+  const [row] = await q.query<ContractRow & OverviewColumns & { milestone_rows: MilestoneRow[] }>(
     `SELECT c.*, ${OVERVIEW_COLUMNS},
        (SELECT COALESCE(json_agg(m ORDER BY m.position, m.id), '[]'::json) FROM milestones m WHERE m.contract_id = c.id) AS milestone_rows
      FROM contracts c WHERE c.platform_id = $1 AND c.id = $2`,

@@ -91,9 +91,7 @@ export function adminRoutes(app: V1, { runner, db, testClock, workerDeps }: Rout
     '/admin/jobs/run',
     { schema: { tags, summary: 'Test clock only: run every job due now', body: z.object({}).strict().nullish(), response: { 200: z.object({ ran: z.number().int(), failed: z.number().int() }) } } },
     async (req, reply) => {
-      await runner.within(req, async ({ principal }) => requireAdmin(principal)).catch((e) => {
-        throw e;
-      });
+      await runner.within(req, async ({ principal }) => requireAdmin(principal));
       return reply.code(200).send(await runDueJobs(db, workerDeps));
     },
   );

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { listByParty } from '../../db/repos/party-list.ts';
 import { findContractPage, toContract, type ContractRow } from '../../db/repos/contracts.ts';
-import { toMilestone, type MilestoneRow } from '../../db/repos/milestones.ts';
 import { notFound } from '../../domain/errors.ts';
 import { closeContract } from '../../usecases/close-contract.ts';
 import { roleIn } from '../../usecases/access.ts';
@@ -9,7 +8,7 @@ import { isPlatformAdmin } from '../../usecases/context.ts';
 import { createContract } from '../../usecases/create-contract.ts';
 import { respondToContract } from '../../usecases/respond-to-contract.ts';
 import type { RouteContext } from '../app.ts';
-import { decodeCursor, page, presentContract } from '../present.ts';
+import { decodeCursor, loadContractPage, page, presentContractPage } from '../present.ts';
 import { ContractCreateBody, ContractSchema, ExpectedVersion, IdParams, ListQuery, NonNegativeAmount, Page } from '../schemas.ts';
 import type { V1 } from './types.ts';
 import { expectedVersion } from './versions.ts';
@@ -20,7 +19,7 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
   app.post('/contracts', { schema: { tags, summary: 'Propose a contract (starts as a proposal)', body: ContractCreateBody, response: { 201: ContractSchema } } }, (req, reply) =>
     runner.run(req, reply, async (ctx) => {
       const row = await createContract(ctx, req.body);
-      return { status: 201, body: await presentContract(ctx.tx, row, { overview: true, milestones: true }) };
+      return { status: 201, body: await loadContractPage(ctx.tx, row) };
     }),
   );
 
@@ -46,7 +45,7 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
           limit: q.limit + 1,
         });
         const pg = page(rows, q.limit);
-        return { status: 200, body: { data: await Promise.all(pg.data.map((c) => presentContract(tx, c))), nextCursor: pg.nextCursor } };
+        return { status: 200, body: { data: pg.data.map(toContract), nextCursor: pg.nextCursor } };
       }),
   );
 
@@ -59,11 +58,7 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
         const found = await findContractPage(ctx.tx, ctx.principal.platformId, req.params.id);
         if (!found) throw notFound('contract');
         roleIn(ctx, found.contract);
-        const { contract, overview, milestones } = found;
-        return {
-          status: 200,
-          body: { ...toContract(contract), overview, milestones: milestones.map((m) => toMilestone(m as unknown as MilestoneRow, contract.currency)) },
-        };
+        return { status: 200, body: presentContractPage(found) };
       }),
   );
 
@@ -79,7 +74,7 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
       (req, reply) =>
         runner.run(req, reply, async (ctx) => {
           const row = await respondToContract(ctx, req.params.id, command, expectedVersion(req, req.body?.expectedVersion));
-          return { status: 200, body: await presentContract(ctx.tx, row, { overview: true, milestones: true }) };
+          return { status: 200, body: await loadContractPage(ctx.tx, row) };
         }),
     );
   }
@@ -103,7 +98,7 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
       runner.run(req, reply, async (ctx) => {
         const body = req.body ?? {};
         const row = await closeContract(ctx, req.params.id, { ...body, expectedVersion: expectedVersion(req, body.expectedVersion) });
-        return { status: 200, body: await presentContract(ctx.tx, row, { overview: true, milestones: true }) };
+        return { status: 200, body: await loadContractPage(ctx.tx, row) };
       }),
   );
 }

@@ -18,7 +18,7 @@ import { reorderMilestones } from '../../usecases/reorder-milestones.ts';
 import type { CommandResult } from '../../usecases/run-milestone-command.ts';
 import { submitMilestone } from '../../usecases/submit-milestone.ts';
 import type { RouteContext } from '../app.ts';
-import { presentChangeRequest, presentContract, presentDispute, presentMilestone } from '../present.ts';
+import { loadContractPage, presentChangeRequest, presentDispute, presentMilestone } from '../present.ts';
 import {
   Amount, ChangeRequestSchema, ContractSchema, Description, DisputeSchema, DueDate, ExpectedVersion, FileIds, Id, IdParams,
   MilestoneSchema, NewMilestoneBody, PaymentMethod, Reason, Title,
@@ -126,7 +126,7 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
       runner.run(req, reply, async (ctx) => {
         const r = await reorderMilestones(ctx, req.params.id, req.body.milestoneIds);
         if (r.kind === 'change_request') return { status: 202, body: presentChangeRequest(r.changeRequest) };
-        return { status: 200, body: await presentContract(ctx.tx, r.contract, { overview: true, milestones: true }) };
+        return { status: 200, body: await loadContractPage(ctx.tx, r.contract) };
       }),
   );
 
