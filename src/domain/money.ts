@@ -66,6 +66,16 @@ export function feeOf(amount: number, bps: number): number {
 }
 
 /**
+ * The fee due on one step of an amount paid out in steps (a milestone's releases): the fee of
+ * everything so far, minus the fees already charged on the earlier steps. Rounding happens
+ * once, on the running total, so any split of the same total carries exactly the one-step fee
+ * (rounded per step, 111 releases of 9 at 10 % would each carry 0 instead of 100 in all).
+ */
+export function cumulativeFee(amountSoFar: number, bps: number, alreadyCharged: number): number {
+  return Math.max(0, feeOf(amountSoFar, bps) - alreadyCharged);
+}
+
+/**
  * Cumulative share: the part of `whole` that corresponds to `done` out of `of`, rounded down,
  * minus what was already taken. Taking shares step by step this way never drifts: when `done`
  * reaches `of` the steps sum to exactly `whole`.

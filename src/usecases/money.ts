@@ -3,7 +3,7 @@ import type { MilestoneRow } from '../db/repos/milestones.ts';
 import { AppError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { MilestoneState, MoneyEffect } from '../domain/milestone-machine.ts';
-import { cumulativeShare, feeOf } from '../domain/money.ts';
+import { cumulativeFee, cumulativeShare, feeOf } from '../domain/money.ts';
 import { fundingPostings, refundPostings, releasePostings, type Parties } from '../ledger/flows.ts';
 import { postEntry } from '../ledger/postings.ts';
 import { PaymentDeclinedError } from '../payments/provider.ts';
@@ -23,7 +23,7 @@ export type EffectOptions = {
 
 export type EffectOutcome = {
   state: MilestoneState;
-  columns: { client_fee_charged?: number; client_fee_refunded?: number };
+  columns: { client_fee_charged?: number; client_fee_refunded?: number; contractor_fee_charged?: number };
   paymentIds: string[];
   fundingPending: boolean;
 };
@@ -58,6 +58,8 @@ export async function applyMoneyEffects(
   const out: EffectOutcome = { state: { ...next }, columns: {}, paymentIds: [], fundingPending: false };
   let feeCharged = before.client_fee_charged;
   let feeRefunded = before.client_fee_refunded;
+  let released = before.released_amount;
+  let contractorFees = before.contractor_fee_charged;
   const parties = partiesOf(contract);
   const base = { platformId: contract.platform_id, contractId: contract.id, milestoneId: before.id, currency: contract.currency, at: ctx.now };
 
@@ -65,6 +67,9 @@ export async function applyMoneyEffects(
     switch (eff.type) {
       case 'charge': {
         const method = await resolvePaymentMethod(ctx, contract, opts.paymentMethod);
+        // A charge always covers the milestone's whole amount, and a milestone is charged again
+        // only after the earlier charge was reversed in full, fee included: there is no split
+        // to round on. Partial refunds take the fee back with cumulativeShare below.
         const fee = feeOf(eff.amount, contract.policy.platformFee.clientBps);
         let result;
         try {
@@ -96,7 +101,11 @@ export async function applyMoneyEffects(
         break;
       }
       case 'release': {
-        const fee = feeOf(eff.amount, contract.policy.platformFee.contractorBps);
+        // On everything this milestone released so far, so that any split of a release (partial
+        // releases, a dispute split, the release at close) carries the same fee as one approval.
+        released += eff.amount;
+        const fee = cumulativeFee(released, contract.policy.platformFee.contractorBps, contractorFees);
+        contractorFees += fee;
         const paymentId = newId('payment');
         await postEntry(ctx.tx, { ...base, kind: 'escrow_release', reference: `release:${paymentId}`, postings: releasePostings(parties, before.id, eff.amount, fee) });
         await insertPayment(ctx, contract, { id: paymentId, milestoneId: before.id, kind: opts.paymentKind ?? 'milestone', amount: eff.amount, fee, status: 'paid' });
@@ -141,6 +150,7 @@ export async function applyMoneyEffects(
   }
   if (feeCharged !== before.client_fee_charged) out.columns.client_fee_charged = feeCharged;
   if (feeRefunded !== before.client_fee_refunded) out.columns.client_fee_refunded = feeRefunded;
+  if (contractorFees !== before.contractor_fee_charged) out.columns.contractor_fee_charged = contractorFees;
   // A charge that settled at once leaves nothing pending; a pending one stays so until settled.
   if (!out.fundingPending && effects.some((e) => e.type === 'charge')) out.state.fundingPending = false;
   return out;

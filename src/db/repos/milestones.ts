@@ -19,6 +19,8 @@ export type MilestoneRow = {
   refunded_amount: number;
   client_fee_charged: number;
   client_fee_refunded: number;
+  /** Contractor fees charged on this milestone's releases so far (fees are cumulative). */
+  contractor_fee_charged: number;
   funding_pending: boolean;
   revision_count: number;
   submission_count: number;
@@ -113,7 +115,7 @@ export async function listContractMilestones(q: Queryable, contractId: string, s
 
 type ExtraColumn =
   | 'title' | 'description' | 'amount' | 'due_date' | 'position' | 'attachment_ids'
-  | 'client_fee_charged' | 'client_fee_refunded' | 'submission_count' | 'submitted_at'
+  | 'client_fee_charged' | 'client_fee_refunded' | 'contractor_fee_charged' | 'submission_count' | 'submitted_at'
   | 'submission_note' | 'submission_files' | 'last_reject_reason';
 
 /** Writes the state fields a transition may change, plus named extra columns (names from code, never input). */
