@@ -8,16 +8,18 @@ export type ContractState = { status: ContractStatus; createdByRole: 'client' | 
 export type ContractTransition = { ok: true; next: ContractStatus } | { ok: false; error: AppError };
 
 /**
- * The contract state machine. A proposal becomes live when the client activates it; the party
- * who did not create it may decline it, its creator may withdraw it; either party may close a
- * live contract (escrow left is settled by the close use case).
+ * The contract state machine. A proposal becomes live only when the party who did not create
+ * it accepts it (activate) — nobody is bound to terms they did not see and accept; that party
+ * may instead decline it, and its creator may withdraw it; either party may close a live
+ * contract (escrow left is settled by the close use case).
  */
 export function contractTransition(c: ContractState, cmd: ContractCommand, actor: Actor): ContractTransition {
   const fail = (error: AppError): ContractTransition => ({ ok: false, error });
   const role = actor.role;
   switch (cmd.type) {
     case 'activate':
-      if (role !== 'client') return fail(forbidden('only the client may activate the contract'));
+      if (role !== 'client' && role !== 'contractor') return fail(forbidden('the party who did not propose the contract accepts it: use the Acting-User header'));
+      if (role === c.createdByRole) return fail(forbidden('the other party accepts your proposal; you may withdraw it'));
       if (c.status !== 'proposal') return fail(invalidState('contract', c.status));
       return { ok: true, next: 'active' };
     case 'withdraw':

@@ -30,8 +30,11 @@ export const ID_PREFIXES = {
   job: 'job',
   changeRequest: 'cr',
   dispute: 'dsp',
+  refundRequest: 'rfr',
   file: 'file',
   webhook: 'whe',
+  webhookMessage: 'msg',
+  webhookAttempt: 'wha',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -100,13 +100,13 @@ export type PresetName = keyof typeof PRESETS;
 export const PRESET_NAMES = Object.keys(PRESETS) as [PresetName, ...PresetName[]];
 export const DEFAULT_PRESET: PresetName = 'client_creates';
 
-export const PolicyOverridesSchema = PolicySchema.omit({ preset: true })
+/**
+ * What a party may choose when proposing a contract: everything but the platform fee, which
+ * the platform sets (PlatformSettings) and the contract copies so that both parties see it.
+ */
+export const PolicyOverridesSchema = PolicySchema.omit({ preset: true, platformFee: true })
   .extend({
     changesNeedAcceptance: z.object({ client: z.boolean(), contractor: z.boolean() }).partial().strict(),
-    platformFee: z
-      .object({ clientBps: z.number().int().min(0).max(5000), contractorBps: z.number().int().min(0).max(5000) })
-      .partial()
-      .strict(),
   })
   .partial()
   .strict();
@@ -118,21 +118,33 @@ export const PolicyInputSchema = z.union([
 ]);
 export type PolicyInput = z.infer<typeof PolicyInputSchema>;
 
-/** A preset with a contract's overrides applied, re-validated as a whole. */
-export function resolvePolicy(raw: PolicyInput | undefined): Policy {
+/** The platform's part of every new contract's policy (see PlatformSettings). */
+export type PlatformTerms = {
+  fees: Policy['platformFee'];
+  defaultPreset: PresetName;
+  /** Smallest escrow deposit per currency; the larger of this and the preset's applies. */
+  minimumAmounts: Record<string, number>;
+};
+
+export const NO_PLATFORM_TERMS: PlatformTerms = { fees: { clientBps: 0, contractorBps: 0 }, defaultPreset: DEFAULT_PRESET, minimumAmounts: {} };
+
+/** A preset with a contract's overrides and the platform's terms applied, re-validated as a whole. */
+export function resolvePolicy(raw: PolicyInput | undefined, platform: PlatformTerms = NO_PLATFORM_TERMS): Policy {
   // Validated here too, not only at the HTTP edge: an unknown preset or an override of `preset`
   // itself must not slip through (the first crashed, the second relabelled another preset).
   const input = raw === undefined ? undefined : PolicyInputSchema.safeParse(raw).data;
   if (raw !== undefined && input === undefined) throw new AppError('validation_failed', 'policy is not a known preset with valid overrides');
-  const name = input === undefined ? DEFAULT_PRESET : typeof input === 'string' ? input : input.preset;
+  const name = input === undefined ? platform.defaultPreset : typeof input === 'string' ? input : input.preset;
   const preset: Policy = PRESETS[name];
   const o = typeof input === 'object' ? (input.overrides ?? {}) : {};
+  const minFundingAmount = { ...preset.minFundingAmount, ...o.minFundingAmount };
+  for (const [currency, min] of Object.entries(platform.minimumAmounts)) minFundingAmount[currency] = Math.max(min, minFundingAmount[currency] ?? 0);
   const merged = {
     ...preset,
     ...o,
     changesNeedAcceptance: { ...preset.changesNeedAcceptance, ...o.changesNeedAcceptance },
-    platformFee: { ...preset.platformFee, ...o.platformFee },
-    minFundingAmount: { ...preset.minFundingAmount, ...o.minFundingAmount },
+    platformFee: { ...platform.fees },
+    minFundingAmount,
   };
   const parsed = PolicySchema.safeParse(merged);
   if (!parsed.success) throw new AppError('validation_failed', 'policy overrides are not valid');

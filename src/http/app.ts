@@ -28,6 +28,8 @@ import { identityRoutes } from './routes/identity.ts';
 import { milestoneRoutes } from './routes/milestones.ts';
 import { negotiationRoutes } from './routes/change-requests.ts';
 import { paymentRoutes } from './routes/payments.ts';
+import { platformRoutes } from './routes/platform.ts';
+import { refundRequestRoutes } from './routes/refund-requests.ts';
 import { timelineRoutes } from './routes/timeline.ts';
 
 export const BODY_LIMIT = 256 * 1024;
@@ -148,6 +150,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     timelineRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     fileRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     adminRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    platformRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    refundRequestRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
   }, { prefix: '/v1' });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Db, Tx } from '../db/client.ts';
 import type { Deps, Principal, UseCaseCtx } from '../usecases/context.ts';
 import { resolveUnansweredDispute } from '../usecases/disputes.ts';
+import { escalateUnansweredRefundRequest } from '../usecases/refund-requests.ts';
 import { autoApprove, RetryLater, settleFunding, settlePayment, warnAutoApproval } from '../usecases/settle-charges.ts';
 import { sendNotificationEmail, type Mailer } from '../notify/email.ts';
 import { deliverWebhook } from '../notify/webhooks.ts';
@@ -19,6 +20,7 @@ const STATE_JOBS: Record<string, (ctx: UseCaseCtx, p: Record<string, unknown>) =
   auto_approve: (ctx, p) => autoApprove(ctx, String(p.milestoneId), Number(p.submission)),
   auto_approve_warning: (ctx, p) => warnAutoApproval(ctx, String(p.milestoneId), Number(p.submission), String(p.dueAt)),
   dispute_timeout: async (ctx, p) => resolveUnansweredDispute(ctx, String(p.disputeId)),
+  refund_request_timeout: (ctx, p) => escalateUnansweredRefundRequest(ctx, String(p.refundRequestId)),
 };
 
 /** Jobs that talk to the outside world: claimed with a lease, delivered at least once, retried with backoff. */

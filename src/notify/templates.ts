@@ -33,12 +33,28 @@ export const EVENT_KINDS = [
   'dispute.opened',
   'dispute.responded',
   'dispute.resolved',
+  'refund_request.opened',
+  'refund_request.accepted',
+  'refund_request.countered',
+  'refund_request.declined',
+  'refund_request.withdrawn',
+  'refund_request.escalated',
+  'refund_request.failed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** Platform events: on no contract's timeline, sent only as webhooks (`webhook.test` goes only to the endpoint tested). */
+export const PLATFORM_EVENT_KINDS = ['webhook_endpoint.disabled'] as const;
+export type PlatformEventKind = (typeof PLATFORM_EVENT_KINDS)[number];
+/** What a webhook endpoint may subscribe to (or `*`: everything). */
+export const WEBHOOK_EVENT_TYPES = [...EVENT_KINDS, ...PLATFORM_EVENT_KINDS] as const;
 
 export type EventData = Record<string, unknown> & { title?: string; amount?: number; currency?: string; reason?: string | null };
 
 const money = (d: EventData) => (typeof d.amount === 'number' && d.currency ? formatMoney(d.amount, d.currency) : '');
+const amountOf = (d: EventData, key: 'refund' | 'release') => (typeof d[key] === 'number' && d.currency ? formatMoney(d[key] as number, d.currency) : '');
+const refund = (d: EventData) => amountOf(d, 'refund');
+const release = (d: EventData) => (typeof d.release === 'number' && d.release > 0 ? `, with ${amountOf(d, 'release')} released to the contractor` : '');
 const name = (d: EventData) => (d.title ? `“${d.title}”` : 'a milestone');
 
 /** One line a person can read, for the in-app notification and the email subject/body. */
@@ -77,5 +93,12 @@ export function describe(kind: EventKind, d: EventData, contractTitle: string): 
     case 'dispute.opened': return t(`Dispute opened on ${name(d)}`, `A dispute was opened on ${name(d)} ${on}: ${d.reason ?? ''}`);
     case 'dispute.responded': return t(`Dispute on ${name(d)} answered`);
     case 'dispute.resolved': return t(`Dispute on ${name(d)} resolved`);
+    case 'refund_request.opened': return t('Refund requested before closing', `A refund of ${refund(d)} of the escrow ${on} was requested before closing${release(d)}. Accept it, or propose another split, before ${String(d.respondBy ?? '')}.`);
+    case 'refund_request.accepted': return t('Refund agreed: contract closed', `The refund of ${refund(d)} was agreed${release(d)}; “${contractTitle}” is closed.`);
+    case 'refund_request.countered': return t('Another refund proposed', `A refund of ${refund(d)}${release(d)} was proposed instead ${on}.`);
+    case 'refund_request.declined': return t('Refund declined: it goes to a dispute', `The refund ${on} was declined${d.reason ? `: ${d.reason}` : ''}. The escrow is now disputed; the platform will settle it.`);
+    case 'refund_request.withdrawn': return t('Refund request withdrawn');
+    case 'refund_request.escalated': return t('Refund unanswered: it goes to a dispute', `The refund request ${on} was not answered in time. The escrow is now disputed; the platform will settle it.`);
+    case 'refund_request.failed': return t('Refund could not be applied', `The escrow ${on} changed since the refund was requested; ask again.`);
   }
 }

@@ -1,7 +1,7 @@
 import { AppError } from '../domain/errors.ts';
 import type { UseCaseCtx } from './context.ts';
 import { recordEvent } from './record.ts';
-import { applyMilestoneCommand, runMilestoneCommand } from './run-milestone-command.ts';
+import { applyMilestoneCommand, runMilestoneCommand, type CommandResult } from './run-milestone-command.ts';
 
 /**
  * The other party accepts a proposed milestone. Under `fundingTrigger: on_acceptance` the
@@ -10,7 +10,17 @@ import { applyMilestoneCommand, runMilestoneCommand } from './run-milestone-comm
  */
 export async function acceptMilestone(ctx: UseCaseCtx, milestoneId: string, input: { expectedVersion?: number } = {}) {
   const accepted = await runMilestoneCommand(ctx, milestoneId, { type: 'accept' }, { event: 'milestone.accepted', expectedVersion: input.expectedVersion });
+  return chargeOnAcceptance(ctx, accepted);
+}
+
+/**
+ * Under `fundingTrigger: on_acceptance`, a milestone the contractor just accepted on a live
+ * contract is charged to the client's saved payment method; if that charge cannot happen the
+ * milestone stays accepted and both parties are told.
+ */
+export async function chargeOnAcceptance(ctx: UseCaseCtx, accepted: CommandResult): Promise<CommandResult> {
   const { contract } = accepted;
+  const milestoneId = accepted.milestone.id;
   const p = contract.policy;
   if (!(p.escrow === 'required' && p.fundingTrigger === 'on_acceptance' && contract.status === 'active' && accepted.role === 'contractor')) {
     return accepted;

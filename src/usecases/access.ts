@@ -1,6 +1,7 @@
 import { findContract, type ContractRow } from '../db/repos/contracts.ts';
 import { findMilestone, type MilestoneRow } from '../db/repos/milestones.ts';
 import { AppError, notFound } from '../domain/errors.ts';
+import { assertContractLimits } from '../domain/limits.ts';
 import type { Actor } from '../domain/milestone-machine.ts';
 import type { Role } from '../domain/policy.ts';
 import { isPlatformAdmin, type UseCaseCtx } from './context.ts';
@@ -73,4 +74,16 @@ export async function assertNoOpenChangeRequest(ctx: UseCaseCtx, contractId: str
   if (open) {
     throw new AppError('change_request_open', 'answer the open change request before making other changes', { changeRequestId: open.id });
   }
+}
+
+/**
+ * 422 limit_exceeded if the contract's live milestones, with `added` more and their total
+ * changed by `delta`, would pass the caps of domain/limits.ts (call with the contract locked).
+ */
+export async function assertContractRoom(ctx: UseCaseCtx, contractId: string, change: { added: number; delta: number }, field?: string): Promise<void> {
+  const [row] = await ctx.tx.query<{ n: number; total: number }>(
+    "SELECT count(*)::int AS n, COALESCE(SUM(amount), 0)::bigint AS total FROM milestones WHERE contract_id = $1 AND status NOT IN ('cancelled', 'declined')",
+    [contractId],
+  );
+  assertContractLimits(row!.n + change.added, row!.total + change.delta, field);
 }

@@ -3,7 +3,7 @@ import { AppError, forbidden, invalidState } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { initialStatus } from '../domain/milestone-machine.ts';
 import { mayCreateMilestones } from '../domain/policy.ts';
-import { assertNoOpenChangeRequest, loadContract, requireParty } from './access.ts';
+import { assertContractRoom, assertNoOpenChangeRequest, loadContract, requireParty } from './access.ts';
 import type { UseCaseCtx } from './context.ts';
 import { assertFilesUsable } from './files.ts';
 import { assertDueDates } from './milestone-input.ts';
@@ -22,6 +22,7 @@ export async function addMilestone(ctx: UseCaseCtx, contractId: string, input: N
   if (contract.status !== 'proposal' && contract.status !== 'active') throw invalidState('contract', contract.status);
   if (contract.type !== 'fixed') throw new AppError('invalid_state', 'milestones are added to fixed-price contracts', { state: contract.status });
   await assertNoOpenChangeRequest(ctx, contract.id);
+  await assertContractRoom(ctx, contract.id, { added: 1, delta: input.amount }, 'amount');
   assertDueDates([{ dueDate: input.dueDate, field: 'dueDate' }], ctx.now);
   await assertFilesUsable(ctx, contract, input.attachmentIds ?? []);
   const [pos] = await ctx.tx.query<{ next: number }>('SELECT COALESCE(MAX(position), 0)::int + 1 AS next FROM milestones WHERE contract_id = $1', [contract.id]);

@@ -2,6 +2,7 @@ import { findUser } from '../db/repos/users.ts';
 import { AppError, type FieldError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { initialStatus } from '../domain/milestone-machine.ts';
+import { assertContractLimits } from '../domain/limits.ts';
 import { isCurrency } from '../domain/money.ts';
 import { mayCreateMilestones, resolvePolicy, type PolicyInput, type Role } from '../domain/policy.ts';
 import type { ContractRow } from '../db/repos/contracts.ts';
@@ -9,6 +10,7 @@ import type { NewMilestone } from './add-milestone.ts';
 import type { UseCaseCtx } from './context.ts';
 import { assertFilesUsable } from './files.ts';
 import { assertDueDates } from './milestone-input.ts';
+import { loadPlatform } from './platform-settings.ts';
 import { recordEvent } from './record.ts';
 
 export type NewContract = {
@@ -24,7 +26,8 @@ export type NewContract = {
 
 /**
  * A party proposes a contract to the other, optionally with its first milestones. The
- * contract starts as a `proposal`; the client makes it live with activate.
+ * contract starts as a `proposal`; the other party makes it live with activate, accepting its
+ * terms (the policy, with the platform's fees and minimums copied in) and its milestones.
  */
 export async function createContract(ctx: UseCaseCtx, input: NewContract) {
   const { tx, principal, now } = ctx;
@@ -39,8 +42,10 @@ export async function createContract(ctx: UseCaseCtx, input: NewContract) {
   }
   if (errors.length) throw new AppError('validation_failed', 'the contract is not valid', {}, errors);
   if (!role) throw new AppError('forbidden', 'you must be the client or the contractor of a contract you create');
-  const policy = resolvePolicy(input.policy);
+  const platform = await loadPlatform(tx, principal.platformId);
+  const policy = resolvePolicy(input.policy, platform.settings);
   const milestones = input.milestones ?? [];
+  assertContractLimits(milestones.length, milestones.reduce((a, m) => a + m.amount, 0));
   if (milestones.length && !mayCreateMilestones(policy, role)) {
     throw new AppError('forbidden', `under this policy only the ${policy.milestoneCreators} adds milestones`);
   }

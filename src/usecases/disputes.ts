@@ -9,7 +9,7 @@ import { isPlatformAdmin, type UseCaseCtx } from './context.ts';
 import { assertFilesUsable } from './files.ts';
 import { enqueueJob, recordEvent } from './record.ts';
 import { applyMilestoneCommand } from './run-milestone-command.ts';
-import { findMilestone } from '../db/repos/milestones.ts';
+import { findMilestone, type MilestoneRow } from '../db/repos/milestones.ts';
 
 export type DisputeRow = {
   id: string;
@@ -45,16 +45,33 @@ export async function openDispute(ctx: UseCaseCtx, milestoneId: string, input: {
   const { contract, milestone, role } = await loadMilestone(ctx, milestoneId, true);
   const party = requireParty(role);
   await assertFilesUsable(ctx, contract, input.evidenceIds ?? []);
+  return openDisputeOn(ctx, contract, milestone, party, input);
+}
+
+/**
+ * Opens a dispute on a milestone already loaded and locked, in the name of `opener` (the
+ * caller, or the client when a refund at close is escalated by the system).
+ */
+export async function openDisputeOn(
+  ctx: UseCaseCtx,
+  contract: ContractRow,
+  milestone: MilestoneRow,
+  opener: Role,
+  input: { reason: string; evidenceIds?: string[] },
+  actor: Role | 'system' = opener,
+) {
   const id = newId('dispute');
   const respondBy = new Date(ctx.now.getTime() + contract.policy.disputeResponseDays * DAY);
-  const result = await applyMilestoneCommand(ctx, contract, milestone, party, { type: 'dispute' }, {
+  const result = await applyMilestoneCommand(ctx, contract, milestone, actor === 'system' ? opener : actor, { type: 'dispute' }, {
     event: 'dispute.opened',
     data: { disputeId: id, reason: input.reason, respondBy: respondBy.toISOString() },
+    ...(actor === 'system' && { eventActor: 'system' as const }),
   });
+  const openedBy = opener === 'client' ? contract.client_id : contract.contractor_id;
   const [row] = await ctx.tx.query<DisputeRow>(
     `INSERT INTO disputes (id, platform_id, contract_id, milestone_id, opened_by, opener_role, reason, evidence_ids, previous_status, status, respond_by, created_at, updated_at)
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'open',$10,$11,$11) RETURNING *`,
-    [id, contract.platform_id, contract.id, milestone.id, ctx.principal.userId, party, input.reason, JSON.stringify(input.evidenceIds ?? []), milestone.status, respondBy, ctx.now],
+    [id, contract.platform_id, contract.id, milestone.id, openedBy, opener, input.reason, JSON.stringify(input.evidenceIds ?? []), milestone.status, respondBy, ctx.now],
   );
   await enqueueJob(ctx, { kind: 'dispute_timeout', payload: { disputeId: id }, platformId: contract.platform_id, contractId: contract.id, runAt: respondBy, dedupeKey: `dispute-timeout:${id}` });
   return { ...result, dispute: row! };

@@ -1,7 +1,7 @@
 import { saveMilestoneState, toState } from '../db/repos/milestones.ts';
 import type { MilestoneFields } from '../domain/change-set.ts';
 import { changeMode, transition } from '../domain/milestone-machine.ts';
-import { assertNoOpenChangeRequest, loadMilestone, requireParty } from './access.ts';
+import { assertContractRoom, assertNoOpenChangeRequest, loadMilestone, requireParty } from './access.ts';
 import type { UseCaseCtx } from './context.ts';
 import { assertFilesUsable } from './files.ts';
 import { assertDueDates } from './milestone-input.ts';
@@ -32,6 +32,7 @@ export async function editMilestone(ctx: UseCaseCtx, milestoneId: string, change
     const opened = await openChangeRequestOn(ctx, contract, party, { operations: [{ op: 'update', milestoneId, changes }] });
     return { kind: 'change_request' as const, ...opened };
   }
+  if (fields.amount !== undefined) await assertContractRoom(ctx, contract.id, { added: 0, delta: fields.amount - milestone.amount }, 'amount');
   const saved = await saveMilestoneState(ctx.tx, milestone.id, t.next, ctx.now, {
     ...(fields.title !== undefined && { title: fields.title }),
     ...(fields.amount !== undefined && { amount: fields.amount }),

@@ -1,6 +1,7 @@
 import { isDeletable } from '../domain/milestone-machine.ts';
 import type { ContractRow } from '../db/repos/contracts.ts';
 import { planChangeSet, type ChangeOperation } from '../domain/change-set.ts';
+import { assertContractLimits } from '../domain/limits.ts';
 import { forbidden, invalidState } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { mayCreateMilestones, needsAcceptance, type Role } from '../domain/policy.ts';
@@ -58,6 +59,7 @@ export async function openChangeRequestOn(ctx: UseCaseCtx, contract: ContractRow
   checkDates(input.operations, ctx.now);
   await assertFilesUsable(ctx, contract, input.operations.flatMap((o) => (o.op === 'add' ? (o.milestone.attachmentIds ?? []) : o.op === 'update' ? (o.changes.attachmentIds ?? []) : [])));
   const plan = planChangeSet(await currentViews(ctx, contract.id), input.operations, (st) => isDeletable(contract.policy, st));
+  assertContractLimits(plan.after.length, plan.diff.totalAfter, 'operations');
   const direct = !needsAcceptance(contract.policy, author);
   const id = newId('changeRequest');
   let createdIds: string[] = [];

@@ -1,10 +1,12 @@
 import { setContractStatus } from '../db/repos/contracts.ts';
+import { listContractMilestones } from '../db/repos/milestones.ts';
 import { contractTransition, type ContractCommand } from '../domain/contract-machine.ts';
 import type { EventKind } from '../notify/templates.ts';
 import { loadContract } from './access.ts';
 import type { UseCaseCtx } from './context.ts';
 import { recordEvent } from './record.ts';
-import { assertVersion } from './run-milestone-command.ts';
+import { chargeOnAcceptance } from './accept-milestone.ts';
+import { applyMilestoneCommand, assertVersion } from './run-milestone-command.ts';
 
 const EVENTS: Record<'activate' | 'withdraw' | 'decline', EventKind> = {
   activate: 'contract.activated',
@@ -13,8 +15,10 @@ const EVENTS: Record<'activate' | 'withdraw' | 'decline', EventKind> = {
 };
 
 /**
- * Answers a contract proposal: the client activates it (it goes live), the party who did not
- * create it declines it, or its creator withdraws it.
+ * Answers a contract proposal: the party who did not create it activates it (it goes live,
+ * and the milestones its creator proposed with it are accepted with it) or declines it, or its
+ * creator withdraws it. Milestones the other party proposed meanwhile stay for the creator to
+ * answer.
  */
 export async function respondToContract(ctx: UseCaseCtx, contractId: string, command: Exclude<ContractCommand['type'], 'close'>, expectedVersion?: number) {
   const { contract, role } = await loadContract(ctx, contractId, true);
@@ -32,5 +36,12 @@ export async function respondToContract(ctx: UseCaseCtx, contractId: string, com
     await ctx.tx.query("UPDATE change_requests SET status = 'withdrawn', resolved_at = $2, updated_at = $2, version = version + 1 WHERE contract_id = $1 AND status = 'open'", [contract.id, ctx.now]);
   }
   await recordEvent(ctx, saved, { kind: EVENTS[command], actorRole: role });
+  if (t.next === 'active' && (role === 'client' || role === 'contractor')) {
+    for (const m of await listContractMilestones(ctx.tx, contract.id)) {
+      if (m.status !== 'proposed' || m.proposed_by !== createdByRole) continue;
+      const accepted = await applyMilestoneCommand(ctx, saved, m, role, { type: 'accept' }, { event: 'milestone.accepted', data: { withContract: true } });
+      await chargeOnAcceptance(ctx, accepted);
+    }
+  }
   return saved;
 }

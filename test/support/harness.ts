@@ -42,7 +42,7 @@ async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void>
   };
 }
 
-export type TestServer = Runtime & { engine: Engine; api: Api; admin: Client; dataDir: string };
+export type TestServer = Runtime & { engine: Engine; api: Api; admin: Client; dataDir: string; databaseUrl: string | null };
 
 /** Starts the real server on a free port, on a fresh database of the given engine. */
 export async function startTestServer(engine: Engine, env: Record<string, string> = {}): Promise<TestServer> {
@@ -67,6 +67,7 @@ export async function startTestServer(engine: Engine, env: Record<string, string
     engine,
     api,
     dataDir,
+    databaseUrl: db?.url ?? null,
     admin: api.as(rt.adminToken),
     stop: async () => {
       await rt.stop();
@@ -151,7 +152,7 @@ export async function newParties(s: TestServer) {
 /** A date `days` from the server's clock, as YYYY-MM-DD. */
 export const inDays = (days: number, from = new Date()) => new Date(from.getTime() + days * 86_400_000).toISOString().slice(0, 10);
 
-/** Creates and activates a contract; returns its body. */
+/** Creates a contract (by the client unless `by`) and has the other party activate it; returns its body. */
 export async function liveContract(
   _s: TestServer,
   parties: { client: { id: string; api: Client }; contractor: { id: string; api: Client } },
@@ -170,9 +171,17 @@ export async function liveContract(
     milestones: milestones.map((m) => ({ dueDate: inDays(30), ...m })),
   });
   if (c.status !== 201) throw new Error(`create contract: ${c.status} ${JSON.stringify(c.body)}`);
-  const a = await parties.client.api.post(`/v1/contracts/${c.body.id}/activate`);
+  const accepter = opts.by === 'contractor' ? parties.client.api : parties.contractor.api;
+  const a = await accepter.post(`/v1/contracts/${c.body.id}/activate`);
   if (a.status !== 200) throw new Error(`activate: ${a.status} ${JSON.stringify(a.body)}`);
   return a.body;
+}
+
+/** Sets the platform's fees (admin); they apply to contracts proposed afterwards. */
+export async function setPlatformFees(s: TestServer, fees: { clientBps?: number; contractorBps?: number }) {
+  const r = await s.admin.patch('/v1/admin/platform', { fees });
+  if (r.status !== 200) throw new Error(`platform fees: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
 }
 
 /** Asserts the ledger check is clean; returns the report. */

@@ -11,6 +11,7 @@ import type { RouteContext } from '../app.ts';
 import { decodeCursor, loadContractPage, page, presentContractPage } from '../present.ts';
 import { ContractCreateBody, ContractSchema, ExpectedVersion, IdParams, ListQuery, NonNegativeAmount, Page } from '../schemas.ts';
 import type { V1 } from './types.ts';
+import { presentRefundRequest, RefundRequestSchema } from './refund-requests.ts';
 import { expectedVersion } from './versions.ts';
 
 export function contractRoutes(app: V1, { runner }: RouteContext) {
@@ -64,7 +65,7 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
 
   for (const command of ['activate', 'withdraw', 'decline'] as const) {
     const summary = {
-      activate: 'The client makes the proposal live',
+      activate: 'The party who did not propose the contract accepts it: it goes live with its terms and milestones',
       withdraw: 'The party who proposed the contract withdraws it',
       decline: 'The other party declines the proposal',
     }[command];
@@ -84,21 +85,27 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
     {
       schema: {
         tags,
-        summary: 'Close a live contract; escrow left is refunded, released (client) or split pro rata',
+        summary: 'Close a live contract; a client’s refund of escrow is a refund request the contractor answers (202)',
+        description:
+          'Escrow still held is split between `release` (to the contractor) and `refund` (to the client); either may be left out and is then the rest; ' +
+          'both left out refunds everything. Releasing, or a contractor giving escrow back, closes at once (200 with the contract). ' +
+          'A client asking for any refund opens a refund request instead (202 with it): the contractor accepts (the contract closes), counters, or declines; ' +
+          'declined or unanswered within the policy’s disputeResponseDays, the escrow goes to a dispute. A missing body is `{}`.',
         params: IdParams('contract'),
         body: z
-          .object({ refund: NonNegativeAmount.optional(), release: NonNegativeAmount.optional(), ...ExpectedVersion })
+          .object({ refund: NonNegativeAmount.optional(), release: NonNegativeAmount.optional(), message: z.string().trim().min(1).max(2000).optional(), ...ExpectedVersion })
           .strict()
-          .optional()
-          .meta({ example: { refund: 5000 } }),
-        response: { 200: ContractSchema },
+          .nullish()
+          .meta({ example: { refund: 5000, message: 'Only the first screen was delivered' } }),
+        response: { 200: ContractSchema, 202: RefundRequestSchema },
       },
     },
     (req, reply) =>
       runner.run(req, reply, async (ctx) => {
         const body = req.body ?? {};
-        const row = await closeContract(ctx, req.params.id, { ...body, expectedVersion: expectedVersion(req, body.expectedVersion) });
-        return { status: 200, body: await loadContractPage(ctx.tx, row) };
+        const out = await closeContract(ctx, req.params.id, { ...body, expectedVersion: expectedVersion(req, body.expectedVersion) });
+        if (out.kind === 'refund_request') return { status: 202, body: presentRefundRequest(out.request, out.contract.currency) };
+        return { status: 200, body: await loadContractPage(ctx.tx, out.contract) };
       }),
   );
 }
