@@ -3,7 +3,18 @@ import type { Queryable } from '../db/client.ts';
 export type Violation = { invariant: number; rule: string; detail: Record<string, unknown> };
 export type LedgerReport = { ok: boolean; violations: Violation[]; accounts: number; entries: number; postings: number };
 
-const APPEND_ONLY_TRIGGERS = ['journal_entries_append_only', 'postings_append_only', 'activity_append_only'];
+// pg_trigger.tgtype bits (PostgreSQL's trigger.h).
+const ROW = 1;
+const BEFORE = 2;
+const DELETE = 8;
+const UPDATE = 16;
+const TRUNCATE = 32;
+
+/** The guards of the append-only tables: each must exist on its table, with these events, and be enabled. */
+const APPEND_ONLY_TRIGGERS = ['journal_entries', 'postings', 'activity'].flatMap((table) => [
+  { table, trigger: `${table}_append_only`, tgtype: ROW | BEFORE | UPDATE | DELETE },
+  { table, trigger: `${table}_no_truncate`, tgtype: BEFORE | TRUNCATE },
+]);
 
 /**
  * Recomputes every balance from the postings and checks the invariants of PRODUCT.md
@@ -44,10 +55,34 @@ export async function checkLedger(q: Queryable, platformId: string): Promise<Led
   // 4. Only accounts allowed to go negative are negative.
   add(4, 'negative balance', accounts.filter((a) => !a.allow_negative && a.computed < 0));
 
-  // 5. Append-only: the triggers that refuse UPDATE and DELETE are in place.
-  const triggers = await q.query<{ tgname: string }>('SELECT tgname FROM pg_trigger WHERE tgname = ANY($1)', [APPEND_ONLY_TRIGGERS]);
-  const present = new Set(triggers.map((t) => t.tgname));
-  add(5, 'append-only trigger missing', APPEND_ONLY_TRIGGERS.filter((t) => !present.has(t)).map((trigger) => ({ trigger })));
+  // 5. Append-only. The guards: the triggers that refuse UPDATE, DELETE and TRUNCATE exist on
+  //    their tables and are enabled ('O' origin or 'A' always; 'D' is disabled, 'R' fires only
+  //    for replication), and their function still refuses. The evidence: every entry's hash
+  //    chains to the previous entry of its contract, and the last one is the contract's head, so
+  //    an entry or posting changed, removed or reordered while a guard was down still shows.
+  const guards = await appendOnlyGuards(q);
+  add(5, 'append-only trigger missing', guards.missing);
+  add(5, 'append-only trigger disabled', guards.disabled);
+  add(5, 'append-only trigger altered', guards.altered);
+  add(5, 'hash chain broken', await q.query(
+    `SELECT DISTINCT ON (contract_id) contract_id AS "contractId", seq, id AS "entryId", encode(hash, 'hex') AS stored, encode(computed, 'hex') AS computed
+     FROM (
+       SELECT e.contract_id, e.seq, e.id, e.hash,
+         tranche_entry_hash(lag(e.hash) OVER (PARTITION BY e.contract_id ORDER BY e.seq), e.id, e.contract_id, e.seq, e.kind, e.reference, e.milestone_id, e.created_at,
+           p.idx, p.sources, p.destinations, p.amounts, p.currencies) AS computed
+       FROM journal_entries e
+       CROSS JOIN LATERAL (
+         SELECT array_agg(idx ORDER BY idx) AS idx, array_agg(source ORDER BY idx) AS sources, array_agg(destination ORDER BY idx) AS destinations,
+                array_agg(amount ORDER BY idx) AS amounts, array_agg(currency ORDER BY idx) AS currencies
+         FROM postings WHERE entry_id = e.id) p
+       WHERE e.platform_id = $1) x
+     WHERE hash IS DISTINCT FROM computed
+     ORDER BY contract_id, seq`, [platformId]));
+  add(5, 'chain head differs from the contract', await q.query(
+    `SELECT c.id AS "contractId", encode(c.ledger_head, 'hex') AS head, encode(last.hash, 'hex') AS "lastEntryHash", last.seq AS "lastSeq"
+     FROM contracts c
+     LEFT JOIN LATERAL (SELECT hash, seq FROM journal_entries e WHERE e.contract_id = c.id ORDER BY seq DESC LIMIT 1) last ON true
+     WHERE c.platform_id = $1 AND c.ledger_head IS DISTINCT FROM last.hash`, [platformId]));
 
   // 6. Per milestone: what left escrow never exceeds what entered it, and the milestone's own
   //    counters agree with the ledger.
@@ -74,9 +109,65 @@ export async function checkLedger(q: Queryable, platformId: string): Promise<Led
      WHERE c.platform_id = $1 GROUP BY c.id, c.ledger_seq
      HAVING COUNT(e.id) <> COALESCE(MAX(e.seq), 0) OR c.ledger_seq <> COUNT(e.id)`, [platformId]));
 
+  // 9. Payments agree with the ledger. A payment money moved for (paid, or refunded later) has
+  //    exactly one journal entry of its contract: `release:<payment id>` (escrow_release) or,
+  //    for a draft paid by the client, `charge:<provider_ref>` (direct_payment). What that entry
+  //    credits the contractor side is the payment: amount = postings to the contractor's balance
+  //    + postings to platform:fees:contractor, fee = postings to platform:fees:contractor, in the
+  //    payment's currency. Conversely every escrow_release and direct_payment entry belongs to
+  //    such a payment.
+  const paymentEntries = `
+    SELECT pay.id AS payment_id, pay.contract_id, pay.status, pay.amount, pay.fee, pay.currency, pay.contractor_id, e.id AS entry_id
+    FROM payments pay
+    JOIN journal_entries e ON e.platform_id = pay.platform_id AND e.reference IN ('release:' || pay.id, 'charge:' || pay.provider_ref)
+      AND e.contract_id = pay.contract_id AND e.kind = CASE WHEN e.reference = 'release:' || pay.id THEN 'escrow_release' ELSE 'direct_payment' END
+    WHERE pay.platform_id = $1`;
+  add(9, 'paid payment without its journal entry', await q.query(
+    `SELECT pay.id AS "paymentId", pay.contract_id AS "contractId", pay.status, COUNT(pe.entry_id)::int AS entries
+     FROM payments pay LEFT JOIN (${paymentEntries}) pe ON pe.payment_id = pay.id
+     WHERE pay.platform_id = $1 AND pay.status IN ('paid', 'refunded')
+     GROUP BY pay.id, pay.contract_id, pay.status HAVING COUNT(pe.entry_id) <> 1`, [platformId]));
+  add(9, 'payment entry without a paid payment', await q.query(
+    `SELECT e.id AS "entryId", e.contract_id AS "contractId", e.kind, e.reference, pe.payment_id AS "paymentId", pe.status
+     FROM journal_entries e LEFT JOIN (${paymentEntries}) pe ON pe.entry_id = e.id
+     WHERE e.platform_id = $1 AND e.kind IN ('escrow_release', 'direct_payment') AND (pe.payment_id IS NULL OR pe.status NOT IN ('paid', 'refunded'))`, [platformId]));
+  add(9, 'payment disagrees with its journal entry', await q.query(
+    `SELECT pe.payment_id AS "paymentId", pe.contract_id AS "contractId", pe.entry_id AS "entryId", pe.amount, pe.fee, pe.currency,
+       x.gross AS "ledgerAmount", x.fee AS "ledgerFee", x.currencies AS "ledgerCurrencies"
+     FROM (${paymentEntries}) pe
+     CROSS JOIN LATERAL (
+       SELECT COALESCE(SUM(p.amount) FILTER (WHERE p.destination IN ('contractors:' || pe.contractor_id || ':balance', 'platform:fees:contractor')), 0)::bigint AS gross,
+              COALESCE(SUM(p.amount) FILTER (WHERE p.destination = 'platform:fees:contractor'), 0)::bigint AS fee,
+              array_agg(DISTINCT p.currency) AS currencies
+       FROM postings p WHERE p.entry_id = pe.entry_id) x
+     WHERE pe.status IN ('paid', 'refunded') AND (x.gross <> pe.amount OR x.fee <> pe.fee OR x.currencies <> ARRAY[pe.currency])`, [platformId]));
+
   const [counts] = await q.query<{ entries: number; postings: number }>(
     'SELECT (SELECT COUNT(*) FROM journal_entries WHERE platform_id = $1)::int AS entries, (SELECT COUNT(*) FROM postings WHERE platform_id = $1)::int AS postings',
     [platformId],
   );
   return { ok: violations.length === 0, violations, accounts: accounts.length, entries: counts!.entries, postings: counts!.postings };
+}
+
+/**
+ * The append-only guards that are missing, disabled, or altered (other events, or a function
+ * that no longer raises). Triggers belong to the database, not to a platform.
+ */
+async function appendOnlyGuards(q: Queryable) {
+  const found = await q.query<{ trigger: string; table: string; tgtype: number; enabled: string; raises: boolean }>(
+    `SELECT t.tgname AS trigger, c.relname AS table, t.tgtype::int AS tgtype, t.tgenabled::text AS enabled,
+       (f.proname = 'tranche_refuse_change' AND f.prosrc ~ 'RAISE EXCEPTION') AS raises
+     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc f ON f.oid = t.tgfoid
+     WHERE n.nspname = current_schema() AND t.tgname = ANY($1)`,
+    [APPEND_ONLY_TRIGGERS.map((t) => t.trigger)],
+  );
+  const out = { missing: [] as Record<string, unknown>[], disabled: [] as Record<string, unknown>[], altered: [] as Record<string, unknown>[] };
+  for (const want of APPEND_ONLY_TRIGGERS) {
+    const where = { trigger: want.trigger, table: want.table };
+    const got = found.find((t) => t.trigger === want.trigger && t.table === want.table);
+    if (!got) out.missing.push(where);
+    else if (got.enabled !== 'O' && got.enabled !== 'A') out.disabled.push({ ...where, tgenabled: got.enabled });
+    else if (got.tgtype !== want.tgtype || !got.raises) out.altered.push({ ...where, tgtype: got.tgtype, raises: got.raises });
+  }
+  return out;
 }

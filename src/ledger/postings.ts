@@ -55,8 +55,9 @@ export async function postEntry(tx: Tx, e: EntryInput): Promise<{ entryId: strin
   // One statement: shared accounts are created if missing (never updated: no hot row); escrow
   // accounts are moved by their net change, or opened with it (only under the contract's lock,
   // so no one else can open the same one meanwhile; CHECK keeps them >= 0); the per-contract
-  // sequence number is taken; the entry and its postings are inserted. The postings' foreign
-  // keys are checked at the end of the statement, when all of it is visible.
+  // sequence number is taken and the entry's hash chained to the contract's head (both on the
+  // contract row, so no extra round trip or lookup); the entry and its postings are inserted.
+  // The postings' foreign keys are checked at the end of the statement, when all of it is visible.
   const [seqRow] = await tx.query<{ seq: number }>(
     `WITH shared AS (
        INSERT INTO ledger_accounts (platform_id, address, currency, kind, contract_id, allow_negative, balance, created_at)
@@ -74,10 +75,12 @@ export async function postEntry(tx: Tx, e: EntryInput): Promise<{ entryId: strin
        FROM unnest($7::text[], $8::text[], $9::text[], $10::bigint[]) AS a(address, kind, contract_id, delta)
        WHERE a.address NOT IN (SELECT address FROM moved)
      ), s AS (
-       UPDATE contracts SET ledger_seq = ledger_seq + 1 WHERE id = $11 RETURNING ledger_seq
+       UPDATE contracts SET ledger_seq = ledger_seq + 1,
+         ledger_head = tranche_entry_hash(ledger_head, $12, $11, ledger_seq + 1, $13, $14, $15, $3, $16, $17, $18, $19, array_fill($2::text, ARRAY[cardinality($16::int[])]))
+       WHERE id = $11 RETURNING ledger_seq, ledger_head
      ), e AS (
-       INSERT INTO journal_entries (id, platform_id, contract_id, seq, kind, reference, milestone_id, created_at)
-       SELECT $12, $1, $11, s.ledger_seq, $13, $14, $15, $3 FROM s RETURNING seq
+       INSERT INTO journal_entries (id, platform_id, contract_id, seq, kind, reference, milestone_id, created_at, hash)
+       SELECT $12, $1, $11, s.ledger_seq, $13, $14, $15, $3, s.ledger_head FROM s RETURNING seq
      ), p AS (
        INSERT INTO postings (entry_id, idx, platform_id, contract_id, source, destination, amount, currency)
        SELECT $12, x.idx, $1, $11, x.source, x.destination, x.amount, $2
