@@ -1,5 +1,14 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openDb } from '../../src/db/client.ts';
+import { splitSql } from '../../src/db/migrate.ts';
+import { checkLedger } from '../../src/ledger/check.ts';
+import { postEntry } from '../../src/ledger/postings.ts';
 import { engines, inDays, liveContract, newParties, startTestServer, type TestServer } from '../support/harness.ts';
+import { createDatabase } from '../support/reliability-helpers.ts';
 
 // Trust issue, defect 9: the ledger check could be fooled. It looked for the append-only
 // triggers by name only, so with `ALTER TABLE postings DISABLE TRIGGER …` a posting moved from
@@ -189,5 +198,72 @@ describe.each(engines())('the ledger check cannot be fooled on %s', (engine) => 
     const nine = r.violations.filter((v) => v.invariant === 9);
     expect(nine).toContainEqual(expect.objectContaining({ rule: 'paid payment without its journal entry', detail: expect.objectContaining({ paymentId: draft!.id }) }));
     expect(nine).toContainEqual(expect.objectContaining({ rule: 'payment entry without a paid payment', detail: expect.objectContaining({ entryId: firstRelease.entry_id, contractId }) }));
+  });
+});
+
+describe.each(engines())('the tamper-evidence migration on %s', (engine) => {
+  it('chains the entries written before it, in seq order per contract, and new entries chain on', async () => {
+    const pgDb = engine === 'postgres' ? await createDatabase('tranche_backfill') : null;
+    const dataDir = mkdtempSync(join(tmpdir(), 'tranche-backfill-'));
+    const db = await openDb({ dataDir, ...(pgDb ? { databaseUrl: pgDb.url } : {}) });
+    try {
+      const dir = fileURLToPath(new URL('../../src/db/migrations/', import.meta.url));
+      const files = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+      const apply = (f: string) => db.tx(async (tx) => {
+        for (const statement of splitSql(readFileSync(join(dir, f), 'utf8'))) await tx.query(statement);
+      });
+      for (const f of files.filter((f) => f < '0006')) await apply(f);
+
+      // A ledger as the code before the migration wrote it: no hashes. Contract A has a funding
+      // and a release (with its payment), contract B a funding; seq order differs from id order.
+      const at = '2025-01-02T03:04:05.678Z';
+      await db.query(`INSERT INTO platforms (id, name, created_at, updated_at) VALUES ('plt_b', 'P', $1, $1)`, [at]);
+      await db.query(
+        `INSERT INTO users (id, platform_id, email, email_normalized, name, created_at, updated_at)
+         VALUES ('usr_c', 'plt_b', 'c@x', 'c@x', 'C', $1, $1), ('usr_k', 'plt_b', 'k@x', 'k@x', 'K', $1, $1)`, [at]);
+      await db.query(
+        `INSERT INTO contracts (id, platform_id, title, client_id, contractor_id, created_by, type, currency, status, policy, ledger_seq, created_at, updated_at)
+         VALUES ('ctr_a', 'plt_b', 'A', 'usr_c', 'usr_k', 'usr_c', 'fixed', 'USD', 'active', '{}', 2, $1, $1),
+                ('ctr_b', 'plt_b', 'B', 'usr_c', 'usr_k', 'usr_c', 'fixed', 'USD', 'active', '{}', 1, $1, $1)`, [at]);
+      await db.query(
+        `INSERT INTO ledger_accounts (platform_id, address, currency, kind, contract_id, allow_negative, balance, created_at) VALUES
+         ('plt_b', 'world', 'USD', 'world', NULL, true, NULL, $1), ('plt_b', 'clients:usr_c:funding', 'USD', 'client_funding', NULL, false, NULL, $1),
+         ('plt_b', 'contracts:ctr_a:escrow:ms_1', 'USD', 'escrow', 'ctr_a', false, 0, $1), ('plt_b', 'contracts:ctr_b:escrow:ms_2', 'USD', 'escrow', 'ctr_b', false, 500, $1),
+         ('plt_b', 'contractors:usr_k:balance', 'USD', 'contractor_balance', NULL, false, NULL, $1), ('plt_b', 'platform:fees:contractor', 'USD', 'platform_fees', NULL, false, NULL, $1)`, [at]);
+      await db.query(
+        `INSERT INTO journal_entries (id, platform_id, contract_id, seq, kind, reference, milestone_id, created_at) VALUES
+         ('je_9', 'plt_b', 'ctr_a', 1, 'escrow_funding', 'charge:ch_1', NULL, $1), ('je_1', 'plt_b', 'ctr_a', 2, 'escrow_release', 'release:pay_1', NULL, $1),
+         ('je_5', 'plt_b', 'ctr_b', 1, 'escrow_funding', 'charge:ch_2', NULL, $1)`, [at]);
+      await db.query(
+        `INSERT INTO postings (entry_id, idx, platform_id, contract_id, source, destination, amount, currency) VALUES
+         ('je_9', 0, 'plt_b', 'ctr_a', 'world', 'clients:usr_c:funding', 1000, 'USD'), ('je_9', 1, 'plt_b', 'ctr_a', 'clients:usr_c:funding', 'contracts:ctr_a:escrow:ms_1', 1000, 'USD'),
+         ('je_1', 0, 'plt_b', 'ctr_a', 'contracts:ctr_a:escrow:ms_1', 'contractors:usr_k:balance', 900, 'USD'), ('je_1', 1, 'plt_b', 'ctr_a', 'contracts:ctr_a:escrow:ms_1', 'platform:fees:contractor', 100, 'USD'),
+         ('je_5', 0, 'plt_b', 'ctr_b', 'world', 'clients:usr_c:funding', 500, 'USD'), ('je_5', 1, 'plt_b', 'ctr_b', 'clients:usr_c:funding', 'contracts:ctr_b:escrow:ms_2', 500, 'USD')`);
+      await db.query(
+        `INSERT INTO payments (id, platform_id, contract_id, milestone_id, client_id, contractor_id, kind, amount, fee, currency, status, paid_at, created_at, updated_at)
+         VALUES ('pay_1', 'plt_b', 'ctr_a', NULL, 'usr_c', 'usr_k', 'milestone', 1000, 100, 'USD', 'paid', $1, $1, $1)`, [at]);
+
+      for (const f of files.filter((f) => f >= '0006')) await apply(f);
+      expect((await checkLedger(db, 'plt_b')).violations).toEqual([]);
+      const heads = await db.query<{ id: string; head: string; last: string }>(
+        `SELECT c.id, encode(c.ledger_head, 'hex') AS head, (SELECT encode(hash, 'hex') FROM journal_entries WHERE contract_id = c.id ORDER BY seq DESC LIMIT 1) AS last
+         FROM contracts c ORDER BY c.id`);
+      expect(heads.every((h) => h.head === h.last && /^[0-9a-f]{64}$/.test(h.head))).toBe(true);
+
+      // The next entry, written by postEntry, chains to the backfilled head.
+      await db.tx((tx) => postEntry(tx, {
+        platformId: 'plt_b', contractId: 'ctr_a', milestoneId: null, currency: 'USD', kind: 'escrow_funding', reference: 'charge:ch_3', at: new Date(at),
+        postings: [{ source: 'world', destination: 'clients:usr_c:funding', amount: 700 }, { source: 'clients:usr_c:funding', destination: 'contracts:ctr_a:escrow:ms_3', amount: 700 }],
+      }));
+      expect((await checkLedger(db, 'plt_b')).violations).toEqual([]);
+      const [third] = await db.query<{ seq: number; chained: boolean }>(
+        `SELECT e.seq, e.hash = c.ledger_head AND e.hash <> (SELECT hash FROM journal_entries WHERE contract_id = 'ctr_a' AND seq = 2) AS chained
+         FROM journal_entries e JOIN contracts c ON c.id = e.contract_id WHERE e.reference = 'charge:ch_3'`);
+      expect(third).toEqual({ seq: 3, chained: true });
+    } finally {
+      await db.close();
+      await pgDb?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
