@@ -7,6 +7,7 @@ import { ensureAdminToken, ensureDefaultPlatform } from './bootstrap.ts';
 import { DEMO_CLIENT, DEMO_CONTRACTOR, DEMO_PASSWORD, seedDemo } from './demo.ts';
 import { systemClock } from './domain/clock.ts';
 import { AppError } from './domain/errors.ts';
+import { WebhookLane } from './jobs/webhook-lane.ts';
 import { startWorker } from './jobs/worker.ts';
 import { createMailer } from './notify/email.ts';
 import { SandboxProvider } from './payments/sandbox.ts';
@@ -91,7 +92,8 @@ program
   .action(async () => {
     const { cfg, db } = await openMigrated();
     const log = createLogger(cfg);
-    const w = startWorker(db, { clock: systemClock, provider: new SandboxProvider(), mailer: createMailer(cfg.smtpUrl, cfg.mailFrom), log });
+    const webhooks = new WebhookLane(db, { clock: systemClock, log, allowPrivate: cfg.webhookAllowPrivate });
+    const w = startWorker(db, { clock: systemClock, provider: new SandboxProvider(), mailer: createMailer(cfg.smtpUrl, cfg.mailFrom), log, webhooks });
     log.info('worker started');
     const stop = () => w.stop().then(() => db.close()).then(() => process.exit(0));
     process.on('SIGINT', stop);

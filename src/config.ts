@@ -20,6 +20,7 @@ const EnvSchema = z.object({
   TRANCHE_PUBLIC_URL: z.string().url().optional(),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   TRANCHE_CHECK_RESPONSES: z.enum(['0', '1']).default('0'),
+  TRANCHE_WEBHOOK_ALLOW_PRIVATE: z.enum(['0', '1']).default('0'),
 });
 
 export type Config = {
@@ -37,6 +38,8 @@ export type Config = {
   dbPoolSize: number;
   /** Validate every response body against its schema (the test suite does; costs CPU per request). */
   checkResponses: boolean;
+  /** Let webhooks go to loopback, private and other non-public addresses (development only). */
+  webhookAllowPrivate: boolean;
 };
 
 export class ConfigError extends Error {}
@@ -64,5 +67,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.TRANCHE_PUBLIC_URL,
     dbPoolSize: e.DB_POOL_SIZE,
     checkResponses: e.TRANCHE_CHECK_RESPONSES === '1',
+    webhookAllowPrivate: e.TRANCHE_WEBHOOK_ALLOW_PRIVATE === '1',
   };
 }

@@ -8,6 +8,7 @@ import { migrate } from './db/migrate.ts';
 import { AdjustableClock, systemClock, type Clock } from './domain/clock.ts';
 import { LocalFileStorage } from './files/storage.ts';
 import { buildApp, type App } from './http/app.ts';
+import { WebhookLane } from './jobs/webhook-lane.ts';
 import { startWorker, type WorkerDeps } from './jobs/worker.ts';
 import { createMailer } from './notify/email.ts';
 import { SandboxProvider } from './payments/sandbox.ts';
@@ -48,7 +49,9 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
 
   const provider = opts.provider ?? new SandboxProvider();
   const deps = { clock, provider };
-  const workerDeps: WorkerDeps = { ...deps, mailer: createMailer(config.smtpUrl, config.mailFrom), log: log.child({ component: 'worker' }) };
+  const workerLog = log.child({ component: 'worker' });
+  const webhooks = new WebhookLane(db, { clock, log: workerLog, allowPrivate: config.webhookAllowPrivate });
+  const workerDeps: WorkerDeps = { ...deps, mailer: createMailer(config.smtpUrl, config.mailFrom), log: workerLog, webhooks };
   const storage = new LocalFileStorage(join(config.dataDir, 'files'));
   const app = await buildApp({ db, deps, log, storage, testClock, workerDeps, version: VERSION, checkResponses: config.checkResponses });
   const address = await app.listen({ port: config.port, host: config.host });
@@ -69,6 +72,7 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
       (stopping ??= (async () => {
         await app.close();
         await worker?.stop();
+        await webhooks.stop();
         await db.close();
       })()),
   };

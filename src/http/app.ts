@@ -31,6 +31,7 @@ import { paymentRoutes } from './routes/payments.ts';
 import { platformRoutes } from './routes/platform.ts';
 import { refundRequestRoutes } from './routes/refund-requests.ts';
 import { timelineRoutes } from './routes/timeline.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 export const FILE_LIMIT = 10 * 1024 * 1024;
@@ -150,6 +151,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     timelineRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     fileRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     adminRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    webhookRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     platformRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     refundRequestRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
   }, { prefix: '/v1' });

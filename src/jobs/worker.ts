@@ -5,7 +5,7 @@ import { resolveUnansweredDispute } from '../usecases/disputes.ts';
 import { escalateUnansweredRefundRequest } from '../usecases/refund-requests.ts';
 import { autoApprove, RetryLater, settleFunding, settlePayment, warnAutoApproval } from '../usecases/settle-charges.ts';
 import { sendNotificationEmail, type Mailer } from '../notify/email.ts';
-import { deliverWebhook } from '../notify/webhooks.ts';
+import type { WebhookLane } from './webhook-lane.ts';
 
 type JobRow = { id: string; platform_id: string; kind: string; payload: Record<string, unknown>; attempts: number };
 
@@ -23,10 +23,13 @@ const STATE_JOBS: Record<string, (ctx: UseCaseCtx, p: Record<string, unknown>) =
   refund_request_timeout: (ctx, p) => escalateUnansweredRefundRequest(ctx, String(p.refundRequestId)),
 };
 
-/** Jobs that talk to the outside world: claimed with a lease, delivered at least once, retried with backoff. */
-const DELIVERY_JOBS = new Set(['email', 'webhook']);
+/**
+ * Jobs that talk to the outside world: claimed with a lease, delivered at least once, retried with
+ * backoff. Webhooks are not jobs: they run in their own lane (webhook-lane.ts).
+ */
+const DELIVERY_JOBS = new Set(['email']);
 
-export type WorkerDeps = Deps & { mailer: Mailer; log: Logger };
+export type WorkerDeps = Deps & { mailer: Mailer; log: Logger; webhooks: WebhookLane };
 
 const systemPrincipal = (platformId: string): Principal => ({ platformId, userId: null, viaAdmin: true, key: 'system' });
 
@@ -112,10 +115,7 @@ async function reschedule(tx: Tx, job: JobRow, error: unknown, now: Date) {
 
 async function deliver(db: Db, deps: WorkerDeps, job: JobRow, now: Date): Promise<'ok' | 'failed'> {
   try {
-    const note =
-      job.kind === 'email'
-        ? await sendNotificationEmail(db, deps.mailer, String(job.payload.notificationId))
-        : await deliverWebhook(db, String(job.payload.endpointId), job.payload.event, now);
+    const note = await sendNotificationEmail(db, deps.mailer, String(job.payload.notificationId));
     await db.query("UPDATE jobs SET status = 'done', last_error = $2, updated_at = $3 WHERE id = $1", [job.id, note, now]);
     return 'ok';
   } catch (error) {
@@ -143,7 +143,7 @@ export async function purgeIdempotencyKeys(db: Db, now: Date): Promise<void> {
   );
 }
 
-/** The background loop: polls for due jobs until stopped. */
+/** The background loop: polls for due jobs, and keeps the webhook lane busy, until stopped. */
 export function startWorker(db: Db, deps: WorkerDeps, intervalMs = 500): { stop(): Promise<void> } {
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
@@ -153,18 +153,20 @@ export function startWorker(db: Db, deps: WorkerDeps, intervalMs = 500): { stop(
     if (stopped) return;
     const purge = Date.now() - lastPurge > PURGE_EVERY_MS ? ((lastPurge = Date.now()), purgeIdempotencyKeys(db, deps.clock.now())) : Promise.resolve();
     running = purge
-      .then(() => runDueJobs(db, deps, 100))
+      .then(() => Promise.all([runDueJobs(db, deps, 100), deps.webhooks.pump()]))
       .catch((err: unknown) => deps.log.error({ err }, 'worker tick failed'))
       .finally(() => {
         if (!stopped) timer = setTimeout(tick, intervalMs);
       });
   };
+  deps.webhooks.runInBackground();
   timer = setTimeout(tick, intervalMs);
   return {
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
       await running;
+      await deps.webhooks.stop();
     },
   };
 }

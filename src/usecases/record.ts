@@ -1,7 +1,8 @@
 import type { ContractRow } from '../db/repos/contracts.ts';
 import { newId } from '../domain/ids.ts';
 import type { Role } from '../domain/policy.ts';
-import { describe, type EventData, type EventKind } from '../notify/templates.ts';
+import { describe, type EventData, type EventKind, type PlatformEventKind } from '../notify/templates.ts';
+import { webhookBody } from '../notify/webhooks.ts';
 import type { UseCaseCtx } from './context.ts';
 
 export type ActorRole = Role | 'admin' | 'system';
@@ -17,7 +18,7 @@ export type EventInput = {
 
 /**
  * Appends an activity entry and, in the same transaction, the in-app notifications and the
- * outbox rows (one email per notification, one webhook delivery per subscribed endpoint).
+ * outbox rows (one email per notification, one webhook message per subscribed endpoint).
  * This is the only writer of activity, notifications and outgoing messages.
  */
 export async function recordEvent(ctx: UseCaseCtx, contract: ContractRow, ev: EventInput): Promise<string> {
@@ -31,9 +32,9 @@ export async function recordEvent(ctx: UseCaseCtx, contract: ContractRow, ev: Ev
   const recipients = roles.map((role) => (role === 'client' ? contract.client_id : contract.contractor_id));
   const notificationIds = recipients.map(() => newId('notification'));
   const emailJobIds = recipients.map(() => newId('job'));
-  const webhookEvent = { id: activityId, type: ev.kind, createdAt: now.toISOString(), contractId: contract.id, milestoneId: ev.milestoneId ?? null, data };
+  const webhook = webhookBody(ev.kind, now, { activityId, contractId: contract.id, milestoneId: ev.milestoneId ?? null, ...data });
   // One statement: the activity entry, a notification and an email job per recipient, and a
-  // webhook delivery per subscribed endpoint of the platform.
+  // webhook message per subscribed endpoint of the platform.
   await tx.query(
     `WITH act AS (
        INSERT INTO activity (id, platform_id, contract_id, milestone_id, actor_id, actor_role, kind, data, created_at)
@@ -45,17 +46,36 @@ export async function recordEvent(ctx: UseCaseCtx, contract: ContractRow, ev: Ev
        INSERT INTO jobs (id, platform_id, contract_id, kind, payload, run_at, created_at, updated_at)
        SELECT j.id, $2, $3, 'email', jsonb_build_object('notificationId', j.nid), $9, $9, $9 FROM unnest($15::text[], $13::text[]) AS j(id, nid)
      )
-     INSERT INTO jobs (id, platform_id, contract_id, kind, payload, run_at, created_at, updated_at)
-     SELECT $16 || '_' || e.id, $2, $3, 'webhook', jsonb_build_object('endpointId', e.id, 'event', $17::jsonb), $9, $9, $9
+     INSERT INTO webhook_messages (endpoint_id, id, platform_id, event_type, payload, next_attempt_at, created_at, updated_at)
+     SELECT e.id, $16, $2, $7, $17::jsonb, $9, $9, $9
      FROM webhook_endpoints e
      WHERE e.platform_id = $2 AND e.disabled_at IS NULL AND (e.events ? $7 OR e.events ? '*')`,
     [
       activityId, contract.platform_id, contract.id, ev.milestoneId ?? null, actorId, ev.actorRole, ev.kind, JSON.stringify(data), now,
       text.title, text.body, JSON.stringify({ ...data, milestoneId: ev.milestoneId ?? null }), notificationIds, recipients, emailJobIds,
-      newId('job'), JSON.stringify(webhookEvent),
+      newId('webhookMessage'), JSON.stringify(webhook),
     ],
   );
   return activityId;
+}
+
+/**
+ * A platform event, on no contract: a webhook message to each enabled endpoint of the platform
+ * that subscribed to it, or (`to`) to one endpoint whatever it subscribed to. Returns the message id.
+ */
+export async function recordPlatformEvent(
+  ctx: Pick<UseCaseCtx, 'tx' | 'now'>,
+  platformId: string,
+  ev: { kind: PlatformEventKind | 'webhook.test'; data: Record<string, unknown>; to?: string },
+): Promise<string> {
+  const id = newId('webhookMessage');
+  await ctx.tx.query(
+    `INSERT INTO webhook_messages (endpoint_id, id, platform_id, event_type, payload, next_attempt_at, created_at, updated_at)
+     SELECT e.id, $1, $2, $3, $4::jsonb, $5, $5, $5 FROM webhook_endpoints e
+     WHERE e.platform_id = $2 AND CASE WHEN $6::text IS NULL THEN e.disabled_at IS NULL AND (e.events ? $3 OR e.events ? '*') ELSE e.id = $6 END`,
+    [id, platformId, ev.kind, JSON.stringify(webhookBody(ev.kind, ctx.now, ev.data)), ctx.now, ev.to ?? null],
+  );
+  return id;
 }
 
 /** Inserts an outbox / timer row. `dedupeKey` makes scheduling idempotent. */

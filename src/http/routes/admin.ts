@@ -1,11 +1,8 @@
 import { z } from 'zod';
 import { AppError, forbidden } from '../../domain/errors.ts';
-import { newId } from '../../domain/ids.ts';
 import { runDueJobs } from '../../jobs/worker.ts';
 import { checkLedger } from '../../ledger/check.ts';
-import { EVENT_KINDS } from '../../notify/templates.ts';
 import { isPlatformAdmin, type Principal } from '../../usecases/context.ts';
-import { newSecret } from '../auth.ts';
 import type { RouteContext } from '../app.ts';
 import type { V1 } from './types.ts';
 
@@ -37,31 +34,6 @@ export function adminRoutes(app: V1, { runner, db, testClock, workerDeps }: Rout
       runner.run(req, reply, async ({ tx, principal }) => {
         requireAdmin(principal);
         return { status: 200, body: await checkLedger(tx, principal.platformId) };
-      }),
-  );
-
-  app.post(
-    '/webhook-endpoints',
-    {
-      schema: {
-        tags,
-        summary: 'Register a webhook endpoint; deliveries are signed with the returned secret (shown once)',
-        body: z
-          .object({ url: z.string().url().max(2000).refine((u) => /^https?:\/\//.test(u), 'must be http(s)'), events: z.array(z.enum(['*', ...EVENT_KINDS])).min(1).max(100) })
-          .strict()
-          .meta({ example: { url: 'https://marketplace.example/hooks/tranche', events: ['milestone.funded', 'milestone.approved'] } }),
-        response: { 201: z.object({ id: z.string(), url: z.string(), events: z.array(z.string()), secret: z.string(), createdAt: z.string() }) },
-      },
-    },
-    (req, reply) =>
-      runner.run(req, reply, async ({ tx, principal, now }) => {
-        requireAdmin(principal);
-        const id = newId('webhook');
-        const secret = newSecret('whsec');
-        await tx.query('INSERT INTO webhook_endpoints (id, platform_id, url, events, secret, created_at) VALUES ($1,$2,$3,$4,$5,$6)', [
-          id, principal.platformId, req.body.url, JSON.stringify(req.body.events), secret, now,
-        ]);
-        return { status: 201, body: { id, url: req.body.url, events: req.body.events, secret, createdAt: now.toISOString() } };
       }),
   );
 
