@@ -108,7 +108,8 @@ export async function acceptRefundRequest(ctx: UseCaseCtx, id: string, expectedV
   const split = { refund: request.refund_amount, release: request.release_amount };
   let planned;
   try {
-    planned = await planClose(ctx, contract, request.requester_role, split);
+    // Planned with the client's authority: the client either asked for this split or is accepting it.
+    planned = await planClose(ctx, contract, 'client', split);
   } catch (e) {
     if (!(e instanceof AppError) || e.status >= 500) throw e;
     const failed = await resolve(ctx, id, 'failed', e.message);

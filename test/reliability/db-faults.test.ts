@@ -116,7 +116,7 @@ describe.skipIf(!engines().includes('postgres'))('database faults: connections t
           policy: { preset: 'sequential_escrow', overrides: { maxFundedMilestones: null } },
           milestones: Array.from({ length: MILESTONES }, (_, j) => ({ title: `M${j}`, amount: rnd.int(500, 50_000), dueDate: inDays(20 + j) })),
         }, 201);
-        await command(`activate-${w}`, f.client.token, 'POST', `/v1/contracts/${c.id}/activate`, undefined, 200);
+        await command(`activate-${w}`, f.contractor.token, 'POST', `/v1/contracts/${c.id}/activate`, undefined, 200);
         for (const [j, m] of (c.milestones as { id: string }[]).entries()) {
           await command(`fund-${w}-${j}`, f.client.token, 'POST', `/v1/milestones/${m.id}/fund`, {}, 200);
           await command(`get-${w}-${j}`, f.contractor.token, 'GET', `/v1/milestones/${m.id}`, undefined, 200);
@@ -190,6 +190,8 @@ describe.skipIf(!engines().includes('postgres'))('database faults: connections t
     const admin = server.api();
     const CONTRACTS = 20;
     const PER = 4;
+    // Platform fees on (set by the platform, copied into the contracts proposed below).
+    expect((await admin.patch('/v1/admin/platform', { fees: { clientBps: 250, contractorBps: 500 } })).status).toBe(200);
     const parties = await mapLimit(Array.from({ length: CONTRACTS }, (_, i) => i), 6, async (i) => ({
       client: await apiUser(admin, server.url, `later-client-${i}`, 'pm_card_fails_later'),
       contractor: await apiUser(admin, server.url, `later-contractor-${i}`),
@@ -203,12 +205,12 @@ describe.skipIf(!engines().includes('postgres'))('database faults: connections t
           contractorId: p.contractor.id,
           type: 'fixed',
           currency: 'USD',
-          policy: { preset: 'sequential_escrow', overrides: { maxFundedMilestones: null, platformFee: { clientBps: 250, contractorBps: 500 } } },
+          policy: { preset: 'sequential_escrow', overrides: { maxFundedMilestones: null } },
           milestones: Array.from({ length: PER }, (_, j) => ({ title: `L${j}`, amount: rnd.int(500, 80_000), dueDate: inDays(10 + j) })),
         }),
       });
       expect(c.status).toBe(201);
-      const a = await rawRequest(server.url, 'POST', `/v1/contracts/${c.body.id}/activate`, { token: p.client.token });
+      const a = await rawRequest(server.url, 'POST', `/v1/contracts/${c.body.id}/activate`, { token: p.contractor.token });
       expect(a.status).toBe(200);
       return { id: c.body.id as string, token: p.client.token, milestones: (c.body.milestones as { id: string }[]).map((m) => m.id) };
     });

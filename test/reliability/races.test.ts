@@ -51,7 +51,7 @@ describe.skipIf(!engines().includes('postgres'))('races: concurrent conflicting 
       milestones: Array.from({ length: n }, (_, j) => ({ title: `M${j}`, amount: r.int(1, 500_000), dueDate: inDays(10 + j) })),
     });
     if (c.status !== 201) throw new Error(`create: ${c.status} ${JSON.stringify(c.body)}`);
-    const a = await p.client.api.post(`/v1/contracts/${c.body.id}/activate`);
+    const a = await p.contractor.api.post(`/v1/contracts/${c.body.id}/activate`);
     if (a.status !== 200) throw new Error(`activate: ${a.status} ${JSON.stringify(a.body)}`);
     return { id: c.body.id as string, milestones: (c.body.milestones as { id: string; amount: number }[]).map((m) => ({ id: m.id, amount: m.amount })) };
   }
@@ -119,7 +119,7 @@ describe.skipIf(!engines().includes('postgres'))('races: concurrent conflicting 
         title: `race release/close ${i}b`, clientId: p.client.id, contractorId: p.contractor.id, type: 'fixed', currency: 'USD', policy: POLICY,
         milestones: [{ title: 'M', amount: 1000, dueDate: inDays(10) }],
       });
-      await must(p.client.api.post(`/v1/contracts/${c.body.id}/activate`), 200, 'activate');
+      await must(p.contractor.api.post(`/v1/contracts/${c.body.id}/activate`), 200, 'activate');
       const m = c.body.milestones[0];
       await must(p.client.api.post(`/v1/milestones/${m.id}/fund`), 200, 'fund');
       const [a, b] = await fire(

@@ -28,7 +28,7 @@ describe.each(engines())('disputes and timers on %s', (engine) => {
     expect(c.status).toBe(201);
     const m = c.body.milestones[0];
     if (m.status === 'proposed') expect((await p.contractor.api.post(`/v1/milestones/${m.id}/accept`)).status).toBe(200);
-    expect((await p.client.api.post(`/v1/contracts/${c.body.id}/activate`)).status).toBe(200);
+    expect((await p.contractor.api.post(`/v1/contracts/${c.body.id}/activate`)).status).toBe(200);
     const f = await p.client.api.post(`/v1/milestones/${m.id}/fund`);
     expect(f.status).toBe(200);
     expect(f.body).toMatchObject({ status: 'funded', inEscrow: amount, fundingPending: false });
@@ -81,7 +81,7 @@ describe.each(engines())('disputes and timers on %s', (engine) => {
       policy: 'sequential_escrow',
       milestones: [{ title: 'Design', amount: 40000, dueDate: inDays(60, serverNow(s)) }],
     });
-    expect((await p.client.api.post(`/v1/contracts/${c.body.id}/activate`)).status).toBe(200);
+    expect((await p.contractor.api.post(`/v1/contracts/${c.body.id}/activate`)).status).toBe(200);
     const contractId = c.body.id as string;
     const milestoneId = c.body.milestones[0].id as string;
 

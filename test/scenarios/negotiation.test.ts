@@ -30,7 +30,7 @@ describe.each(engines())('negotiation on %s', (engine) => {
       const a = await p.contractor.api.post(`/v1/milestones/${m.id}/accept`);
       expect(a.status).toBe(200);
     }
-    expect((await p.client.api.post(`/v1/contracts/${c.body.id}/activate`)).status).toBe(200);
+    expect((await p.contractor.api.post(`/v1/contracts/${c.body.id}/activate`)).status).toBe(200);
     const ms = await milestoneList(p.client.api, c.body.id);
     expect(ms.map((m) => m.status)).toEqual(milestones.map(() => 'accepted'));
     return { contractId: c.body.id as string, ids: ms.map((m) => m.id) };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines, expectLedgerClean, inDays, newParties, startTestServer, type TestServer } from '../support/harness.ts';
 
 // Seed 001: a client and an expert on a fixed-rate contract with milestones, one escrow
-// deposit at a time ($5 minimum), partial release, approve, close with a refund.
+// deposit at a time ($5 minimum), partial release, approve, close with a refund the expert agrees to.
 describe.each(engines())('seed 001 — sequential escrow on %s', (engine) => {
   let s: TestServer;
   beforeAll(async () => {
@@ -23,7 +23,7 @@ describe.each(engines())('seed 001 — sequential escrow on %s', (engine) => {
     expect(c.status).toBe(201);
     expect(c.body.status).toBe('proposal');
     const contractId = c.body.id;
-    expect((await client.api.post(`/v1/contracts/${contractId}/activate`)).status).toBe(200);
+    expect((await contractor.api.post(`/v1/contracts/${contractId}/activate`)).status).toBe(200);
 
     // The expert proposes a milestone: it waits for the client's acceptance.
     const proposed = await contractor.api.post(`/v1/contracts/${contractId}/milestones`, { title: 'Design', amount: 40000, dueDate: inDays(10) });
@@ -84,12 +84,18 @@ describe.each(engines())('seed 001 — sequential escrow on %s', (engine) => {
     view = await client.api.get(`/v1/contracts/${contractId}`);
     expect(view.body.overview).toMatchObject({ inEscrow: 60000, paid: 40000 });
 
-    // Close with a refund of the escrow left.
-    const closed = await client.api.post(`/v1/contracts/${contractId}/close`, { refund: 60000 });
-    expect(closed.status).toBe(200);
-    expect(closed.body.status).toBe('closed');
-    expect(closed.body.overview).toMatchObject({ inEscrow: 0, paid: 40000 });
-    const ms = closed.body.milestones.find((m: { id: string }) => m.id === second.body.id);
+    // Closing, the client asks for the escrow left back: the expert is asked, and agrees.
+    const asked = await client.api.post(`/v1/contracts/${contractId}/close`, { refund: 60000 });
+    expect(asked.status).toBe(202);
+    expect(asked.body).toMatchObject({ status: 'open', refund: 60000, release: 0, requesterRole: 'client' });
+    expect((await client.api.get(`/v1/contracts/${contractId}`)).body).toMatchObject({ status: 'active', overview: { inEscrow: 60000 } });
+    const agreed = await contractor.api.post(`/v1/refund-requests/${asked.body.id}/accept`);
+    expect(agreed.status).toBe(200);
+    expect(agreed.body.status).toBe('accepted');
+    const closed = agreed.body.contract;
+    expect(closed.status).toBe('closed');
+    expect(closed.overview).toMatchObject({ inEscrow: 0, paid: 40000 });
+    const ms = closed.milestones.find((m: { id: string }) => m.id === second.body.id);
     expect(ms).toMatchObject({ status: 'refunded', refundedAmount: 60000 });
 
     const payments = await contractor.api.get(`/v1/payments?contractId=${contractId}`);

@@ -57,7 +57,7 @@ describe.each(engines())('seed 002 — who creates the milestones on %s', (engin
     expect(gone.body.status).toBe('cancelled');
 
     // The customer takes the contract live.
-    expect((await client.api.post(`/v1/contracts/${contractId}/activate`)).status).toBe(200);
+    expect((await contractor.api.post(`/v1/contracts/${contractId}/activate`)).status).toBe(200);
     // A task the freelancer has not approved cannot be paid.
     const unapproved = await expectRefused(s, () => client.api.post(`/v1/milestones/${finals.body.id}/fund`), 409, 'invalid_state');
     expect(unapproved.state).toBe('proposed');
@@ -182,7 +182,7 @@ describe.each(engines())('seed 002 — who creates the milestones on %s', (engin
     expect(early.status).toBe(200);
     expect(early.body).toMatchObject({ status: 'accepted', inEscrow: 0 });
     expect(await journalCount(s, contractId)).toBe(0);
-    expect((await client.api.post(`/v1/contracts/${contractId}/activate`)).status).toBe(200);
+    expect((await contractor.api.post(`/v1/contracts/${contractId}/activate`)).status).toBe(200);
     expect(await overviewOf(client.api, contractId)).toMatchObject({ inEscrow: 0 });
     expect(await journalCount(s, contractId)).toBe(0);
 

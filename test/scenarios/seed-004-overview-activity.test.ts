@@ -61,7 +61,7 @@ describe.each(engines())('seed 004 — payment overview and activity on %s', (en
     expect((await contractor.api.post(`/v1/milestones/${drawings}/accept`)).body.status).toBe('accepted');
     await step(['milestone.accepted'], { total: 50000, inEscrow: 0, paid: 0, remaining: 50000 });
 
-    expect((await client.api.post(`/v1/contracts/${contractId}/activate`)).status).toBe(200);
+    expect((await contractor.api.post(`/v1/contracts/${contractId}/activate`)).status).toBe(200);
     await step(['contract.activated'], { total: 50000, inEscrow: 0, paid: 0, remaining: 50000 });
 
     // Work starts only once funded: no submission before.
