@@ -329,9 +329,9 @@ describe('contract machine', () => {
       for (const type of CMDS) {
         for (const who of ACTORS) {
           for (const creator of ['client', 'contractor'] as const) {
-            // PRODUCT.md: the client accepts (activates) a proposal; its creator withdraws it; the other party declines it; a party (or admin) closes a live contract.
+            // PRODUCT.md: the party who did not create a proposal accepts (activates) or declines it; its creator withdraws it; a party (or admin) closes a live contract.
             let want: string;
-            if (type === 'activate') want = who !== 'client' ? 'forbidden' : status !== 'proposal' ? 'invalid_state' : 'active';
+            if (type === 'activate') want = who === creator || (who !== 'client' && who !== 'contractor') ? 'forbidden' : status !== 'proposal' ? 'invalid_state' : 'active';
             else if (type === 'withdraw') want = who !== creator ? 'forbidden' : status !== 'proposal' ? 'invalid_state' : 'withdrawn';
             else if (type === 'decline') want = who === creator || (who !== 'client' && who !== 'contractor') ? 'forbidden' : status !== 'proposal' ? 'invalid_state' : 'declined';
             else want = who === 'system' ? 'forbidden' : status !== 'active' ? 'invalid_state' : 'closed';

@@ -67,7 +67,7 @@ describe('presets', () => {
 
   it('resolving never mutates the presets', () => {
     const before = JSON.stringify(PRESETS);
-    resolvePolicy({ preset: 'sequential_escrow', overrides: { minFundingAmount: { JPY: 1000 }, changesNeedAcceptance: { client: true }, platformFee: { clientBps: 10 } } });
+    resolvePolicy({ preset: 'sequential_escrow', overrides: { minFundingAmount: { JPY: 1000 }, changesNeedAcceptance: { client: true } } }, { fees: { clientBps: 10, contractorBps: 0 }, defaultPreset: 'client_creates', minimumAmounts: { USD: 900 } });
     expect(JSON.stringify(PRESETS)).toBe(before);
   });
 });
@@ -76,10 +76,10 @@ describe('overrides', () => {
   it('apply on top of the preset; nested objects merge field by field', () => {
     const p = resolvePolicy({
       preset: 'sequential_escrow',
-      overrides: { changesNeedAcceptance: { client: true }, platformFee: { contractorBps: 250 }, minFundingAmount: { JPY: 1000 }, maxFundedMilestones: null },
+      overrides: { changesNeedAcceptance: { client: true }, minFundingAmount: { JPY: 1000 }, maxFundedMilestones: null },
     });
     expect(p.changesNeedAcceptance).toEqual({ client: true, contractor: true });
-    expect(p.platformFee).toEqual({ clientBps: 0, contractorBps: 250 });
+    expect(p.platformFee).toEqual({ clientBps: 0, contractorBps: 0 });
     expect(p.minFundingAmount).toMatchObject({ USD: 500, JPY: 1000 });
     expect(p.maxFundedMilestones).toBeNull();
     expect(p.preset).toBe('sequential_escrow');
@@ -97,7 +97,6 @@ describe('overrides', () => {
         submissionRequired: fc.boolean(),
         reviewPeriodDays: fc.option(fc.integer({ min: 1, max: 365 })),
         deletableUntil: fc.constantFrom('accepted', 'funded_unpaid'),
-        platformFee: fc.record({ clientBps: fc.integer({ min: 0, max: 5000 }), contractorBps: fc.integer({ min: 0, max: 5000 }) }, { requiredKeys: [] }),
         maxRevisionRounds: fc.option(fc.integer({ min: 0, max: 100 })),
         disputeResponseDays: fc.integer({ min: 1, max: 90 }),
         disputeDefaultOutcome: fc.constantFrom('opener_wins', 'release', 'refund'),
@@ -123,6 +122,17 @@ describe('overrides', () => {
     );
   });
 
+  it('the platform’s terms: its fees always, its default preset when none is named, the larger minimum', () => {
+    const platform = { fees: { clientBps: 100, contractorBps: 1000 }, defaultPreset: 'contractor_creates' as const, minimumAmounts: { USD: 300, JPY: 50 } };
+    const p = resolvePolicy(undefined, platform);
+    expect(p.preset).toBe('contractor_creates');
+    expect(p.platformFee).toEqual({ clientBps: 100, contractorBps: 1000 });
+    expect(p.minFundingAmount).toEqual({ USD: 300, JPY: 50 });
+    const q = resolvePolicy({ preset: 'sequential_escrow', overrides: { minFundingAmount: { JPY: 10 } } }, platform);
+    expect(q.minFundingAmount).toMatchObject({ USD: 500, JPY: 50 });
+    expect(q.platformFee).toEqual({ clientBps: 100, contractorBps: 1000 });
+  });
+
   it('on_acceptance without escrow is refused', () => {
     expectValidationFailed(() => resolvePolicy({ preset: 'company_managed', overrides: { fundingTrigger: 'on_acceptance' } }));
     expectValidationFailed(() => resolvePolicy({ preset: 'client_creates', overrides: { escrow: 'none', fundingTrigger: 'on_acceptance' } }));
@@ -137,9 +147,9 @@ describe('overrides', () => {
     ['maxFundedMilestones fractional', { maxFundedMilestones: 1.5 }],
     ['negative minimum', { minFundingAmount: { USD: -1 } }],
     ['lowercase currency', { minFundingAmount: { usd: 100 } }],
-    ['fee above 5000 bps', { platformFee: { clientBps: 5001 } }],
-    ['negative fee', { platformFee: { contractorBps: -1 } }],
-    ['unknown fee side', { platformFee: { adminBps: 1 } }],
+    // Trust defect 2: fees are the platform's, never a party's (any platformFee override is refused).
+    ['a party setting the platform fee', { platformFee: { contractorBps: 5000 } }],
+    ['a party zeroing the platform fee', { platformFee: { clientBps: 0 } }],
     ['unknown acceptance side', { changesNeedAcceptance: { admin: true } }],
     ['acceptance not boolean', { changesNeedAcceptance: { client: 'yes' } }],
     ['review period 0', { reviewPeriodDays: 0 }],
