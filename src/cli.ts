@@ -1,18 +1,19 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { Command } from 'commander';
+import { adminTokenFile, writeAdminTokenFile } from './bootstrap.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { openDb } from './db/client.ts';
+import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { migrate } from './db/migrate.ts';
-import { ensureAdminToken, ensureDefaultPlatform } from './bootstrap.ts';
 import { DEMO_CLIENT, DEMO_CONTRACTOR, DEMO_PASSWORD, seedDemo } from './demo.ts';
 import { systemClock } from './domain/clock.ts';
 import { AppError } from './domain/errors.ts';
 import { WebhookLane } from './jobs/webhook-lane.ts';
 import { startWorker } from './jobs/worker.ts';
 import { createMailer } from './notify/email.ts';
+import { cliAdminToken, openMigrated, openOperator, type Operator } from './operator.ts';
 import { SandboxProvider } from './payments/sandbox.ts';
 import { createLogger, startServer, VERSION } from './server.ts';
-import { createToken, createUser } from './usecases/create-user.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
@@ -28,13 +29,18 @@ function config() {
   }
 }
 
-/** Opens the configured database, migrated, with the default platform. */
-async function openMigrated() {
-  const cfg = config();
-  const db = await openDb({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir, poolSize: 2 });
-  await migrate(db);
-  const platformId = await ensureDefaultPlatform(db, systemClock.now());
-  return { cfg, db, platformId };
+/**
+ * Runs a data-changing command: directly on the database, or through the API of the server that
+ * owns the embedded data folder (src/operator.ts). Says which, on stderr.
+ */
+async function operate(fn: (op: Operator) => Promise<unknown>) {
+  const op = await openOperator(config());
+  if (op.via === 'api') process.stderr.write('(through the running server\'s API)\n');
+  try {
+    await fn(op);
+  } finally {
+    await op.close();
+  }
 }
 
 function printAdminToken(token: string, file: string | null) {
@@ -90,7 +96,8 @@ program
   .command('worker')
   .description('run only the background worker (outbox, timers)')
   .action(async () => {
-    const { cfg, db } = await openMigrated();
+    const cfg = config();
+    const { db } = await openMigrated(cfg);
     const log = createLogger(cfg);
     const webhooks = new WebhookLane(db, { clock: systemClock, log, allowPrivate: cfg.webhookAllowPrivate });
     const w = startWorker(db, { clock: systemClock, provider: new SandboxProvider(), mailer: createMailer(cfg.smtpUrl, cfg.mailFrom), log, webhooks });
@@ -118,10 +125,7 @@ users
   .requiredOption('--name <name>')
   .option('--password <password>')
   .action(async (o: { email: string; name: string; password?: string }) => {
-    const { db, platformId } = await openMigrated();
-    const u = await db.tx((tx) => createUser(tx, platformId, o, systemClock.now()));
-    out(JSON.stringify({ id: u.id, email: u.email, name: u.name }));
-    await db.close();
+    await operate(async (op) => out(JSON.stringify(await op.createUser(o))));
   });
 
 const tokens = program.command('tokens').description('manage API tokens');
@@ -130,33 +134,74 @@ tokens
   .requiredOption('--user <userId>')
   .option('--name <name>')
   .action(async (o: { user: string; name?: string }) => {
-    const { db, platformId } = await openMigrated();
-    const t = await db.tx((tx) => createToken(tx, platformId, o.user, o.name ?? null, systemClock.now()));
-    out(JSON.stringify(t));
-    await db.close();
+    await operate(async (op) => out(JSON.stringify(await op.createToken(o.user, o.name ?? null))));
   });
-tokens
-  .command('admin')
-  .description('print where the admin token is (generating it if needed)')
-  .action(async () => {
-    const { cfg, db, platformId } = await openMigrated();
-    const a = await ensureAdminToken(db, cfg, platformId, systemClock.now());
-    out(a.file ? `admin token file: ${a.file}` : 'admin token comes from TRANCHE_ADMIN_TOKEN');
-    await db.close();
-  });
+
+const adminTokens = tokens.command('admin').description('platform admin tokens (stored as hashes; values are shown once)');
+adminTokens
+  .command('list')
+  .description('list admin tokens (never their values); * marks the one this CLI holds')
+  .option('--json', 'one JSON array')
+  .action(async (o: { json?: boolean }) =>
+    operate(async (op) => {
+      const list = await op.listAdminTokens();
+      if (o.json) return out(JSON.stringify(list));
+      for (const t of list) {
+        out(`${t.current ? '*' : ' '} ${t.id}  …${t.lastFour}  ${t.origin.padEnd(11)} ${t.revokedAt ? `revoked ${t.revokedAt}` : 'live'.padEnd(32)}  ${t.name ?? ''}`);
+      }
+    }),
+  );
+adminTokens
+  .command('create')
+  .description('create an admin token (printed once)')
+  .option('--name <name>')
+  .action(async (o: { name?: string }) => operate(async (op) => out(JSON.stringify(await op.createAdminToken(o.name ?? null)))));
+adminTokens
+  .command('revoke')
+  .description('revoke an admin token (not the last live one)')
+  .argument('<id>', 'token id (tok_…)')
+  .action(async (id: string) =>
+    operate(async (op) => {
+      const held = await heldTokenId(op);
+      await op.revokeAdminToken(id);
+      out(JSON.stringify({ revoked: id }));
+      // The data folder's copy of a revoked token is of no use to anyone: remove it.
+      if (held === id) rmSync(adminTokenFile(config().dataDir), { force: true });
+    }),
+  );
+adminTokens
+  .command('rotate')
+  .description('replace an admin token by a new one (printed once); the old one stops working at once')
+  .argument('<id>', 'token id (tok_…)')
+  .action(async (id: string) =>
+    operate(async (op) => {
+      const held = await heldTokenId(op);
+      const t = await op.rotateAdminToken(id);
+      // Rotating the token kept in the data folder keeps the folder's copy current.
+      if (held === id) writeAdminTokenFile(config().dataDir, t.token);
+      out(JSON.stringify(t));
+    }),
+  );
+
+/** The id of the admin token kept in the data folder, when that is the one this CLI holds. */
+async function heldTokenId(op: Operator): Promise<string | null> {
+  if (cliAdminToken(config())?.source !== 'file') return null;
+  return (await op.listAdminTokens()).find((t) => t.current)?.id ?? null;
+}
 
 program
   .command('seed-demo')
   .description('create demo users and contracts')
   .action(async () => {
-    const { db, platformId } = await openMigrated();
-    const r = await seedDemo(db, platformId, systemClock, new SandboxProvider());
-    out(r.created ? JSON.stringify({ client: DEMO_CLIENT, contractor: DEMO_CONTRACTOR, password: DEMO_PASSWORD, clientToken: r.clientToken, contractorToken: r.contractorToken }) : 'demo data already present');
-    await db.close();
+    await operate(async (op) => {
+      const r = await op.seedDemo();
+      out(r.created ? JSON.stringify({ client: DEMO_CLIENT, contractor: DEMO_CONTRACTOR, password: DEMO_PASSWORD, clientToken: r.clientToken, contractorToken: r.contractorToken }) : 'demo data already present');
+    });
   });
 
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof AppError) process.stderr.write(`${err.code}: ${err.message}\n`);
+  if (err instanceof DataDirLockedError) process.stderr.write(err.message + '\n');
+  else if (err instanceof AppError) process.stderr.write(`${err.code}: ${err.message}\n`);
   else process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
   process.exit(1);
 });

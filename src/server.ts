@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { ensureAdminToken, ensureDefaultPlatform } from './bootstrap.ts';
 import type { Config } from './config.ts';
 import { openDb, type Db } from './db/client.ts';
+import { removeServerInfo, writeServerInfo } from './db/data-dir-lock.ts';
 import { migrate } from './db/migrate.ts';
 import { AdjustableClock, systemClock, type Clock } from './domain/clock.ts';
 import { LocalFileStorage } from './files/storage.ts';
@@ -20,7 +21,8 @@ export type Runtime = {
   app: App;
   db: Db;
   url: string;
-  adminToken: string;
+  /** The admin token this process knows (null: it knows none, e.g. a second process with an empty data folder). */
+  adminToken: string | null;
   platformId: string;
   clock: Clock;
   log: Logger;
@@ -45,7 +47,8 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
   const clock: Clock = testClock ?? systemClock;
   const platformId = await ensureDefaultPlatform(db, clock.now());
   const admin = await ensureAdminToken(db, config, platformId, clock.now());
-  if (admin.generated) opts.onAdminToken?.(admin.token, admin.file);
+  if (admin.generated && admin.token) opts.onAdminToken?.(admin.token, admin.file);
+  if (admin.envRevoked) log.warn('TRANCHE_ADMIN_TOKEN names a revoked admin token; it stays revoked: set it to a live one');
 
   const provider = opts.provider ?? new SandboxProvider();
   const deps = { clock, provider };
@@ -57,6 +60,10 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
   const address = await app.listen({ port: config.port, host: config.host });
   const worker = config.runWorker ? startWorker(db, workerDeps) : null;
   const url = address.replace('[::1]', 'localhost');
+  // The owner of an embedded data folder says where it listens, so that CLI commands write through
+  // its API instead of opening the folder beside it.
+  const ownsDataDir = db.engine === 'pglite';
+  if (ownsDataDir) writeServerInfo(config.dataDir, { pid: process.pid, url });
   log.info({ url, database: db.engine, worker: Boolean(worker) }, 'tranche is listening');
 
   let stopping: Promise<void> | null = null;
@@ -73,6 +80,7 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
         await app.close();
         await worker?.stop();
         await webhooks.stop();
+        if (ownsDataDir) removeServerInfo(config.dataDir);
         await db.close();
       })()),
   };

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 
 /** Anything that runs SQL: the database itself or an open transaction. */
 export interface Queryable {
@@ -152,7 +153,10 @@ class PgliteDb implements Db {
   readonly engine = 'pglite' as const;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly pg: PGlite) {}
+  constructor(
+    private readonly pg: PGlite,
+    private readonly lock: DataDirLock | null,
+  ) {}
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
@@ -190,21 +194,37 @@ class PgliteDb implements Db {
   }
 
   async close(): Promise<void> {
-    await this.exclusive(() => this.pg.close());
+    try {
+      await this.exclusive(() => this.pg.close());
+    } finally {
+      this.lock?.release();
+    }
   }
 }
 
 export type DbOptions = { databaseUrl?: string; dataDir: string; poolSize?: number; log?: Logger };
 
-/** PostgreSQL when a URL is given, otherwise embedded PGlite with its files under `<dataDir>/pgdata`. */
+/**
+ * PostgreSQL when a URL is given, otherwise embedded PGlite with its files under `<dataDir>/pgdata`.
+ * An embedded folder is locked for this process until `close()`: two PGlite instances on one folder
+ * each keep their own view and overwrite each other's writes, so a second opener is refused
+ * (DataDirLockedError, naming the owner's pid) before PGlite starts.
+ */
 export async function openDb(opts: DbOptions): Promise<Db> {
   if (opts.databaseUrl) return new PgDb(opts.databaseUrl, opts.poolSize ?? 10, opts.log);
-  const dir = opts.dataDir === 'memory://' ? 'memory://' : `${opts.dataDir}/pgdata`;
-  if (dir !== 'memory://') mkdirSync(dir, { recursive: true });
-  // Loaded only for the embedded database: a PostgreSQL deployment never pays for it.
-  const { PGlite } = await import('@electric-sql/pglite');
-  const pglite = await PGlite.create(dir, {
-    parsers: { [INT8]: toInt, [NUMERIC]: toInt, [DATE]: (v: string) => v },
-  });
-  return new PgliteDb(pglite);
+  const memory = opts.dataDir === 'memory://';
+  const lock = memory ? null : lockDataDir(opts.dataDir);
+  try {
+    const dir = memory ? 'memory://' : `${opts.dataDir}/pgdata`;
+    if (!memory) mkdirSync(dir, { recursive: true });
+    // Loaded only for the embedded database: a PostgreSQL deployment never pays for it.
+    const { PGlite } = await import('@electric-sql/pglite');
+    const pglite = await PGlite.create(dir, {
+      parsers: { [INT8]: toInt, [NUMERIC]: toInt, [DATE]: (v: string) => v },
+    });
+    return new PgliteDb(pglite, lock);
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
 }

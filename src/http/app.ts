@@ -21,6 +21,7 @@ import { registerDocs } from './docs.ts';
 import { ProblemSchema } from './schemas.ts';
 import { registerWeb } from './web.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { adminTokenRoutes } from './routes/admin-tokens.ts';
 import { contractRoutes } from './routes/contracts.ts';
 import { disputeRoutes } from './routes/disputes.ts';
 import { fileRoutes } from './routes/files.ts';
@@ -151,6 +152,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     timelineRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     fileRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     adminRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    adminTokenRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     webhookRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     platformRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     refundRequestRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
