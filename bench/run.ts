@@ -254,7 +254,7 @@ function lifecycleStep(base: string) {
     );
     const id: string = created.id;
     pair.contracts.push(id);
-    await cmd('activate', `/v1/contracts/${id}/activate`, pair.client, {}, 200);
+    await cmd('activate', `/v1/contracts/${id}/activate`, pair.contractor, {}, 200);
     for (const m of created.milestones as { id: string }[]) {
       await cmd('fund', `/v1/milestones/${m.id}/fund`, pair.client, {}, 200);
       await cmd('submit', `/v1/milestones/${m.id}/submit`, pair.contractor, { note: 'done' }, 200);

@@ -51,14 +51,14 @@ export async function seedDemo(db: Db, platformId: string, clock: Clock, provide
         { title: 'Design handoff', amount: 80000, dueDate: dateIn(now, 30) },
       ],
     });
-    await respondToContract(c, app.id, 'activate');
+    await respondToContract(k, app.id, 'activate');
     const [first] = await tx.query<{ id: string }>('SELECT id FROM milestones WHERE contract_id = $1 ORDER BY position LIMIT 1', [app.id]);
     await fundMilestone(c, first!.id, {});
     await submitMilestone(k, first!.id, { note: 'Wireframes are in the shared folder.' });
 
     // 2. Seed 000: company-managed, no escrow: approved work waits as a draft payment.
     const ops = await createContract(c, { title: 'Monthly content writing', clientId: client.id, contractorId: contractor.id, type: 'fixed', currency: 'EUR', policy: 'company_managed' });
-    await respondToContract(c, ops.id, 'activate');
+    await respondToContract(k, ops.id, 'activate');
     const post = await addMilestone(c, ops.id, { title: 'Four blog posts', amount: 60000, dueDate: dateIn(now, 7) });
     await addMilestone(c, ops.id, { title: 'Newsletter', amount: 15000, dueDate: dateIn(now, 14) });
     await submitMilestone(k, post.milestone.id, { note: 'Drafts attached in the doc.' });

@@ -86,7 +86,8 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
     const contractorId = await mk(contractorEmail, 'Dana Contractor');
     const asClient = s.admin.actingAs(clientId);
     expect((await asClient.put('/v1/me/payment-method', { paymentMethod: 'pm_card_ok' })).status).toBe(200);
-    const created = await asClient.post('/v1/contracts', { title: 'Website relaunch', clientId, contractorId, type: 'fixed', currency: 'USD', policy: 'client_creates' });
+    // The contractor proposes the contract; the client accepts it in the app.
+    const created = await s.admin.actingAs(contractorId).post('/v1/contracts', { title: 'Website relaunch', clientId, contractorId, type: 'fixed', currency: 'USD', policy: 'client_creates' });
     expect(created.status).toBe(201);
 
     const client = await newPage();
@@ -106,13 +107,13 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
     await client.getByRole('button', { name: 'Log in' }).click();
     await seeText(client.getByRole('alert'), 'email or password is wrong');
 
-    // The client logs in, sees the contract with their role, opens it and activates it.
+    // The client logs in, sees the proposal with their role, opens it and accepts it.
     await login(client, clientEmail);
     const row = client.getByRole('row').filter({ hasText: 'Website relaunch' });
     await seeText(row, /Client.*proposal.*USD/);
     await client.getByRole('link', { name: 'Website relaunch' }).click();
     await client.getByRole('heading', { name: 'Website relaunch', level: 1 }).waitFor();
-    await client.getByRole('button', { name: 'Activate contract' }).click();
+    await client.getByRole('button', { name: 'Accept contract' }).click();
     await seeText(status(client), 'The contract is active.');
 
     // The client adds a milestone: under client_creates it waits for the contractor.

@@ -78,9 +78,9 @@ export function ContractPage({ id, me, onUnauthenticated }: { id: string; me: Us
           {contract.description && <p>{contract.description}</p>}
         </div>
         <div className="row">
-          {contract.status === 'proposal' && role === 'client' && (
+          {contract.status === 'proposal' && contract.createdBy !== me.id && (
             <button type="button" disabled={busy} onClick={() => run(() => api.post(`/v1/contracts/${contract.id}/activate`), 'The contract is active.')}>
-              Activate contract
+              Accept contract
             </button>
           )}
           {contract.status === 'proposal' && contract.createdBy === me.id && (
@@ -509,6 +509,13 @@ export function describeActivity(a: Activity, viewer: Role, currency: string): s
     case 'dispute.opened': return `${who} opened a dispute on ${title}${reason}`;
     case 'dispute.responded': return `${who} answered the dispute on ${title}`;
     case 'dispute.resolved': return `The dispute on ${title} was resolved`;
+    case 'refund_request.opened': return `${who} asked for a refund before closing${typeof d.refund === 'number' ? ` (${formatMoney(d.refund, cur)})` : ''}`;
+    case 'refund_request.countered': return `${who} proposed another refund${typeof d.refund === 'number' ? ` (${formatMoney(d.refund, cur)})` : ''}`;
+    case 'refund_request.accepted': return `${who} agreed to the refund; the contract is closed`;
+    case 'refund_request.declined': return `${who} declined the refund${reason}; the escrow is disputed`;
+    case 'refund_request.withdrawn': return `${who} withdrew the refund request`;
+    case 'refund_request.escalated': return 'The refund request was not answered in time; the escrow is disputed';
+    case 'refund_request.failed': return 'The refund could not be applied: the escrow changed';
     default: return `${who}: ${a.kind.replace(/[._]/g, ' ')}`;
   }
 }
