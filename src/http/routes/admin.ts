@@ -61,10 +61,14 @@ export function adminRoutes(app: V1, { runner, db, testClock, workerDeps }: Rout
 
   app.post(
     '/admin/jobs/run',
-    { schema: { tags, summary: 'Test clock only: run every job due now', body: z.object({}).strict().nullish(), response: { 200: z.object({ ran: z.number().int(), failed: z.number().int() }) } } },
+    { schema: { tags, summary: 'Test clock only: run every job due now, then the webhook deliveries due now', body: z.object({}).strict().nullish(), response: { 200: z.object({ ran: z.number().int(), failed: z.number().int() }) } } },
     async (req, reply) => {
       await runner.within(req, async ({ principal }) => requireAdmin(principal));
-      return reply.code(200).send(await runDueJobs(db, workerDeps));
+      // State jobs do not wait for deliveries; deliveries in flight from an earlier call (a
+      // hanging endpoint) are not waited for either (see WebhookLane.runDue).
+      const jobs = await runDueJobs(db, workerDeps);
+      const hooks = await workerDeps.webhooks.runDue();
+      return reply.code(200).send({ ran: jobs.ran + hooks.delivered, failed: jobs.failed + hooks.failed });
     },
   );
 }
