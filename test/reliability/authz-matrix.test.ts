@@ -76,7 +76,8 @@ describe(`authorization matrix over every route (${engine})`, () => {
         }),
         201,
       );
-      if (opts.activate !== false) ok(await client.api.post(`/v1/contracts/${c.id}/activate`));
+      // The client proposes; the contractor accepts (activates) it.
+      if (opts.activate !== false) ok(await contractor.api.post(`/v1/contracts/${c.id}/activate`));
       return { id: c.id as string, ms: (c.milestones as { id: string }[]).map((m) => m.id) };
     };
     const funded = async () => {
@@ -102,6 +103,10 @@ describe(`authorization matrix over every route (${engine})`, () => {
       const c = await contract();
       const cr = ok(await contractor.api.post(`/v1/contracts/${c.id}/change-requests`, { operations: [{ op: 'update', milestoneId: c.ms[0], changes: { amount: 12_345 } }] }), 201);
       return cr.id as string;
+    };
+    const refundRequest = async () => {
+      const f = await funded();
+      return ok(await client.api.post(`/v1/contracts/${f.id}/close`, { refund: 10_000 }), 202).id as string;
     };
     const draftPayment = async () => {
       const c = await contract({ policy: 'company_managed' });
@@ -154,10 +159,18 @@ describe(`authorization matrix over every route (${engine})`, () => {
       },
       'GET /v1/contracts': { setup: fixed({ path: '/v1/contracts' }), expect: anyUser('2xx') },
       'GET /v1/contracts/{id}': { setup: fixed({ path: `/v1/contracts/${world.id}` }), expect: party('2xx', '2xx', '2xx') },
-      'POST /v1/contracts/{id}/activate': { setup: async () => ({ path: `/v1/contracts/${(await contract({ activate: false })).id}/activate` }), expect: party('2xx', '403', '403') },
+      'POST /v1/contracts/{id}/activate': { setup: async () => ({ path: `/v1/contracts/${(await contract({ activate: false })).id}/activate` }), expect: party('403', '2xx', '403') },
       'POST /v1/contracts/{id}/withdraw': { setup: async () => ({ path: `/v1/contracts/${(await contract({ activate: false })).id}/withdraw` }), expect: party('2xx', '403', '403') },
       'POST /v1/contracts/{id}/decline': { setup: async () => ({ path: `/v1/contracts/${(await contract({ activate: false })).id}/decline` }), expect: party('403', '2xx', '403') },
       'POST /v1/contracts/{id}/close': { setup: async () => ({ path: `/v1/contracts/${(await contract()).id}/close`, body: {} }), expect: party('2xx', '2xx', '2xx') },
+      'GET /v1/contracts/{id}/refund-requests': { setup: fixed({ path: `/v1/contracts/${world.id}/refund-requests` }), expect: party('2xx', '2xx', '2xx') },
+      'GET /v1/refund-requests/{id}': { setup: async () => ({ path: `/v1/refund-requests/${await refundRequest()}` }), expect: party('2xx', '2xx', '2xx') },
+      'POST /v1/refund-requests/{id}/accept': { setup: async () => ({ path: `/v1/refund-requests/${await refundRequest()}/accept` }), expect: party('403', '2xx', '403') },
+      'POST /v1/refund-requests/{id}/counter': { setup: async () => ({ path: `/v1/refund-requests/${await refundRequest()}/counter`, body: { refund: 1 } }), expect: party('403', '2xx', '403') },
+      'POST /v1/refund-requests/{id}/decline': { setup: async () => ({ path: `/v1/refund-requests/${await refundRequest()}/decline` }), expect: party('403', '2xx', '403') },
+      'POST /v1/refund-requests/{id}/withdraw': { setup: async () => ({ path: `/v1/refund-requests/${await refundRequest()}/withdraw` }), expect: party('2xx', '403', '403') },
+      'GET /v1/admin/platform': { setup: fixed({ path: '/v1/admin/platform' }), expect: adminOnly },
+      'PATCH /v1/admin/platform': { setup: fixed({ path: '/v1/admin/platform', body: { timeZone: 'UTC' } }), expect: adminOnly },
       'GET /v1/contracts/{id}/milestones': { setup: fixed({ path: `/v1/contracts/${world.id}/milestones` }), expect: party('2xx', '2xx', '2xx') },
       'POST /v1/contracts/{id}/milestones': {
         setup: async () => ({ path: `/v1/contracts/${(await contract()).id}/milestones`, body: { title: 'Added', amount: 900, dueDate: inDays(20) } }),
