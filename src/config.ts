@@ -20,6 +20,19 @@ const EnvSchema = z.object({
   TRANCHE_PUBLIC_URL: z.string().url().optional(),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   TRANCHE_CHECK_RESPONSES: z.enum(['0', '1']).default('0'),
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d+|[\w.:/]+(,\s*[\w.:/]+)*)$/, 'must be true, false, a hop count or a comma-separated list of addresses/CIDRs')
+    .default('false'),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
+  IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
+  LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+  LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(100),
+  LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  UPLOAD_FILES_PER_DAY: z.coerce.number().int().min(1).default(200),
+  UPLOAD_BYTES_PER_DAY: z.coerce.number().int().min(1).default(500 * 1024 * 1024),
   TRANCHE_WEBHOOK_ALLOW_PRIVATE: z.enum(['0', '1']).default('0'),
 });
 
@@ -38,6 +51,14 @@ export type Config = {
   dbPoolSize: number;
   /** Validate every response body against its schema (the test suite does; costs CPU per request). */
   checkResponses: boolean;
+  /** Fastify's trustProxy: whose X-Forwarded-Proto/For/Host to believe (false: nobody's). */
+  trustProxy: boolean | number | string;
+  /** Slow clients: whole request, headers, idle keep-alive connection, idle socket. */
+  timeouts: { requestMs: number; headersMs: number; keepAliveMs: number; idleMs: number };
+  /** Failed logins allowed per account and per client address within a window, counted in the database. */
+  loginLimits: { perAccount: number; perAddress: number; windowSeconds: number };
+  /** Uploads per user over the last 24 hours. */
+  uploadQuota: { files: number; bytes: number };
   /** Let webhooks go to loopback, private and other non-public addresses (development only). */
   webhookAllowPrivate: boolean;
 };
@@ -53,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) throw new ConfigError('Invalid configuration:\n  HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS');
   return {
     port: e.PORT,
     host: e.HOST,
@@ -67,6 +89,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.TRANCHE_PUBLIC_URL,
     dbPoolSize: e.DB_POOL_SIZE,
     checkResponses: e.TRANCHE_CHECK_RESPONSES === '1',
+    trustProxy: e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY === 'false' ? false : /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY,
+    timeouts: { requestMs: e.REQUEST_TIMEOUT_MS, headersMs: e.HEADERS_TIMEOUT_MS, keepAliveMs: e.KEEP_ALIVE_TIMEOUT_MS, idleMs: e.IDLE_TIMEOUT_MS },
+    loginLimits: { perAccount: e.LOGIN_FAILURES_PER_ACCOUNT, perAddress: e.LOGIN_FAILURES_PER_ADDRESS, windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS },
+    uploadQuota: { files: e.UPLOAD_FILES_PER_DAY, bytes: e.UPLOAD_BYTES_PER_DAY },
     webhookAllowPrivate: e.TRANCHE_WEBHOOK_ALLOW_PRIVATE === '1',
   };
 }

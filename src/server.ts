@@ -56,7 +56,7 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
   const webhooks = new WebhookLane(db, { clock, log: workerLog, allowPrivate: config.webhookAllowPrivate });
   const workerDeps: WorkerDeps = { ...deps, mailer: createMailer(config.smtpUrl, config.mailFrom), log: workerLog, webhooks };
   const storage = new LocalFileStorage(join(config.dataDir, 'files'));
-  const app = await buildApp({ db, deps, log, storage, testClock, workerDeps, version: VERSION, checkResponses: config.checkResponses });
+  const app = await buildApp({ db, deps, log, storage, testClock, workerDeps, version: VERSION, checkResponses: config.checkResponses, http: config });
   const address = await app.listen({ port: config.port, host: config.host });
   const worker = config.runWorker ? startWorker(db, workerDeps) : null;
   const url = address.replace('[::1]', 'localhost');

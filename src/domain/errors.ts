@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   unsupported_media_type: { status: 415, title: 'The content type is not supported' },
   unauthenticated: { status: 401, title: 'Authentication is required' },
   forbidden: { status: 403, title: 'You may not do this' },
+  csrf_refused: { status: 403, title: 'A cookie-authenticated change must come from the app’s own origin' },
   not_found: { status: 404, title: 'Not found' },
   invalid_state: { status: 409, title: 'The resource is not in a state that allows this' },
   conflict: { status: 409, title: 'The resource was changed by someone else' },
@@ -28,6 +29,7 @@ export const ERROR_CODES = {
   payment_method_required: { status: 422, title: 'A payment method is required' },
   amount_below_minimum: { status: 422, title: 'The amount is below the minimum' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  upload_quota_exceeded: { status: 429, title: 'The daily upload quota is used up' },
   service_unavailable: { status: 503, title: 'The service is temporarily unavailable' },
   internal_error: { status: 500, title: 'Internal error' },
 } as const;

@@ -1,12 +1,12 @@
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import multipart from '@fastify/multipart';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import sjson from 'secure-json-parse';
+import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { AppError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
@@ -15,6 +15,8 @@ import type { Deps } from '../usecases/context.ts';
 import type { AdjustableClock } from '../domain/clock.ts';
 import type { WorkerDeps } from '../jobs/worker.ts';
 import { authenticate } from './auth.ts';
+import { assertSameOrigin } from './csrf.ts';
+import { scanText, textProblem } from './input-text.ts';
 import { problemFrom, sendProblem, toProblem } from './problem.ts';
 import { createRunner } from './runner.ts';
 import { registerDocs } from './docs.ts';
@@ -47,15 +49,47 @@ export type AppOptions = {
   workerDeps: WorkerDeps;
   version: string;
   checkResponses?: boolean;
+  /** Proxy trust, timeouts, the public URL and per-user limits, from the configuration. */
+  http: HttpSettings;
+};
+
+export type HttpSettings = Pick<Config, 'trustProxy' | 'timeouts' | 'publicUrl' | 'loginLimits' | 'uploadQuota'>;
+
+// The policy for the web app and every API answer: nothing inline, nothing from elsewhere.
+// (/docs sets its own, src/http/docs.ts.)
+const CSP_DIRECTIVES = {
+  defaultSrc: ["'self'"],
+  baseUri: ["'self'"],
+  connectSrc: ["'self'"],
+  fontSrc: ["'self'", 'data:'],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  imgSrc: ["'self'", 'data:'],
+  objectSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  scriptSrcAttr: ["'none'"],
+  styleSrc: ["'self'"],
 };
 
 export type App = FastifyInstance;
 
+/** A hop count trusts that many proxies nearest to us (Fastify's types name only the other forms). */
+const trustProxy = (t: HttpSettings['trustProxy']) => (typeof t === 'number' ? (_address: string, hop: number) => hop < t : t);
+
 /** Builds the HTTP application: plugins, auth, the error mapper and every route. */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { timeouts } = opts.http;
   const app = Fastify({
     loggerInstance: opts.log as unknown as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    trustProxy: trustProxy(opts.http.trustProxy),
+    // A client that trickles its request in holds a connection: the whole request (body
+    // included) must arrive within requestTimeout and its headers within headersTimeout; Node
+    // checks every connectionsCheckingInterval and answers 408.
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: timeouts.idleMs,
+    http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: Math.min(1000, Math.ceil(timeouts.headersMs / 4)) },
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w\-.:]{1,100}$/.test(given) ? given : newId('job').replace('job_', 'req_');
@@ -88,10 +122,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     } catch {
       return done(new AppError('malformed_request', 'the body is not valid JSON'), undefined);
     }
-    // PostgreSQL text cannot hold NUL; refuse it here, naming the field, rather than fail later.
-    const nul = /\\u0000/i.test(text) ? nulPaths(parsed) : [];
-    if (nul.length) return done(new AppError('validation_failed', 'text must not contain NUL characters', {}, nul.map((field) => ({ field, message: 'must not contain NUL characters' }))), undefined);
+    // Text PostgreSQL cannot store is refused here, naming the field, rather than failing later;
+    // so is nesting no schema of ours has (this runs before authentication).
+    const problem = textProblem(scanText(parsed));
+    if (problem) return done(problem, undefined);
     done(null, parsed);
+  });
+  // The same for query strings and path parameters, which also reach SQL.
+  app.addHook('preValidation', async (req) => {
+    for (const part of [req.params, req.query]) {
+      const problem = textProblem(scanText(part));
+      if (problem) throw problem;
+    }
   });
 
   app.addHook('onSend', async (req, reply, payload) => {
@@ -100,11 +142,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(helmet, {
-    contentSecurityPolicy: false, // the API reference page loads its own inline assets
+    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
     crossOriginEmbedderPolicy: false,
   });
   await app.register(cookie);
-  await app.register(rateLimit, { global: false });
   await app.register(multipart, { limits: { fileSize: FILE_LIMIT, files: 1, fields: 5, parts: 6 } });
 
   await app.register(swagger, {
@@ -133,6 +174,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((err, req, reply) => sendProblem(reply, toProblem(err, req)));
   app.setNotFoundHandler((req, reply) => sendProblem(reply, problemFrom('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+
+  // Cross-site requests riding the session cookie are refused before their body is read.
+  app.addHook('onRequest', async (req) => {
+    if (req.url.startsWith('/v1/')) assertSameOrigin(req, opts.http.publicUrl);
+  });
 
   // Authentication for every /v1 route except those marked public.
   app.addHook('preHandler', async (req) => {
@@ -168,19 +214,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await registerWeb(app); // the web app (web/dist), when it has been built
 
   return app as unknown as FastifyInstance;
-}
-
-/** Paths (as in validation errors: `a.b[0].c`) of strings or keys that contain a NUL character. */
-export function nulPaths(v: unknown, path = ''): string[] {
-  if (typeof v === 'string') return v.includes('\u0000') ? [path || 'body'] : [];
-  if (Array.isArray(v)) return v.flatMap((x, i) => nulPaths(x, `${path}[${i}]`));
-  if (v && typeof v === 'object') {
-    return Object.entries(v).flatMap(([k, x]) => {
-      const p = path ? `${path}.${k}` : k;
-      return k.includes('\u0000') ? [p] : nulPaths(x, p);
-    });
-  }
-  return [];
 }
 
 export type RouteContext = AppOptions & { runner: ReturnType<typeof createRunner> };

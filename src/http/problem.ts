@@ -98,7 +98,8 @@ export function toProblem(err: unknown, req: FastifyRequest): Problem {
 }
 
 export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
-  if (p.status === 503) reply.header('retry-after', '1');
+  const retryAfter = p.status === 503 ? 1 : p.retryAfter;
+  if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   return reply
     .code(p.status)
     .type('application/problem+json')

@@ -29,9 +29,19 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-/** What the same Idempotency-Key must be sent with again: method, path and the body, canonically. */
+/**
+ * What the same Idempotency-Key must be sent with again: method, path and the body, canonically.
+ * No body is the empty object: our commands read both alike, so a retry may send either.
+ */
 const requestHash = (req: FastifyRequest) =>
-  createHash('sha256').update(`${req.method} ${req.routeOptions.url ?? ''} ${req.url}\n${canonicalJson(req.body ?? null)}`).digest('hex');
+  createHash('sha256').update(`${req.method} ${req.routeOptions.url ?? ''} ${req.url}\n${canonicalJson(req.body ?? {})}`).digest('hex');
+
+/**
+ * Whose keys these are: the acting user's, whichever credential they come through (another of
+ * their tokens, their session, the admin acting for them), so that a retry through another
+ * credential does not run the command twice; the admin acting as itself is one scope per platform.
+ */
+const scopeOf = (p: Principal) => p.userId ?? 'platform-admin';
 
 type StoredAnswer = { request_hash: string; status_code: number; response_body: unknown };
 
@@ -62,7 +72,7 @@ export function createRunner(db: Db, deps: Deps) {
         throw new AppError('validation_failed', 'Idempotency-Key must be 1–255 visible ASCII characters', {}, [{ field: 'Idempotency-Key', message: 'is not valid' }]);
       }
       const hash = requestHash(req);
-      const ids = [principal.platformId, principal.key, key];
+      const ids = [principal.platformId, scopeOf(principal), key];
       let replay: StoredAnswer | undefined;
       const answer = await db.tx(async (tx) => {
         // Claims the key, or takes over one older than the window; a live key is left alone.
@@ -100,7 +110,7 @@ export function createRunner(db: Db, deps: Deps) {
     await db.query(
       `INSERT INTO idempotency_keys (platform_id, principal, key, request_hash, status_code, response_body, created_at)
        VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING`,
-      [p.platformId, p.key, key, hash, problem.status, JSON.stringify({ ...problem, instance: req.url, requestId: req.id }), now],
+      [p.platformId, scopeOf(p), key, hash, problem.status, JSON.stringify({ ...problem, instance: req.url, requestId: req.id }), now],
     );
   }
 
@@ -114,9 +124,12 @@ export function createRunner(db: Db, deps: Deps) {
   return { run, within };
 }
 
-/** A 4xx answer is part of the command's outcome and is replayed; 5xx and key errors are not. */
+/**
+ * Stripe's rule: a 4xx the command answered is its outcome and is replayed. Not stored: 5xx,
+ * 401 and 429 (retrying later may succeed), a lost race (`conflict`) and the key's own errors.
+ */
 const shouldRemember = (p: Problem) =>
-  p.status >= 400 && p.status < 500 && !['idempotency_key_reused', 'idempotency_in_progress', 'unauthenticated', 'rate_limited', 'conflict'].includes(p.code);
+  p.status >= 400 && p.status < 500 && p.status !== 401 && p.status !== 429 && !['idempotency_key_reused', 'idempotency_in_progress', 'conflict'].includes(p.code);
 
 function send(reply: FastifyReply, a: Answer) {
   if (a.status === 204) return reply.code(204).send();

@@ -9,7 +9,7 @@ export type Principal = {
   userId: string | null;
   /** True when the credential is the platform admin token (with or without Acting-User). */
   viaAdmin: boolean;
-  /** Stable key for idempotency records: the token, session user or acting user. */
+  /** The credential: the token id (with the acting user for the admin), or `session:<user>`. */
   key: string;
 };
 

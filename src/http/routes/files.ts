@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
+import { create as contentDisposition } from 'content-disposition';
 import { fileTypeFromBuffer } from 'file-type';
 import { z } from 'zod';
 import { AppError, forbidden, notFound } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
 import { isPlatformAdmin, type UseCaseCtx } from '../../usecases/context.ts';
+import { assertUploadQuota } from '../../usecases/files.ts';
 import type { RouteContext } from '../app.ts';
+import { isStorableText } from '../input-text.ts';
 import { sendProblem, toProblem } from '../problem.ts';
 import { IdParams } from '../schemas.ts';
 import type { V1 } from './types.ts';
@@ -40,9 +43,16 @@ async function canRead(ctx: UseCaseCtx, f: FileRow): Promise<boolean> {
   return hit !== undefined;
 }
 
+/**
+ * RFC 6266: the name as UTF-8 in `filename*` and, for clients that know only `filename`, an ASCII
+ * stand-in (a header value holds nothing else safely: a DEL or a non-Latin-1 character in it
+ * makes Node refuse the whole answer).
+ */
+const attachment = (filename: string) => contentDisposition(filename, { fallback: filename.replace(/[^\x20-\x7e]|["\\%]/g, '_') });
+
 const present = (f: FileRow) => ({ id: f.id, filename: f.filename, contentType: f.content_type, size: f.size, sha256: f.sha256, createdAt: new Date(f.created_at).toISOString() });
 
-export function fileRoutes(app: V1, { runner, storage }: RouteContext) {
+export function fileRoutes(app: V1, { runner, storage, http }: RouteContext) {
   const tags = ['Files'];
 
   app.post(
@@ -50,7 +60,7 @@ export function fileRoutes(app: V1, { runner, storage }: RouteContext) {
     {
       schema: {
         tags,
-        summary: 'Upload one file (multipart/form-data, field `file`, at most 10 MiB; PDF, images, ZIP or plain text, checked by content)',
+        summary: 'Upload one file (multipart/form-data, field `file`, at most 10 MiB; PDF, images, ZIP or plain text, checked by content; a daily quota per user)',
         consumes: ['multipart/form-data'],
         response: { 201: FileSchema },
       },
@@ -61,11 +71,14 @@ export function fileRoutes(app: V1, { runner, storage }: RouteContext) {
         if (!req.isMultipart()) throw new AppError('unsupported_media_type', 'send the file as multipart/form-data');
         const part = await req.file();
         if (!part) throw new AppError('validation_failed', 'no file in the request', {}, [{ field: 'file', message: 'is required' }]);
+        if (!isStorableText(part.filename)) {
+          throw new AppError('validation_failed', 'the file name cannot be stored', {}, [{ field: 'file', message: 'its name must not contain NUL characters or unpaired UTF-16 surrogates' }]);
+        }
         const bytes = await part.toBuffer();
         if (bytes.length === 0) throw new AppError('validation_failed', 'the file is empty', {}, [{ field: 'file', message: 'is empty' }]);
         const type = await sniff(bytes);
         if (!type || !ALLOWED_TYPES.has(type)) throw new AppError('unsupported_media_type', `files of this type are refused (detected ${type ?? 'unknown'})`, { detected: type });
-        upload = { bytes, type, filename: (part.filename || 'file').replace(/[\u0000-\u001f/\\]/g, '_').slice(0, 200) };
+        upload = { bytes, type, filename: (part.filename || 'file').replace(/[\u0000-\u001f\u007f/\\]/g, '_').slice(0, 200) };
       } catch (err) {
         // Anything else that fails while reading the parts (a multipart body without a boundary,
         // a truncated stream) is the request's fault, not ours.
@@ -74,8 +87,10 @@ export function fileRoutes(app: V1, { runner, storage }: RouteContext) {
       }
       // The Idempotency-Key hash covers the request body; for an upload that is the file itself.
       (req as { body: unknown }).body = { sha256: createHash('sha256').update(upload.bytes).digest('hex'), filename: upload.filename };
-      return runner.run(req, reply, async ({ tx, principal, now }) => {
+      return runner.run(req, reply, async (ctx) => {
+        const { tx, principal, now } = ctx;
         if (!principal.userId) throw forbidden('files belong to a user: use the Acting-User header');
+        await assertUploadQuota(ctx, principal.userId, upload.bytes.length, http.uploadQuota);
         const stored = await storage.put(upload.bytes);
         const [row] = await tx.query<FileRow>(
           `INSERT INTO files (id, platform_id, owner_id, sha256, size, content_type, filename, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING *`,
@@ -103,7 +118,7 @@ export function fileRoutes(app: V1, { runner, storage }: RouteContext) {
       return reply
         .code(200)
         .type(file.content_type)
-        .header('content-disposition', `attachment; filename="${file.filename.replace(/"/g, '')}"`)
+        .header('content-disposition', attachment(file.filename))
         .send(bytes);
     } catch (err) {
       return sendProblem(reply, toProblem(err, req));

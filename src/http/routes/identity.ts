@@ -1,5 +1,6 @@
 import { verify as argonVerify } from '@node-rs/argon2';
 import { z } from 'zod';
+import { beginLoginAttempt, loginSucceeded } from '../../db/repos/login-attempts.ts';
 import { findUser, findUserByEmail, toUser, type UserRow } from '../../db/repos/users.ts';
 import { AppError, forbidden, notFound } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
@@ -15,7 +16,7 @@ const SESSION_DAYS = 14;
 const Email = z.string().trim().toLowerCase().email('must be an email address').max(254);
 const TokenSchema = z.object({ id: z.string(), token: z.string(), userId: z.string(), lastFour: z.string(), createdAt: z.string() });
 
-export function identityRoutes(app: V1, { runner, deps, db }: RouteContext) {
+export function identityRoutes(app: V1, { runner, deps, db, http }: RouteContext) {
   const tags = ['Identity'];
 
   app.post(
@@ -78,10 +79,10 @@ export function identityRoutes(app: V1, { runner, deps, db }: RouteContext) {
   app.post(
     '/auth/login',
     {
-      config: { public: true, rateLimit: { max: 10, timeWindow: '1 minute' } },
+      config: { public: true },
       schema: {
         tags,
-        summary: 'Log in with email and password; sets an httpOnly, SameSite session cookie',
+        summary: 'Log in with email and password; sets an httpOnly, SameSite session cookie. Failed logins are limited per account and per address (429 with Retry-After).',
         security: [],
         body: z.object({ email: Email, password: z.string().min(1).max(200), platformId: Id('platform').optional() }).strict(),
         response: { 200: z.object({ user: UserSchema, expiresAt: z.string() }) },
@@ -93,10 +94,14 @@ export function identityRoutes(app: V1, { runner, deps, db }: RouteContext) {
         const [platform] = req.body.platformId
           ? await db.query<{ id: string }>('SELECT id FROM platforms WHERE id = $1', [req.body.platformId])
           : await db.query<{ id: string }>('SELECT id FROM platforms WHERE is_default');
+        // Counted per account and per client address (req.ip: the proxy's client when TRUST_PROXY
+        // says whom to believe), in the database, before the costly password check.
+        const attempt = await beginLoginAttempt(db, { account: `${platform?.id ?? req.body.platformId}:${req.body.email}`, address: req.ip }, now, http.loginLimits);
         const user = platform ? await findUserByEmail(db, platform.id, req.body.email) : undefined;
         // Verify against a dummy hash when the user is unknown so that timing does not reveal who exists.
         const ok = await argonVerify(user?.password_hash ?? DUMMY_HASH, req.body.password).catch(() => false);
         if (!user || !user.password_hash || !ok) throw new AppError('unauthenticated', 'email or password is wrong');
+        await loginSucceeded(db, attempt);
         const secret = newSecret('trs');
         const expiresAt = new Date(now.getTime() + SESSION_DAYS * 86_400_000);
         await db.query('INSERT INTO sessions (id, platform_id, user_id, token_hash, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6)', [
