@@ -134,6 +134,11 @@ describe(`authorization matrix over every route (${engine})`, () => {
     ok(await client.api.post(`/v1/contracts/${world.id}/milestones`, { title: 'With brief', amount: 3000, dueDate: inDays(40), attachmentIds: [fileId] }), 201);
 
     const fixed = (call: Call) => async () => call;
+    // Webhook endpoints stay paused, at a public address literal: this test never sends a webhook.
+    const hookBody = { url: 'https://93.184.215.14/t', events: ['*'], enabled: false };
+    const newHook = async () => ok(await s.admin.post('/v1/webhook-endpoints', hookBody), 201).id as string;
+    const hook = await newHook();
+    const hookMessage = ok(await s.admin.post(`/v1/webhook-endpoints/${hook}/test`), 202).messageId as string;
 
     // ---- the table: every documented route ----
     const table: Record<string, Entry> = {
@@ -220,7 +225,15 @@ describe(`authorization matrix over every route (${engine})`, () => {
       'GET /v1/files/{id}': { setup: fixed({ path: `/v1/files/${fileId}` }), expect: party('2xx', '2xx', '2xx') },
       'GET /v1/files/{id}/content': { setup: fixed({ path: `/v1/files/${fileId}/content` }), expect: party('2xx', '2xx', '2xx') },
       'GET /v1/admin/ledger/check': { setup: fixed({ path: '/v1/admin/ledger/check' }), expect: adminOnly },
-      'POST /v1/webhook-endpoints': { setup: fixed({ path: '/v1/webhook-endpoints', body: { url: 'https://hooks.example.com/t', events: ['*'] } }), expect: adminOnly },
+      'POST /v1/webhook-endpoints': { setup: fixed({ path: '/v1/webhook-endpoints', body: hookBody }), expect: adminOnly },
+      'GET /v1/webhook-endpoints': { setup: fixed({ path: '/v1/webhook-endpoints' }), expect: adminOnly },
+      'GET /v1/webhook-endpoints/{id}': { setup: fixed({ path: `/v1/webhook-endpoints/${hook}` }), expect: adminOnly },
+      'PATCH /v1/webhook-endpoints/{id}': { setup: fixed({ path: `/v1/webhook-endpoints/${hook}`, body: { events: ['*'] } }), expect: adminOnly },
+      'DELETE /v1/webhook-endpoints/{id}': { setup: async () => ({ path: `/v1/webhook-endpoints/${await newHook()}` }), expect: adminOnly },
+      'POST /v1/webhook-endpoints/{id}/rotate-secret': { setup: fixed({ path: `/v1/webhook-endpoints/${hook}/rotate-secret` }), expect: adminOnly },
+      'POST /v1/webhook-endpoints/{id}/test': { setup: fixed({ path: `/v1/webhook-endpoints/${hook}/test` }), expect: adminOnly },
+      'GET /v1/webhook-endpoints/{id}/deliveries': { setup: fixed({ path: `/v1/webhook-endpoints/${hook}/deliveries` }), expect: adminOnly },
+      'POST /v1/webhook-endpoints/{id}/deliveries/{messageId}/redeliver': { setup: fixed({ path: `/v1/webhook-endpoints/${hook}/deliveries/${hookMessage}/redeliver` }), expect: adminOnly },
       'PUT /v1/admin/clock': { setup: async () => ({ path: '/v1/admin/clock', body: { now: new Date().toISOString() } }), expect: adminOnly },
       'POST /v1/admin/jobs/run': { setup: fixed({ path: '/v1/admin/jobs/run' }), expect: adminOnly },
     };
