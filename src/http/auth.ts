@@ -9,7 +9,7 @@ export const SESSION_COOKIE = 'tranche_session';
 
 /** API tokens and session secrets are 256 random bits; a fast hash is enough to store them. */
 export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
-export const newSecret = (prefix: 'trk' | 'trs' | 'whsec') => `${prefix}_${randomBytes(32).toString('base64url')}`;
+export const newSecret = (prefix: 'trk' | 'trs') => `${prefix}_${randomBytes(32).toString('base64url')}`;
 
 const unauthenticated = (why: string) => new AppError('unauthenticated', why);
 
