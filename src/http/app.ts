@@ -18,6 +18,7 @@ import { authenticate } from './auth.ts';
 import { assertSameOrigin } from './csrf.ts';
 import { scanText, textProblem } from './input-text.ts';
 import { problemFrom, sendProblem, toProblem } from './problem.ts';
+import { markOptionalBodies, operationIdFor, pruneUnusedSchemas } from './openapi.ts';
 import { createRunner } from './runner.ts';
 import { registerDocs } from './docs.ts';
 import { ProblemSchema } from './schemas.ts';
@@ -153,21 +154,27 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       openapi: '3.1.0',
       info: {
         title: 'Tranche API',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
         version: opts.version,
         description:
           'Milestones and escrow for talent marketplaces. Amounts are integers in the currency’s minor unit. ' +
           'Errors are RFC 9457 problems with a stable `code`. Every POST accepts `Idempotency-Key`.',
       },
+      // Relative: the document describes the server that serves it, wherever it is deployed.
+      servers: [{ url: '/', description: 'The Tranche server that serves this document' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'tranche_session' } } },
       security: [{ bearer: [] }, { session: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (doc) => markOptionalBodies(pruneUnusedSchemas(jsonSchemaTransformObject(doc) as object)) as ReturnType<typeof jsonSchemaTransformObject>,
   });
 
   // Every API route documents its problem answers with the one Problem schema.
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/v1/') || !route.schema) return;
+    const schema = route.schema as { operationId?: string };
+    const method = Array.isArray(route.method) ? route.method[0]! : route.method;
+    if (method !== 'HEAD') schema.operationId ??= operationIdFor(method, route.url);
     const response = (route.schema.response ?? {}) as Record<string, unknown>;
     route.schema.response = { ...response, '4XX': ProblemSchema, '5XX': ProblemSchema };
   });
@@ -198,8 +205,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     timelineRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     fileRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     adminRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
-    adminTokenRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     webhookRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    adminTokenRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     platformRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     refundRequestRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
   }, { prefix: '/v1' });

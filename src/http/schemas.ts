@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ID_PREFIXES, idPattern, type IdKind } from '../domain/ids.ts';
 import { MILESTONE_STATUSES } from '../domain/milestone-machine.ts';
 import { isCurrency, MAX_AMOUNT } from '../domain/money.ts';
-import { PolicyInputSchema, PolicySchema } from '../domain/policy.ts';
+import { PolicyInputSchema, PolicySchema, PRESETS } from '../domain/policy.ts';
 
 
 /** Request and response schemas: one zod schema gives validation, TypeScript types and OpenAPI. */
@@ -106,6 +106,9 @@ export const ContractSchema = z
     currency: z.string(),
     status: z.enum(['proposal', 'active', 'closed', 'withdrawn', 'declined']),
     policy: PolicySchema,
+    unreadMessages: z.number().int().min(0).meta({ description: 'Messages on the contract’s conversation that the caller has not read (0 for the platform admin).' }),
+    hourlyRate: z.number().int().nullable().meta({ description: 'Hourly contracts: minor units per hour (the terms agreed at activation).' }),
+    weeklyLimitHours: z.number().int().nullable().meta({ description: 'Hourly contracts: hours billed at most per week; null is no limit.' }),
     version: z.number().int(),
     activatedAt: Timestamp.nullable(),
     closedAt: Timestamp.nullable(),
@@ -178,7 +181,8 @@ export const DisputeSchema = z
   .object({
     id: z.string(),
     contractId: z.string(),
-    milestoneId: z.string(),
+    milestoneId: z.string().nullable().meta({ description: 'The disputed milestone, or null for a dispute about an invoice.' }),
+    invoiceId: z.string().nullable().meta({ description: 'Hourly contracts: the disputed invoice.' }),
     openedBy: z.string(),
     openerRole: z.enum(['client', 'contractor']),
     reason: z.string(),
@@ -266,7 +270,8 @@ const exMilestone = {
 example(MilestoneSchema, exMilestone);
 example(ContractSchema, {
     id: exampleId('contract'), title: 'Mobile app redesign', description: null, clientId: exampleId('user', 1), contractorId: exampleId('user', 2),
-    createdBy: exampleId('user', 1), type: 'fixed', currency: 'USD', status: 'active', policy: { preset: 'sequential_escrow' }, version: 2,
+    createdBy: exampleId('user', 1), type: 'fixed', currency: 'USD', status: 'active', policy: PRESETS.sequential_escrow, unreadMessages: 2, version: 2,
+    hourlyRate: null, weeklyLimitHours: null,
     activatedAt: at, closedAt: null, createdAt: at, updatedAt: at,
     overview: { total: 400000, inEscrow: 150000, paid: 0, remaining: 250000, currency: 'USD' }, milestones: [exMilestone],
 });
@@ -277,7 +282,7 @@ example(ChangeRequestSchema, {
     diff: { milestones: [{ milestoneId: exampleId('milestone'), change: 'updated', before: { title: 'Wireframes', amount: 150000, dueDate: '2027-03-31', description: null, attachmentIds: [], position: 1 }, after: { title: 'Wireframes', amount: 175000, dueDate: '2027-03-31', description: null, attachmentIds: [], position: 1 } }], totalBefore: 400000, totalAfter: 425000 },
     declineReason: null, failureReason: null, version: 1, resolvedAt: null, createdAt: at, updatedAt: at,
 });
-example(DisputeSchema, { id: exampleId('dispute'), contractId: exampleId('contract'), milestoneId: exampleId('milestone'), openedBy: exampleId('user', 1), openerRole: 'client', reason: 'The delivered screens do not match the brief', evidenceIds: [], status: 'open', respondBy: '2026-11-29T10:00:00.000Z', response: null, resolution: null, version: 1, createdAt: at, updatedAt: at });
+example(DisputeSchema, { id: exampleId('dispute'), contractId: exampleId('contract'), milestoneId: exampleId('milestone'), invoiceId: null, openedBy: exampleId('user', 1), openerRole: 'client', reason: 'The delivered screens do not match the brief', evidenceIds: [], status: 'open', respondBy: '2026-11-29T10:00:00.000Z', response: null, resolution: null, version: 1, createdAt: at, updatedAt: at });
 example(UserSchema, { id: exampleId('user'), platformId: exampleId('platform'), email: 'ada@example.com', name: 'Ada Lovelace', hasPassword: true, defaultPaymentMethod: 'pm_card_ok', version: 1, createdAt: at, updatedAt: at });
 example(ActivitySchema, { id: exampleId('activity'), contractId: exampleId('contract'), milestoneId: exampleId('milestone'), actorId: exampleId('user', 1), actorRole: 'client', kind: 'milestone.funded', data: { title: 'Wireframes', amount: 150000, currency: 'USD' }, createdAt: at });
 example(NotificationSchema, { id: exampleId('notification'), contractId: exampleId('contract'), kind: 'milestone.funded', title: 'Milestone “Wireframes” funded', body: '1500.00 USD is held in escrow for “Wireframes”. Work can start.', data: {}, readAt: null, createdAt: at });
