@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/domain/ids.ts';
 import { engines, inDays, startTestServer, type Client, type Res, type TestServer } from '../support/harness.ts';
-import { foreignPlatformUser, mapLimit } from '../support/reliability-helpers.ts';
+import { foreignPlatformUser, mapLimit, sha256hex } from '../support/reliability-helpers.ts';
 
 /**
  * Authorization matrix (PRODUCT.md §2 Contract, §4, §5). Every route the server documents in
@@ -8,14 +10,40 @@ import { foreignPlatformUser, mapLimit } from '../support/reliability-helpers.ts
  * A route without an entry in the table fails the test, so a new route cannot ship without
  * deciding who may call it. Non-parties get 404 for contract resources (existence is not
  * disclosed), a party acting out of turn 403, no or a revoked token 401.
+ *
+ * Three callers follow rules rather than columns of the table (an entry may still name them):
+ * - `session`: the client's login cookie, sent from the app's own origin, answers as the client;
+ * - `crossSite`: the same cookie sent by another site (`Origin: https://evil.example`) gets
+ *   403 on every unsafe method (CSRF) and answers as the client otherwise;
+ * - `foreignAdmin`: another platform's admin token sees nothing of this platform (404 for any
+ *   route naming one of its resources and for contract resources) and otherwise answers as
+ *   the admin does on its own platform.
  */
-type Caller = 'client' | 'contractor' | 'stranger' | 'foreign' | 'anonymous' | 'revoked' | 'admin';
+type TableCaller = 'client' | 'contractor' | 'stranger' | 'foreign' | 'anonymous' | 'revoked' | 'admin';
+type RuleCaller = 'session' | 'crossSite' | 'foreignAdmin';
+type Caller = TableCaller | RuleCaller;
 type Class = '2xx' | '401' | '403' | '404' | '422';
-type Expect = Record<Caller, Class>;
+type Expect = Record<TableCaller, Class> & Partial<Record<RuleCaller, Class>>;
 type Call = { path: string; body?: unknown; multipart?: boolean };
 type Entry = { setup: () => Promise<Call>; expect: Expect };
 
-const CALLERS: Caller[] = ['client', 'contractor', 'stranger', 'foreign', 'anonymous', 'revoked', 'admin'];
+const CALLERS: Caller[] = ['client', 'contractor', 'stranger', 'foreign', 'anonymous', 'revoked', 'admin', 'session', 'crossSite', 'foreignAdmin'];
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** What `caller` must get on `route` (see the rules above). */
+function expected(route: string, e: Expect, caller: Caller): Class {
+  const [method, path] = route.split(' ') as [string, string];
+  switch (caller) {
+    case 'session':
+      return e.session ?? e.client;
+    case 'crossSite':
+      return UNSAFE.has(method) ? '403' : (e.crossSite ?? e.client);
+    case 'foreignAdmin':
+      return e.foreignAdmin ?? (e.stranger === '404' || path.includes('{') ? '404' : e.admin);
+    default:
+      return e[caller];
+  }
+}
 
 /** Contract resources: the two parties as given, non-parties 404, no/revoked token 401, admin as given. */
 const party = (client: Class, contractor: Class, admin: Class): Expect => ({ client, contractor, stranger: '404', foreign: '404', anonymous: '401', revoked: '401', admin });
@@ -52,7 +80,19 @@ describe(`authorization matrix over every route (${engine})`, () => {
     // A revoked token of the client itself: a real party's credential, no longer valid.
     const old = await s.admin.post(`/v1/users/${client.id}/tokens`, { name: 'old' });
     expect((await client.api.del(`/v1/tokens/${old.body.id}`)).status).toBe(204);
-    const as: Record<Caller, Client> = {
+    // Another platform's admin token (a second marketplace on the same deployment).
+    const foreignAdminToken = `trk_${randomBytes(32).toString('base64url')}`;
+    await s.db.query(
+      `INSERT INTO api_tokens (id, platform_id, user_id, kind, name, token_hash, last_four, created_at, origin) VALUES ($1,$2,NULL,'admin','foreign admin',$3,$4,$5,'issued')`,
+      [newId('token'), foreign.platformId, sha256hex(foreignAdminToken), foreignAdminToken.slice(-4), new Date()],
+    );
+    /** A fresh login session of the client for each call (one of the calls logs it out). */
+    const clientSession = async () => {
+      const r = await s.api.as(null).post('/v1/auth/login', { email: client.email, password });
+      if (r.status !== 200) throw new Error(`login: ${r.status} ${JSON.stringify(r.body)}`);
+      return /tranche_session=[^;]+/.exec(r.headers.get('set-cookie') ?? '')![0];
+    };
+    const fixedCallers: Record<TableCaller | 'foreignAdmin', Client> = {
       client: client.api,
       contractor: contractor.api,
       stranger: stranger.api,
@@ -60,6 +100,12 @@ describe(`authorization matrix over every route (${engine})`, () => {
       anonymous: s.api.as(null),
       revoked: s.api.as(old.body.token),
       admin: s.admin,
+      foreignAdmin: s.api.as(foreignAdminToken),
+    };
+    const callerClient = async (caller: Caller): Promise<Client> => {
+      if (caller === 'session') return s.api.as(null, { cookie: await clientSession(), origin: s.url });
+      if (caller === 'crossSite') return s.api.as(null, { cookie: await clientSession(), origin: 'https://evil.example' });
+      return fixedCallers[caller];
     };
 
     // ---- fixtures: a fresh resource for every call, so each caller meets the same state ----
@@ -261,18 +307,20 @@ describe(`authorization matrix over every route (${engine})`, () => {
       for (const caller of CALLERS) {
         const call = await entry.setup();
         let res: Res;
+        const as = await callerClient(caller);
         if (call.multipart) {
           const f = new FormData();
           f.append('file', new Blob(['hello']), 'hello.txt');
-          const token = as[caller].token;
-          const r = await fetch(s.url + call.path, { method, headers: token ? { authorization: `Bearer ${token}` } : {}, body: f });
+          const headers = { ...as.headers, ...(as.token ? { authorization: `Bearer ${as.token}` } : {}) };
+          const r = await fetch(s.url + call.path, { method, headers, body: f });
           res = { status: r.status, body: await r.json().catch(() => null), headers: r.headers };
         } else {
-          res = await as[caller].req(method, call.path, call.body);
+          res = await as.req(method, call.path, call.body);
         }
         calls++;
         const got = classOf(res.status);
-        if (got !== entry.expect[caller]) mismatches.push(`${route} as ${caller}: expected ${entry.expect[caller]}, got ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+        const want = expected(route, entry.expect, caller);
+        if (got !== want) mismatches.push(`${route} as ${caller}: expected ${want}, got ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
         if (res.status >= 400 && typeof res.body?.code !== 'string') mismatches.push(`${route} as ${caller}: ${res.status} without a problem code`);
       }
     });
