@@ -9,13 +9,23 @@ import { apiUser, createDatabase, freePort, rawRequest, runSeed, prng, ServerPro
  *
  * The server runs as a child process (the real CLI) on a fresh PostgreSQL database. Clients
  * drive whole lifecycles, each command with its own Idempotency-Key, retrying the same request
- * until they get an answer. The server is killed with SIGKILL twice mid-load and restarted on
- * the same database and port. Afterwards every acknowledged command must be there exactly once.
+ * until they get an answer. The server is killed with SIGKILL twice per round mid-load and
+ * restarted on the same database and port. Afterwards every acknowledged command must be there
+ * exactly once.
+ *
+ * The test proves the fault it is about happened: at least one command committed and was then
+ * cut off by the kill before its answer reached the client (its idempotency record was written
+ * before the kill, by the attempt the kill cut off), and the client got that answer afterwards
+ * by replay. The kill's timing is random, so rounds of fresh flows run until one such crash is
+ * seen, at most MAX_ROUNDS.
  */
-const FLOWS = 24;
+const FIRST_ROUND_FLOWS = 24;
+const NEXT_ROUND_FLOWS = 12;
+const MAX_ROUNDS = 3;
 const MILESTONES = 2;
-const KILL_AFTER = [45, 120]; // acknowledged commands before each kill -9
-const COMMANDS_PER_FLOW = 2 + MILESTONES * 3;
+const KILLS_PER_ROUND = 2;
+// Each milestone: fund, a partial release (which a duplicate would double silently), submit, approve.
+const COMMANDS_PER_FLOW = 2 + MILESTONES * 4;
 
 describe.skipIf(!engines().includes('postgres'))('crash recovery: kill -9 mid-load, restart, retry with Idempotency-Key (postgres)', () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
@@ -39,14 +49,24 @@ describe.skipIf(!engines().includes('postgres'))('crash recovery: kill -9 mid-lo
   it('loses no acknowledged command and runs none twice', async () => {
     const rnd = prng(runSeed('crash-recovery'));
     const admin = server.api();
-    const flows: { i: number; client: Awaited<ReturnType<typeof apiUser>>; contractor: Awaited<ReturnType<typeof apiUser>>; amounts: number[] }[] = [];
-    for (let i = 0; i < FLOWS; i++) {
-      const client = await apiUser(admin, server.url, `crash-client-${i}`, 'pm_card_ok');
-      const contractor = await apiUser(admin, server.url, `crash-contractor-${i}`);
-      flows.push({ i, client, contractor, amounts: Array.from({ length: MILESTONES }, () => rnd.int(500, 90_000)) });
+    type Flow = { i: number; client: Awaited<ReturnType<typeof apiUser>>; contractor: Awaited<ReturnType<typeof apiUser>>; amounts: number[]; partials: number[] };
+    const flows: Flow[] = [];
+    async function newFlows(n: number): Promise<Flow[]> {
+      const made: Flow[] = [];
+      for (let k = 0; k < n; k++) {
+        const i = flows.length;
+        const client = await apiUser(admin, server.url, `crash-client-${i}`, 'pm_card_ok');
+        const contractor = await apiUser(admin, server.url, `crash-contractor-${i}`);
+        const amounts = Array.from({ length: MILESTONES }, () => rnd.int(500, 90_000));
+        const f = { i, client, contractor, amounts, partials: amounts.map((a) => rnd.int(1, a - 1)) };
+        flows.push(f);
+        made.push(f);
+      }
+      return made;
     }
 
-    type Ack = { flow: number; step: string; key: string; status: number; attempts: number; replayed: boolean; twin?: boolean };
+    /** `cutSentAt`: when the first attempt that got no answer at all (cut by a kill) was sent. */
+    type Ack = { flow: number; step: string; key: string; status: number; attempts: number; replayed: boolean; twin?: boolean; cutSentAt?: number };
     const acks: Ack[] = [];
     const unexpected: string[] = [];
     let networkFailures = 0;
@@ -58,15 +78,18 @@ describe.skipIf(!engines().includes('postgres'))('crash recovery: kill -9 mid-lo
       const key = `crash-${runTag}-${flow}-${step}`;
       const payload = JSON.stringify(body ?? {});
       const deadline = Date.now() + 150_000;
+      let cutSentAt: number | undefined;
       for (let attempt = 1; ; attempt++) {
         if (Date.now() > deadline) throw new Error(`no answer for ${step} of flow ${flow} after ${attempt} attempts`);
         // Now and then the client sends a twin of the same request at the same time (a retry
         // racing the original): both must get the same answer, executed once.
         const twin = rnd.bool(0.15);
         const send = () => rawRequest(server.url, 'POST', path, { token, body: payload, headers: { 'idempotency-key': key }, timeoutMs: 20_000 });
+        const sentAt = Date.now();
         const settled = await Promise.allSettled(twin ? [send(), send()] : [send()]);
         const answers = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
         networkFailures += settled.length - answers.length;
+        if (answers.length === 0) cutSentAt ??= sentAt;
         const good = answers.filter((a) => a.status < 500 && !(a.status === 409 && a.body?.code === 'idempotency_in_progress'));
         serverErrors += answers.filter((a) => a.status >= 500).length;
         if (good.length === 0) {
@@ -80,12 +103,12 @@ describe.skipIf(!engines().includes('postgres'))('crash recovery: kill -9 mid-lo
           unexpected.push(`${step} flow ${flow}: twins answered different resources ${good[0]!.body?.id} / ${good[1]!.body?.id}`);
         }
         const a = good[0]!;
-        acks.push({ flow, step, key, status: a.status, attempts: attempt, replayed: good.some((g) => g.headers.get('idempotent-replayed') === 'true'), twin });
+        acks.push({ flow, step, key, status: a.status, attempts: attempt, replayed: good.some((g) => g.headers.get('idempotent-replayed') === 'true'), twin, cutSentAt });
         return a.body;
       }
     }
 
-    async function lifecycle(f: (typeof flows)[number]) {
+    async function lifecycle(f: Flow) {
       const c = await command(f.i, 'create', f.client.token, '/v1/contracts', {
         title: `crash-${runTag}-${f.i}`,
         clientId: f.client.id,
@@ -95,51 +118,94 @@ describe.skipIf(!engines().includes('postgres'))('crash recovery: kill -9 mid-lo
         policy: { preset: 'sequential_escrow', overrides: { maxFundedMilestones: null, minFundingAmount: {} } },
         milestones: f.amounts.map((amount, j) => ({ title: `M${j + 1}`, amount, dueDate: inDays(30 + j) })),
       }, 201);
-      await command(f.i, 'activate', f.client.token, `/v1/contracts/${c.id}/activate`, null, 200);
+      // The party who did not propose the contract accepts it.
+      await command(f.i, 'activate', f.contractor.token, `/v1/contracts/${c.id}/activate`, null, 200);
       for (const [j, m] of (c.milestones as { id: string }[]).entries()) {
         await command(f.i, `fund-${j}`, f.client.token, `/v1/milestones/${m.id}/fund`, { paymentMethod: 'pm_card_ok' }, 200);
+        await command(f.i, `release-${j}`, f.client.token, `/v1/milestones/${m.id}/release`, { amount: f.partials[j] }, 200);
         await command(f.i, `submit-${j}`, f.contractor.token, `/v1/milestones/${m.id}/submit`, { note: `done ${j}` }, 200);
         await command(f.i, `approve-${j}`, f.client.token, `/v1/milestones/${m.id}/approve`, null, 200);
       }
       return c.id as string;
     }
 
-    // The killer: kill -9 after N acknowledged commands, restart on the same database and port.
-    let kills = 0;
-    let loadDone = false;
-    const killer = (async () => {
-      for (const n of KILL_AFTER) {
-        while (acks.length < n && !loadDone) await sleep(5);
-        if (loadDone) break;
-        await sleep(rnd.int(0, 30)); // somewhere inside the next commands
-        await server.kill9();
-        kills++;
-        await sleep(rnd.int(100, 600));
-        await server.start();
+    /**
+     * One round: `batch` runs its lifecycles while the killer sends kill -9 twice, each after a
+     * random share of the round's commands were acknowledged, and restarts on the same database
+     * and port.
+     */
+    const kills: number[] = []; // when each kill -9 was sent
+    async function round(batch: Flow[]): Promise<string[]> {
+      const start = acks.length;
+      const total = batch.length * COMMANDS_PER_FLOW;
+      const killAfter = Array.from({ length: KILLS_PER_ROUND }, (_, k) => start + Math.round(total * (0.15 + 0.35 * k + rnd.next() * 0.25)));
+      let loadDone = false;
+      const killer = (async () => {
+        for (const n of killAfter) {
+          while (acks.length < n && !loadDone) await sleep(5);
+          if (loadDone) break;
+          await sleep(rnd.int(0, 30)); // somewhere inside the next commands
+          kills.push(Date.now());
+          await server.kill9();
+          await sleep(rnd.int(100, 600));
+          await server.start();
+        }
+      })();
+      try {
+        return await Promise.all(batch.map(lifecycle));
+      } finally {
+        loadDone = true;
+        await killer;
       }
-    })();
+    }
+
+    /**
+     * The acknowledged commands that committed before a kill and whose answer the kill cut off,
+     * counted from the database: the key's stored answer was written (created_at) after its first
+     * cut-off attempt was sent and before the kill that cut it, so that attempt committed it; a
+     * re-execution after the restart would carry a later time. The client got it by replay.
+     */
+    async function committedBeforeCrash(): Promise<Ack[]> {
+      const cut = acks.filter((a) => a.cutSentAt !== undefined && a.replayed);
+      if (cut.length === 0) return [];
+      const rows = await sql.query<{ key: string; status_code: number; created_at: Date }>(
+        'SELECT key, status_code, created_at FROM idempotency_keys WHERE key = ANY($1)',
+        [cut.map((a) => a.key)],
+      );
+      const stored = new Map(rows.rows.map((r) => [r.key, r]));
+      return cut.filter((a) => {
+        const row = stored.get(a.key);
+        const t = row?.created_at.getTime() ?? NaN;
+        return row !== undefined && row.status_code === a.status && kills.some((k) => t >= a.cutSentAt! - 5 && t <= k && k >= a.cutSentAt!);
+      });
+    }
 
     const t0 = Date.now();
-    const contractIds = await Promise.all(flows.map(lifecycle)).finally(() => {
-      loadDone = true;
-    });
-    await killer;
+    const contractIds: string[] = [];
+    let rounds = 0;
+    let proven: Ack[] = [];
+    while (rounds < MAX_ROUNDS && proven.length === 0) {
+      contractIds.push(...(await round(await newFlows(rounds === 0 ? FIRST_ROUND_FLOWS : NEXT_ROUND_FLOWS))));
+      rounds++;
+      proven = await committedBeforeCrash();
+    }
     const elapsed = Date.now() - t0;
 
     const retried = acks.filter((a) => a.attempts > 1);
     const replayed = acks.filter((a) => a.replayed);
-    // Committed before the crash but never acknowledged, then answered from the stored response:
-    const committedUnacked = acks.filter((a) => a.replayed && a.attempts > 1);
     process.stdout.write(
-      `[crash-recovery] ${acks.length} commands acknowledged in ${elapsed} ms; kills ${kills}; retried ${retried.length}; ` +
-        `answered by replay ${replayed.length} (of which after a crash ${committedUnacked.length}); network failures ${networkFailures}; 5xx ${serverErrors}\n`,
+      `[crash-recovery] ${acks.length} commands acknowledged in ${elapsed} ms over ${rounds} round(s); kills ${kills.length}; retried ${retried.length}; ` +
+        `answered by replay ${replayed.length}; committed before a kill and answered by replay after it ${proven.length} ` +
+        `(${proven.map((a) => a.step.replace(/-\d+$/, '')).join(', ')}); network failures ${networkFailures}; 5xx ${serverErrors}\n`,
     );
 
     expect(unexpected).toEqual([]);
-    expect(kills).toBe(KILL_AFTER.length);
-    expect(server.exits.filter((e) => e.signal === 'SIGKILL')).toHaveLength(KILL_AFTER.length);
-    expect(acks).toHaveLength(FLOWS * COMMANDS_PER_FLOW);
+    expect(server.exits.filter((e) => e.signal === 'SIGKILL')).toHaveLength(kills.length);
+    expect(kills.length).toBe(rounds * KILLS_PER_ROUND);
+    expect(acks).toHaveLength(flows.length * COMMANDS_PER_FLOW);
     expect(retried.length).toBeGreaterThan(0); // the kills really cut requests off
+    // The fault this test is about happened: a command committed, the kill cut its answer off.
+    expect(proven.length).toBeGreaterThanOrEqual(1);
 
     // Every acknowledged command has its stored answer, exactly once.
     const keys = await sql.query<{ key: string; status_code: number }>("SELECT key, status_code FROM idempotency_keys WHERE key LIKE $1", [`crash-${runTag}-%`]);
@@ -151,28 +217,40 @@ describe.skipIf(!engines().includes('postgres'))('crash recovery: kill -9 mid-lo
       'SELECT title, COUNT(*)::int AS n, array_agg(id) AS ids FROM contracts WHERE title LIKE $1 GROUP BY title',
       [`crash-${runTag}-%`],
     );
-    expect(contracts.rows).toHaveLength(FLOWS);
+    expect(contracts.rows).toHaveLength(flows.length);
     expect(contracts.rows.filter((r) => r.n !== 1)).toEqual([]);
     expect(contracts.rows.flatMap((r) => r.ids).sort()).toEqual([...contractIds].sort());
 
-    // Each milestone: funded once, released once, paid once; each command's activity once.
-    const ms = await sql.query<{ id: string; status: string; amount: number; funded: number; released: number; refunded: number; fundings: number; ok_fundings: number; payments: number; entries: string[]; events: string[] }>(
-      `SELECT m.id, m.status, m.amount::int, m.funded_amount::int AS funded, m.released_amount::int AS released, m.refunded_amount::int AS refunded,
+    // Each milestone: funded once; released twice, exactly: the partial release (its own payment
+    // and entry) and the rest on approval; each command's activity once.
+    const ms = await sql.query<{ id: string; contract_id: string; title: string; status: string; amount: number; funded: number; released: number; refunded: number; fundings: number; ok_fundings: number; payments: { kind: string; amount: number; entries: number }[]; entries: string[]; events: string[] }>(
+      `SELECT m.id, m.contract_id, m.title, m.status, m.amount::int, m.funded_amount::int AS funded, m.released_amount::int AS released, m.refunded_amount::int AS refunded,
          (SELECT COUNT(*)::int FROM fundings f WHERE f.milestone_id = m.id) AS fundings,
          (SELECT COUNT(*)::int FROM fundings f WHERE f.milestone_id = m.id AND f.status = 'succeeded') AS ok_fundings,
-         (SELECT COUNT(*)::int FROM payments p WHERE p.milestone_id = m.id) AS payments,
+         (SELECT COALESCE(json_agg(json_build_object('kind', p.kind, 'amount', p.amount,
+            'entries', (SELECT COUNT(*) FROM journal_entries e WHERE e.reference = 'release:' || p.id)) ORDER BY p.kind), '[]')
+          FROM payments p WHERE p.milestone_id = m.id) AS payments,
          (SELECT COALESCE(array_agg(e.kind ORDER BY e.seq), '{}') FROM journal_entries e WHERE e.milestone_id = m.id) AS entries,
          (SELECT COALESCE(array_agg(a.kind ORDER BY a.id), '{}') FROM activity a WHERE a.milestone_id = m.id) AS events
        FROM milestones m WHERE m.contract_id = ANY($1)`,
       [contractIds],
     );
-    expect(ms.rows).toHaveLength(FLOWS * MILESTONES);
-    const bad = ms.rows.filter(
-      (m) =>
-        m.status !== 'paid' || m.funded !== m.amount || m.released !== m.amount || m.refunded !== 0 || m.fundings !== 1 || m.ok_fundings !== 1 || m.payments !== 1 ||
-        m.entries.filter((k) => k === 'escrow_funding').length !== 1 || m.entries.filter((k) => k === 'escrow_release').length !== 1 ||
-        ['milestone.funded', 'milestone.submitted', 'milestone.approved'].some((k) => m.events.filter((e) => e === k).length !== 1),
-    );
+    expect(ms.rows).toHaveLength(flows.length * MILESTONES);
+    const flowOf = new Map(contracts.rows.map((c) => [c.ids[0]!, flows[Number(c.title.split('-').at(-1))]!]));
+    const bad = ms.rows.filter((m) => {
+      const f = flowOf.get(m.contract_id)!;
+      const j = Number(m.title.slice(1)) - 1; // milestone `M${j + 1}`
+      const expected = [
+        { kind: 'milestone', amount: m.amount - f.partials[j]!, entries: 1 },
+        { kind: 'partial_release', amount: f.partials[j]!, entries: 1 },
+      ];
+      return (
+        j < 0 || m.status !== 'paid' || m.funded !== m.amount || m.released !== m.amount || m.refunded !== 0 || m.fundings !== 1 || m.ok_fundings !== 1 ||
+        JSON.stringify(m.payments) !== JSON.stringify(expected) ||
+        m.entries.filter((k) => k === 'escrow_funding').length !== 1 || m.entries.filter((k) => k === 'escrow_release').length !== 2 ||
+        ['milestone.funded', 'milestone.released', 'milestone.submitted', 'milestone.approved'].some((k) => m.events.filter((e) => e === k).length !== 1)
+      );
+    });
     expect(bad).toEqual([]);
 
     // One activation per contract.
@@ -202,5 +280,5 @@ describe.skipIf(!engines().includes('postgres'))('crash recovery: kill -9 mid-lo
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     const [{ n }] = (await sql.query<{ n: number }>('SELECT COUNT(*)::int AS n FROM fundings WHERE milestone_id = $1', [first!.id])).rows as [{ n: number }];
     expect(n).toBe(1);
-  }, 240_000);
+  }, 300_000);
 });
