@@ -328,3 +328,35 @@ describe.each(engines())('webhook address rules over HTTP on %s', (engine) => {
     ]);
   });
 });
+
+// The background worker (TRANCHE_WORKER=1) on the real clock: no jobs/run, a dead endpoint hangs.
+describe('the background worker’s webhook lane', () => {
+  let s: TestServer;
+  let hooks: Awaited<ReturnType<typeof receiver>>;
+  beforeAll(async () => {
+    hooks = await receiver();
+    s = await startTestServer(engines()[0]!, { TRANCHE_WORKER: '1', TRANCHE_WEBHOOK_ALLOW_PRIVATE: '1' });
+  });
+  afterAll(async () => {
+    for (const res of hooks?.hanging ?? []) res.socket?.destroy();
+    await s?.stop();
+    await hooks?.close();
+  });
+
+  it('delivers on its own while a hanging endpoint holds one slot, and settlements go on', async () => {
+    const hang = await s.admin.post('/v1/webhook-endpoints', { url: `${hooks.url}/hang`, events: ['*'] });
+    const ok = await s.admin.post('/v1/webhook-endpoints', { url: `${hooks.url}/ok`, events: ['milestone.funding_failed'] });
+    expect([hang.status, ok.status]).toEqual([201, 201]);
+    const p = await newParties(s);
+    const c = await liveContract(s, p, 'sequential_escrow', [{ title: 'Background', amount: 4000, dueDate: inDays(30, serverNow(s)) }]);
+    await until(() => hooks.to('/hang').length === 1);
+    const m = (await milestoneList(p.client.api, c.id))[0]!;
+    expect((await p.client.api.post(`/v1/milestones/${m.id}/fund`, { paymentMethod: 'pm_card_fails_later' })).status).toBe(200);
+    // The settle job runs and its event reaches the healthy endpoint, well within the hang's 10 s.
+    await until(() => hooks.to('/ok').some((d) => JSON.parse(d.body).data.contractId === c.id), 4000);
+    expect(await activityKinds(p.client.api, c.id)).toContain('milestone.funding_failed');
+    const d = hooks.to('/ok').find((x) => JSON.parse(x.body).data.contractId === c.id)!;
+    expect(verify(ok.body.secret, d).type).toBe('milestone.funding_failed');
+    expect(hooks.to('/hang')).toHaveLength(1);
+  });
+});
