@@ -96,13 +96,32 @@ const SEED_STEPS: [string, string][] = [
      FROM bench_m($5::bigint, $6::bigint, $2, $3) WHERE ms_st IN ('paid', 'funded', 'submitted')`,
   ],
   [
+    // Each entry's hash chained to the previous one of its contract, over the postings the next
+    // step inserts (tranche_entry_hash, as postEntry does), and the head kept on the contract.
     'journal entries',
-    `INSERT INTO journal_entries (id, platform_id, contract_id, seq, kind, reference, milestone_id, created_at)
-     SELECT 'je_f' || lpad((n * 10 + j)::text, 25, '0'), $1, cid, 2 * j - 1, 'escrow_funding', 'charge:seed_' || mid, mid, ts
-     FROM bench_m($5::bigint, $6::bigint, $2, $3) WHERE ms_st IN ('paid', 'funded', 'submitted')
-     UNION ALL
-     SELECT 'je_r' || lpad((n * 10 + j)::text, 25, '0'), $1, cid, 2 * j, 'escrow_release', 'release:pay_' || lpad((n * 10 + j)::text, 26, '0'), mid, ts + interval '6 days'
-     FROM bench_m($5::bigint, $6::bigint, $2, $3) WHERE ms_st = 'paid'`,
+    `INSERT INTO journal_entries (id, platform_id, contract_id, seq, kind, reference, milestone_id, created_at, hash)
+     WITH RECURSIVE entry AS (
+       SELECT 'je_f' || lpad((n * 10 + j)::text, 25, '0') AS id, cid, 2 * j - 1 AS seq, 'escrow_funding' AS kind, 'charge:seed_' || mid AS reference, mid, ts AS at,
+              ARRAY[0, 1] AS idx, ARRAY['world', 'clients:' || client || ':funding'] AS src,
+              ARRAY['clients:' || client || ':funding', 'contracts:' || cid || ':escrow:' || mid] AS dst, ARRAY[amount, amount] AS amt
+       FROM bench_m($5::bigint, $6::bigint, $2, $3) WHERE ms_st IN ('paid', 'funded', 'submitted')
+       UNION ALL
+       SELECT 'je_r' || lpad((n * 10 + j)::text, 25, '0'), cid, 2 * j, 'escrow_release', 'release:pay_' || lpad((n * 10 + j)::text, 26, '0'), mid, ts + interval '6 days',
+              ARRAY[0], ARRAY['contracts:' || cid || ':escrow:' || mid], ARRAY['contractors:' || contractor || ':balance'], ARRAY[amount]
+       FROM bench_m($5::bigint, $6::bigint, $2, $3) WHERE ms_st = 'paid'
+     ), chain AS (
+       SELECT e.*, tranche_entry_hash(NULL, e.id, e.cid, e.seq, e.kind, e.reference, e.mid, e.at, e.idx, e.src, e.dst, e.amt, array_fill('USD'::text, ARRAY[cardinality(e.idx)])) AS hash
+       FROM entry e WHERE e.seq = 1
+       UNION ALL
+       SELECT e.*, tranche_entry_hash(c.hash, e.id, e.cid, e.seq, e.kind, e.reference, e.mid, e.at, e.idx, e.src, e.dst, e.amt, array_fill('USD'::text, ARRAY[cardinality(e.idx)]))
+       FROM chain c JOIN entry e ON e.cid = c.cid AND e.seq = c.seq + 1
+     )
+     SELECT id, $1, cid, seq, kind, reference, mid, at, hash FROM chain`,
+  ],
+  [
+    'chain heads',
+    `UPDATE contracts c SET ledger_head = e.hash FROM journal_entries e
+     WHERE c.id IN (SELECT id FROM bench_c($5::bigint, $6::bigint, $2, $3)) AND e.contract_id = c.id AND e.seq = c.ledger_seq`,
   ],
   [
     'postings',
