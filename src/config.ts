@@ -22,7 +22,10 @@ const EnvSchema = z.object({
   TRANCHE_CHECK_RESPONSES: z.enum(['0', '1']).default('0'),
   TRUST_PROXY: z
     .string()
-    .regex(/^(true|false|\d+|[\w.:/]+(,\s*[\w.:/]+)*)$/, 'must be true, false, a hop count or a comma-separated list of addresses/CIDRs')
+    .regex(/^(true|false|[\w.:/]+(\s*,\s*[\w.:/]+)*)$/, 'must be true, false or a comma-separated list of addresses/CIDRs')
+    // A hop count trusts whoever connects directly as a proxy: anyone reaching the port could
+    // forge X-Forwarded-For (Fastify refuses hop counts for this reason).
+    .refine((v) => !/^\d+$/.test(v), 'a hop count is not accepted: name the proxies (addresses or CIDRs)')
     .default('false'),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
   HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
@@ -52,7 +55,7 @@ export type Config = {
   /** Validate every response body against its schema (the test suite does; costs CPU per request). */
   checkResponses: boolean;
   /** Fastify's trustProxy: whose X-Forwarded-Proto/For/Host to believe (false: nobody's). */
-  trustProxy: boolean | number | string;
+  trustProxy: boolean | string;
   /** Slow clients: whole request, headers, idle keep-alive connection, idle socket. */
   timeouts: { requestMs: number; headersMs: number; keepAliveMs: number; idleMs: number };
   /** Failed logins allowed per account and per client address within a window, counted in the database. */
@@ -89,7 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.TRANCHE_PUBLIC_URL,
     dbPoolSize: e.DB_POOL_SIZE,
     checkResponses: e.TRANCHE_CHECK_RESPONSES === '1',
-    trustProxy: e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY === 'false' ? false : /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY,
+    trustProxy: e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY,
     timeouts: { requestMs: e.REQUEST_TIMEOUT_MS, headersMs: e.HEADERS_TIMEOUT_MS, keepAliveMs: e.KEEP_ALIVE_TIMEOUT_MS, idleMs: e.IDLE_TIMEOUT_MS },
     loginLimits: { perAccount: e.LOGIN_FAILURES_PER_ACCOUNT, perAddress: e.LOGIN_FAILURES_PER_ADDRESS, windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS },
     uploadQuota: { files: e.UPLOAD_FILES_PER_DAY, bytes: e.UPLOAD_BYTES_PER_DAY },

@@ -74,16 +74,13 @@ const CSP_DIRECTIVES = {
 
 export type App = FastifyInstance;
 
-/** A hop count trusts that many proxies nearest to us (Fastify's types name only the other forms). */
-const trustProxy = (t: HttpSettings['trustProxy']) => (typeof t === 'number' ? (_address: string, hop: number) => hop < t : t);
-
 /** Builds the HTTP application: plugins, auth, the error mapper and every route. */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { timeouts } = opts.http;
   const app = Fastify({
     loggerInstance: opts.log as unknown as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    trustProxy: trustProxy(opts.http.trustProxy),
+    trustProxy: opts.http.trustProxy,
     // A client that trickles its request in holds a connection: the whole request (body
     // included) must arrive within requestTimeout and its headers within headersTimeout; Node
     // checks every connectionsCheckingInterval and answers 408.
