@@ -10,7 +10,8 @@
 -- The one definition of an entry's hash, used by postEntry, the check and the backfill below:
 -- sha256(previous hash || canonical entry), the canonical entry being the JSON array
 -- [id, contract, seq, kind, reference, milestone, created_at in epoch microseconds,
---  [[idx, source, destination, amount, currency], … in idx order]] as jsonb prints it.
+--  [idx…], [source…], [destination…], [amount…], [currency…]] as jsonb prints it, the postings
+-- column by column in idx order (no subquery, so PostgreSQL can inline the function: about 20 µs a call).
 -- The first entry of a contract chains to the empty string. Built-ins only (sha256 is in
 -- PostgreSQL 11+ and PGlite; pgcrypto is not needed).
 CREATE FUNCTION tranche_entry_hash(
@@ -21,8 +22,7 @@ CREATE FUNCTION tranche_entry_hash(
   SELECT sha256(COALESCE(prev_hash, ''::bytea) || convert_to(jsonb_build_array(
     entry_id, entry_contract, entry_seq, entry_kind, entry_reference, entry_milestone,
     (extract(epoch FROM entry_at) * 1000000)::bigint,
-    COALESCE((SELECT jsonb_agg(jsonb_build_array(p.i, p.src, p.dst, p.amt, p.cur) ORDER BY p.i)
-              FROM unnest(posting_idx, posting_sources, posting_destinations, posting_amounts, posting_currencies) AS p(i, src, dst, amt, cur)), '[]'::jsonb)
+    posting_idx, posting_sources, posting_destinations, posting_amounts, posting_currencies
   )::text, 'UTF8'))
 $$;
 
