@@ -35,6 +35,10 @@ export const ID_PREFIXES = {
   webhook: 'whe',
   webhookMessage: 'msg',
   webhookAttempt: 'wha',
+  timeEntry: 'te',
+  invoice: 'inv',
+  milestoneRequest: 'mr',
+  hourlyTerms: 'ht',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

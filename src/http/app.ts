@@ -26,6 +26,7 @@ import { registerWeb } from './web.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { adminTokenRoutes } from './routes/admin-tokens.ts';
 import { contractRoutes } from './routes/contracts.ts';
+import { hourlyRoutes } from './routes/hourly.ts';
 import { disputeRoutes } from './routes/disputes.ts';
 import { fileRoutes } from './routes/files.ts';
 import { identityRoutes } from './routes/identity.ts';
@@ -195,6 +196,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(async (v1) => {
     identityRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     contractRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    hourlyRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     milestoneRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     negotiationRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     disputeRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);

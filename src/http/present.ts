@@ -65,6 +65,7 @@ export const presentDispute = (d: DisputeRow) => ({
   id: d.id,
   contractId: d.contract_id,
   milestoneId: d.milestone_id,
+  invoiceId: d.invoice_id ?? null,
   openedBy: d.opened_by,
   openerRole: d.opener_role,
   reason: d.reason,

@@ -3,6 +3,8 @@ import type { Db, Tx } from '../db/client.ts';
 import type { Deps, Principal, UseCaseCtx } from '../usecases/context.ts';
 import { resolveUnansweredDispute } from '../usecases/disputes.ts';
 import { escalateUnansweredRefundRequest } from '../usecases/refund-requests.ts';
+import { createWeeklyInvoices } from '../usecases/hourly/invoicing.ts';
+import { payScheduledInvoice, retryPastDueInvoice, settleInvoiceCharge } from '../usecases/hourly/pay-invoice.ts';
 import { autoApprove, RetryLater, settleFunding, settlePayment, warnAutoApproval } from '../usecases/settle-charges.ts';
 import { sendNotificationEmail, type Mailer } from '../notify/email.ts';
 import type { WebhookLane } from './webhook-lane.ts';
@@ -21,6 +23,11 @@ const STATE_JOBS: Record<string, (ctx: UseCaseCtx, p: Record<string, unknown>) =
   auto_approve_warning: (ctx, p) => warnAutoApproval(ctx, String(p.milestoneId), Number(p.submission), String(p.dueAt)),
   dispute_timeout: async (ctx, p) => resolveUnansweredDispute(ctx, String(p.disputeId)),
   refund_request_timeout: (ctx, p) => escalateUnansweredRefundRequest(ctx, String(p.refundRequestId)),
+  // Hourly contracts: Monday's invoices, Wednesday's payments, daily retries of past-due ones.
+  hourly_invoicing: (ctx, p) => createWeeklyInvoices(ctx, String(p.periodStart)),
+  invoice_payment: (ctx, p) => payScheduledInvoice(ctx, String(p.invoiceId)),
+  invoice_retry: (ctx, p) => retryPastDueInvoice(ctx, String(p.invoiceId), Number(p.retry)),
+  settle_invoice_charge: (ctx, p) => settleInvoiceCharge(ctx, String(p.invoiceId), String(p.paymentId)),
 };
 
 /**

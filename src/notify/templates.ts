@@ -40,6 +40,14 @@ export const EVENT_KINDS = [
   'refund_request.withdrawn',
   'refund_request.escalated',
   'refund_request.failed',
+  'milestone_request.created',
+  'milestone_request.accepted',
+  'milestone_request.declined',
+  'milestone_request.withdrawn',
+  'invoice.paid',
+  'invoice.past_due',
+  'invoice.disputed',
+  'invoice.voided',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -100,5 +108,13 @@ export function describe(kind: EventKind, d: EventData, contractTitle: string): 
     case 'refund_request.withdrawn': return t('Refund request withdrawn');
     case 'refund_request.escalated': return t('Refund unanswered: it goes to a dispute', `The refund request ${on} was not answered in time. The escrow is now disputed; the platform will settle it.`);
     case 'refund_request.failed': return t('Refund could not be applied', `The escrow ${on} changed since the refund was requested; ask again.`);
+    case 'milestone_request.created': return t('Milestone payment requested', `A milestone payment of ${money(d)} was requested ${on}: ${String(d.description ?? '')}`);
+    case 'milestone_request.accepted': return t('Milestone request accepted', `The request for ${money(d)} ${on} was accepted: it is now a milestone payment held in escrow.`);
+    case 'milestone_request.declined': return t('Milestone request declined', `The request for ${money(d)} ${on} was declined${d.reason ? `: ${d.reason}` : '.'}`);
+    case 'milestone_request.withdrawn': return t('Milestone request withdrawn');
+    case 'invoice.paid': return t(`Invoice ${String(d.number ?? '')} paid`, `Invoice ${String(d.number ?? '')} (${money(d)}) ${on} was paid.`);
+    case 'invoice.past_due': return t(`Invoice ${String(d.number ?? '')} is past due`, `The payment of invoice ${String(d.number ?? '')} (${money(d)}) ${on} failed: ${String(d.reason ?? '')}. The client can pay it now; it is retried daily.`);
+    case 'invoice.disputed': return t(`Invoice ${String(d.number ?? '')} disputed`, `Invoice ${String(d.number ?? '')} ${on} was disputed and is held from payment: ${d.reason ?? ''}`);
+    case 'invoice.voided': return t(`Invoice ${String(d.number ?? '')} voided`);
   }
 }

@@ -22,6 +22,9 @@ export type NewContract = {
   currency: string;
   policy?: PolicyInput;
   milestones?: NewMilestone[];
+  /** Hourly contracts: minor units per hour, and an optional weekly limit of hours. */
+  hourlyRate?: number;
+  weeklyLimitHours?: number;
 };
 
 /**
@@ -36,14 +39,20 @@ export async function createContract(ctx: UseCaseCtx, input: NewContract) {
   const errors: FieldError[] = [];
   if (input.clientId === input.contractorId) errors.push({ field: 'contractorId', message: 'must differ from clientId' });
   if (!isCurrency(input.currency)) errors.push({ field: 'currency', message: 'is not an ISO 4217 currency' });
-  if (input.type !== 'fixed') errors.push({ field: 'type', message: 'only fixed-price contracts are available in this version' });
+  if (input.type === 'hourly') {
+    if (input.hourlyRate === undefined) errors.push({ field: 'hourlyRate', message: 'is required for an hourly contract' });
+  } else {
+    if (input.hourlyRate !== undefined) errors.push({ field: 'hourlyRate', message: 'is only for hourly contracts' });
+    if (input.weeklyLimitHours !== undefined) errors.push({ field: 'weeklyLimitHours', message: 'is only for hourly contracts' });
+  }
   for (const field of ['clientId', 'contractorId'] as const) {
     if (!(await findUser(tx, principal.platformId, input[field]))) errors.push({ field, message: 'is not a user of this platform' });
   }
   if (errors.length) throw new AppError('validation_failed', 'the contract is not valid', {}, errors);
   if (!role) throw new AppError('forbidden', 'you must be the client or the contractor of a contract you create');
   const platform = await loadPlatform(tx, principal.platformId);
-  const policy = resolvePolicy(input.policy, platform.settings);
+  // Hourly contracts default to the preset made for them (seed 003), not the platform's default.
+  const policy = resolvePolicy(input.policy ?? (input.type === 'hourly' ? 'hourly_requests' : undefined), platform.settings);
   const milestones = input.milestones ?? [];
   assertContractLimits(milestones.length, milestones.reduce((a, m) => a + m.amount, 0));
   if (milestones.length && !mayCreateMilestones(policy, role)) {
@@ -53,9 +62,9 @@ export async function createContract(ctx: UseCaseCtx, input: NewContract) {
 
   const id = newId('contract');
   const [contract] = await tx.query<ContractRow>(
-    `INSERT INTO contracts (id, platform_id, title, description, client_id, contractor_id, created_by, type, currency, status, policy, created_at, updated_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'proposal',$10,$11,$11) RETURNING *`,
-    [id, principal.platformId, input.title, input.description ?? null, input.clientId, input.contractorId, principal.userId, input.type, input.currency, JSON.stringify(policy), now],
+    `INSERT INTO contracts (id, platform_id, title, description, client_id, contractor_id, created_by, type, currency, status, policy, created_at, updated_at, hourly_rate, weekly_limit_hours)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'proposal',$10,$11,$11,$12,$13) RETURNING *`,
+    [id, principal.platformId, input.title, input.description ?? null, input.clientId, input.contractorId, principal.userId, input.type, input.currency, JSON.stringify(policy), now, input.hourlyRate ?? null, input.weeklyLimitHours ?? null],
   );
   await assertFilesUsable(ctx, contract!, milestones.flatMap((m) => m.attachmentIds ?? []));
   const init = initialStatus(policy, role);

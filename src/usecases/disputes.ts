@@ -10,12 +10,15 @@ import { assertFilesUsable } from './files.ts';
 import { enqueueJob, recordEvent } from './record.ts';
 import { applyMilestoneCommand } from './run-milestone-command.ts';
 import { findMilestone, type MilestoneRow } from '../db/repos/milestones.ts';
+import { invoiceAtStake, resolveInvoiceDispute } from './hourly/invoice-disputes.ts';
 
 export type DisputeRow = {
   id: string;
   platform_id: string;
   contract_id: string;
-  milestone_id: string;
+  /** A dispute is about a milestone's escrow, or (hourly contracts) about an invoice. */
+  milestone_id: string | null;
+  invoice_id: string | null;
   opened_by: string;
   opener_role: Role;
   reason: string;
@@ -120,7 +123,8 @@ export async function resolveDispute(
   const { dispute, contract, role } = await loadDispute(ctx, id, true);
   if (by === 'admin' && !(role === 'admin' && isPlatformAdmin(ctx.principal))) throw forbidden('only the platform admin resolves disputes');
   if (dispute.status === 'resolved') throw invalidState('dispute', dispute.status);
-  const milestone = (await findMilestone(ctx.tx, contract.platform_id, dispute.milestone_id, true))!;
+  if (dispute.invoice_id) return { dispute: await resolveInvoiceDispute(ctx, contract, dispute, input, resolution) };
+  const milestone = (await findMilestone(ctx.tx, contract.platform_id, dispute.milestone_id!, true))!;
   const result = await applyMilestoneCommand(ctx, contract, milestone, by, { type: 'resolve', ...input }, {
     event: 'dispute.resolved',
     paymentKind: 'dispute_release',
@@ -138,8 +142,9 @@ export async function resolveDispute(
 export async function resolveUnansweredDispute(ctx: UseCaseCtx, id: string): Promise<'resolved' | 'skipped'> {
   const { dispute, contract } = await loadDispute(ctx, id, true);
   if (dispute.status !== 'open' || ctx.now < dispute.respond_by) return 'skipped';
-  const milestone = (await findMilestone(ctx.tx, contract.platform_id, dispute.milestone_id, true))!;
-  const held = escrowHeld(toState(milestone));
+  const held = dispute.invoice_id
+    ? await invoiceAtStake(ctx, dispute)
+    : escrowHeld(toState((await findMilestone(ctx.tx, contract.platform_id, dispute.milestone_id!, true))!));
   const outcome = contract.policy.disputeDefaultOutcome;
   const release = outcome === 'release' || (outcome === 'opener_wins' && dispute.opener_role === 'contractor');
   await resolveDispute(ctx, id, release ? { releaseAmount: held, refundAmount: 0 } : { releaseAmount: 0, refundAmount: held }, 'system', `default:${outcome}`);

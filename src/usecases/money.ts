@@ -12,7 +12,7 @@ import { enqueueJob } from './record.ts';
 
 export const partiesOf = (c: ContractRow): Parties => ({ contractId: c.id, clientId: c.client_id, contractorId: c.contractor_id });
 
-export type PaymentKind = 'milestone' | 'partial_release' | 'dispute_release' | 'close_release';
+export type PaymentKind = 'milestone' | 'partial_release' | 'dispute_release' | 'close_release' | 'invoice';
 
 export type EffectOptions = {
   /** Payment method for a charge; falls back to the client's default. */
@@ -159,7 +159,7 @@ export async function applyMoneyEffects(
 export async function insertPayment(
   ctx: UseCaseCtx,
   contract: ContractRow,
-  p: { id: string; milestoneId: string | null; kind: PaymentKind; amount: number; fee: number; status: 'draft' | 'paid' },
+  p: { id: string; milestoneId: string | null; kind: PaymentKind; amount: number; fee: number; status: 'draft' | 'paid' | 'processing' },
 ): Promise<void> {
   await ctx.tx.query(
     `INSERT INTO payments (id, platform_id, contract_id, milestone_id, client_id, contractor_id, kind, amount, fee, currency, status, paid_at, created_at, updated_at)

@@ -17,6 +17,8 @@ export type ContractRow = {
   status: ContractStatus;
   policy: Policy;
   ledger_seq: number;
+  hourly_rate: number | null;
+  weekly_limit_hours: number | null;
   version: number;
   activated_at: Date | null;
   closed_at: Date | null;
@@ -37,6 +39,8 @@ export type Contract = {
   currency: string;
   status: ContractStatus;
   policy: Policy;
+  hourlyRate: number | null;
+  weeklyLimitHours: number | null;
   version: number;
   activatedAt: string | null;
   closedAt: string | null;
@@ -55,6 +59,8 @@ export const toContract = (r: ContractRow): Contract => ({
   currency: r.currency,
   status: r.status,
   policy: r.policy,
+  hourlyRate: r.hourly_rate ?? null,
+  weeklyLimitHours: r.weekly_limit_hours ?? null,
   version: r.version,
   activatedAt: iso(r.activated_at),
   closedAt: iso(r.closed_at),

@@ -17,7 +17,7 @@ export type PartyListQuery = {
  * merges two index-ordered scans instead of `client_id = me OR contractor_id = me`, which the
  * planner may answer by walking the whole table in id order (see bench/scale.ts).
  */
-export async function listByParty<T>(q: Queryable, table: 'contracts' | 'payments', o: PartyListQuery): Promise<T[]> {
+export async function listByParty<T>(q: Queryable, table: 'contracts' | 'payments' | 'invoices', o: PartyListQuery): Promise<T[]> {
   const params: unknown[] = [o.platformId];
   const p = (v: unknown) => {
     params.push(v);

@@ -1,0 +1,103 @@
+import { invoiceNumber, termsForWeek, weekFigures, weekOf, type TermsChange } from '../../domain/hourly.ts';
+import { newId } from '../../domain/ids.ts';
+import type { UseCaseCtx } from '../context.ts';
+import { RetryLater } from '../settle-charges.ts';
+import { initialTerms, platformTimeZone } from './hourly-contract.ts';
+
+type WeekTotal = {
+  contract_id: string;
+  client_id: string;
+  contractor_id: string;
+  currency: string;
+  hourly_rate: number;
+  weekly_limit_hours: number | null;
+  logged: number;
+  changes: TermsChange[] | null;
+};
+
+/**
+ * Monday's job (state job `hourly_invoicing`, one per platform and week): one invoice per
+ * hourly contract with time in the week just ended, billing at most the weekly limit, its
+ * amount rounded once; the week's entries become its lines; each invoice's payment is
+ * scheduled for Wednesday 00:00. Set-based (a handful of statements whatever the number of
+ * contracts), and idempotent: the invoice is unique per contract and week, and entries
+ * already on an invoice are not billed again, so a second run, here or in another worker,
+ * creates nothing.
+ */
+export async function createWeeklyInvoices(ctx: UseCaseCtx, periodStart: string): Promise<string> {
+  const { tx, now } = ctx;
+  const platformId = ctx.principal.platformId;
+  const tz = await platformTimeZone(tx, platformId);
+  const week = weekOf(periodStart, tz);
+  // The platform's time zone changed after the job was scheduled: wait for the week's end there.
+  if (now < week.invoiceAt) throw new RetryLater(`the week of ${week.start} ends at ${week.invoiceAt.toISOString()}`);
+
+  const totals = await tx.query<WeekTotal>(
+    `SELECT c.id AS contract_id, c.client_id, c.contractor_id, c.currency, c.hourly_rate, c.weekly_limit_hours, t.logged,
+       (SELECT json_agg(json_build_object('hourlyRate', h.hourly_rate, 'weeklyLimitHours', h.weekly_limit_hours, 'effectiveFrom', h.effective_from))
+        FROM hourly_terms h WHERE h.contract_id = c.id AND h.status = 'accepted') AS changes
+     FROM (SELECT contract_id, SUM(minutes)::int AS logged FROM time_entries
+           WHERE platform_id = $1 AND date BETWEEN $2 AND $3 AND invoice_id IS NULL GROUP BY contract_id) t
+     JOIN contracts c ON c.id = t.contract_id
+     WHERE NOT EXISTS (SELECT 1 FROM invoices i WHERE i.contract_id = c.id AND i.period_start = $2)`,
+    [platformId, week.start, week.end],
+  );
+  if (totals.length === 0) return 'no time logged';
+
+  const cols = {
+    id: [] as string[], contract: [] as string[], number: [] as string[], client: [] as string[], contractor: [] as string[],
+    logged: [] as number[], billed: [] as number[], rate: [] as number[], limit: [] as (number | null)[], amount: [] as number[], currency: [] as string[],
+  };
+  for (const t of totals) {
+    const terms = termsForWeek(initialTerms(t), t.changes ?? [], week.start);
+    const f = weekFigures(t.logged, terms);
+    cols.id.push(newId('invoice'));
+    cols.contract.push(t.contract_id);
+    cols.number.push(invoiceNumber(week.start, t.contract_id));
+    cols.client.push(t.client_id);
+    cols.contractor.push(t.contractor_id);
+    cols.logged.push(f.loggedMinutes);
+    cols.billed.push(f.billableMinutes);
+    cols.rate.push(terms.hourlyRate);
+    cols.limit.push(terms.weeklyLimitHours);
+    cols.amount.push(f.amount);
+    cols.currency.push(t.currency);
+  }
+  const created = await tx.query<{ id: string }>(
+    `INSERT INTO invoices (id, platform_id, contract_id, number, client_id, contractor_id, period_start, period_end, logged_minutes, billed_minutes,
+       hourly_rate, weekly_limit_hours, amount, amount_due, currency, status, due_at, due_date, created_at, updated_at)
+     SELECT x.id, $1, x.contract_id, x.number, x.client_id, x.contractor_id, $2, $3, x.logged, x.billed, x.rate, x.lim, x.amount, x.amount, x.currency,
+       'open', $4, $5, $6, $6
+     FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::int[], $14::bigint[], $15::int[], $16::bigint[], $17::text[])
+       AS x(id, contract_id, number, client_id, contractor_id, logged, billed, rate, lim, amount, currency)
+     ON CONFLICT (contract_id, period_start) DO NOTHING
+     RETURNING id`,
+    [platformId, week.start, week.end, week.payAt, week.payDate, now,
+     cols.id, cols.contract, cols.number, cols.client, cols.contractor, cols.logged, cols.billed, cols.rate, cols.limit, cols.amount, cols.currency],
+  );
+  const ids = created.map((r) => r.id);
+  // The week's entries become the invoice's lines. Under a limit, entries bill in date order
+  // until the limit is reached; the rest stay visible with 0 billed minutes.
+  await tx.query(
+    `UPDATE time_entries t SET invoice_id = x.invoice_id, billed_minutes = x.billed
+     FROM (
+       SELECT e.id, i.id AS invoice_id,
+         CASE WHEN i.weekly_limit_hours IS NULL THEN e.minutes
+              ELSE GREATEST(0, LEAST(e.minutes, i.weekly_limit_hours * 60 - (SUM(e.minutes) OVER (PARTITION BY e.contract_id ORDER BY e.date, e.id) - e.minutes))) END AS billed
+       FROM invoices i JOIN time_entries e ON e.contract_id = i.contract_id AND e.date BETWEEN i.period_start AND i.period_end AND e.invoice_id IS NULL
+       WHERE i.id = ANY($1)
+     ) x
+     WHERE t.id = x.id`,
+    [ids],
+  );
+  // Wednesday's payment of each invoice: one state job per invoice, so a failing card delays
+  // nobody else, and any number of workers share the work.
+  await tx.query(
+    `INSERT INTO jobs (id, platform_id, contract_id, kind, payload, run_at, dedupe_key, created_at, updated_at)
+     SELECT x.job_id, $1, i.contract_id, 'invoice_payment', jsonb_build_object('invoiceId', i.id), i.due_at, 'invoice-payment:' || i.id, $2, $2
+     FROM unnest($3::text[], $4::text[]) AS x(invoice_id, job_id) JOIN invoices i ON i.id = x.invoice_id
+     ON CONFLICT (dedupe_key) DO NOTHING`,
+    [platformId, now, ids, ids.map(() => newId('job'))],
+  );
+  return `${ids.length} invoices for the week of ${week.start}`;
+}

@@ -1,0 +1,213 @@
+import { findContract, type ContractRow } from '../../db/repos/contracts.ts';
+import { findInvoice, updateInvoice, type InvoiceRow } from '../../db/repos/hourly.ts';
+import { toState, type MilestoneRow } from '../../db/repos/milestones.ts';
+import { AppError, forbidden, invalidState, notFound } from '../../domain/errors.ts';
+import { PAST_DUE_RETRIES } from '../../domain/hourly.ts';
+import { newId } from '../../domain/ids.ts';
+import { escrowHeld } from '../../domain/milestone-machine.ts';
+import { feeOf } from '../../domain/money.ts';
+import { PaymentDeclinedError } from '../../payments/provider.ts';
+import { roleIn, type ContractRole } from '../access.ts';
+import type { UseCaseCtx } from '../context.ts';
+import { insertPayment, resolvePaymentMethod } from '../money.ts';
+import { completePayment, type PaymentRow } from '../pay-payments.ts';
+import { enqueueJob, recordEvent } from '../record.ts';
+import { applyMilestoneCommand, assertVersion } from '../run-milestone-command.ts';
+import { RetryLater } from '../settle-charges.ts';
+
+const DAY = 86_400_000;
+
+/** Loads an invoice its contract's parties (or the admin) may see; with `lock`, the contract first, then the invoice. */
+export async function loadInvoice(ctx: UseCaseCtx, id: string, lock: boolean): Promise<{ invoice: InvoiceRow; contract: ContractRow; role: ContractRole }> {
+  const peek = await findInvoice(ctx.tx, ctx.principal.platformId, id);
+  if (!peek) throw notFound('invoice');
+  const contract = (await findContract(ctx.tx, ctx.principal.platformId, peek.contract_id, lock))!;
+  let role: ContractRole;
+  try {
+    role = roleIn(ctx, contract);
+  } catch {
+    throw notFound('invoice');
+  }
+  const invoice = lock ? (await findInvoice(ctx.tx, contract.platform_id, id, true))! : peek;
+  return { invoice, contract, role };
+}
+
+export const balanceDue = (i: InvoiceRow) => i.amount_due - i.paid_from_escrow - i.charged;
+
+/** An invoice held by an unresolved dispute is not paid until the dispute is resolved. */
+export async function isHeldByDispute(ctx: UseCaseCtx, i: InvoiceRow): Promise<boolean> {
+  if (!i.dispute_id) return false;
+  const [d] = await ctx.tx.query<{ status: string }>('SELECT status FROM disputes WHERE id = $1', [i.dispute_id]);
+  return d?.status !== 'resolved';
+}
+
+/**
+ * Who pays and how a failure ends: the schedule, a retry and a dispute's resolution leave an
+ * invoice the card did not cover `past_due`; the client paying by hand gets the error instead
+ * and nothing changes.
+ */
+type Mode = 'schedule' | 'retry' | 'resolution' | 'client';
+
+/**
+ * Pays what is left of an invoice (contract and invoice locked): first from the contract's
+ * escrowed milestone payments, oldest first, partially if need be (each an escrow release of
+ * that milestone, with its contractor fee); the rest charged to the client's payment method
+ * (one direct payment entry). Each movement is one balanced journal entry and a contractor
+ * payment linked to the invoice. The card charge is keyed by invoice and attempt, so a
+ * retried transaction never charges twice.
+ */
+export async function settleInvoice(ctx: UseCaseCtx, contract: ContractRow, invoice: InvoiceRow, mode: Mode, paymentMethod?: string): Promise<InvoiceRow> {
+  let inv = invoice;
+  let rest = balanceDue(inv);
+  if (rest > 0 && contract.status === 'active') {
+    const held = await ctx.tx.query<MilestoneRow>(
+      `SELECT * FROM milestones WHERE contract_id = $1 AND status IN ('funded', 'submitted') AND NOT funding_pending
+         AND funded_amount - released_amount - refunded_amount > 0
+       ORDER BY created_at, id FOR UPDATE`,
+      [contract.id],
+    );
+    let fromEscrow = 0;
+    for (const m of held) {
+      if (rest === 0) break;
+      const take = Math.min(escrowHeld(toState(m)), rest);
+      const r = await applyMilestoneCommand(ctx, contract, m, 'client', { type: 'release', amount: take }, {
+        event: 'milestone.released',
+        eventActor: 'system',
+        paymentKind: 'invoice',
+        data: { invoiceId: inv.id, number: inv.number },
+      });
+      await ctx.tx.query('UPDATE payments SET invoice_id = $1 WHERE id = ANY($2)', [inv.id, r.paymentIds]);
+      fromEscrow += take;
+      rest -= take;
+    }
+    if (fromEscrow > 0) inv = await updateInvoice(ctx.tx, inv.id, { paid_from_escrow: inv.paid_from_escrow + fromEscrow }, ctx.now);
+  }
+  if (rest > 0) {
+    const method = mode === 'client' ? await resolvePaymentMethod(ctx, contract, paymentMethod) : await defaultMethod(ctx, contract);
+    if (!method) return pastDue(ctx, contract, inv, 'the client has no default payment method');
+    const fee = feeOf(rest, contract.policy.platformFee.clientBps);
+    const attempt = inv.charge_attempts + 1;
+    inv = await updateInvoice(ctx.tx, inv.id, { charge_attempts: attempt }, ctx.now);
+    let charge;
+    try {
+      charge = await ctx.deps.provider.charge({
+        amount: rest + fee,
+        currency: contract.currency,
+        paymentMethod: method,
+        idempotencyKey: `invoice:${inv.id}:${attempt}`,
+        description: `Invoice ${inv.number}`,
+      });
+    } catch (e) {
+      if (!(e instanceof PaymentDeclinedError)) throw e;
+      if (mode === 'client') throw new AppError('payment_declined', 'the card was declined', { declineCode: e.declineCode, invoiceId: inv.id });
+      return pastDue(ctx, contract, inv, `the card was declined (${e.declineCode})`);
+    }
+    const paymentId = newId('payment');
+    await insertPayment(ctx, contract, { id: paymentId, milestoneId: null, kind: 'invoice', amount: rest, fee: 0, status: 'processing' });
+    const [payment] = await ctx.tx.query<PaymentRow>('UPDATE payments SET invoice_id = $2, provider_ref = $3 WHERE id = $1 RETURNING *', [paymentId, inv.id, charge.reference]);
+    if (charge.status === 'pending') {
+      await enqueueJob(ctx, { kind: 'settle_invoice_charge', payload: { invoiceId: inv.id, paymentId }, platformId: contract.platform_id, contractId: contract.id, dedupeKey: `settle-invoice:${paymentId}` });
+      return updateInvoice(ctx.tx, inv.id, { charge_pending: true }, ctx.now);
+    }
+    await completePayment(ctx, contract, payment!, charge.reference, fee);
+    inv = await updateInvoice(ctx.tx, inv.id, { charged: inv.charged + rest, client_fee: inv.client_fee + fee }, ctx.now);
+  }
+  return markPaid(ctx, contract, inv);
+}
+
+async function defaultMethod(ctx: UseCaseCtx, contract: ContractRow): Promise<string | null> {
+  const [row] = await ctx.tx.query<{ default_payment_method: string | null }>('SELECT default_payment_method FROM users WHERE id = $1', [contract.client_id]);
+  return row?.default_payment_method ?? null;
+}
+
+async function markPaid(ctx: UseCaseCtx, contract: ContractRow, inv: InvoiceRow): Promise<InvoiceRow> {
+  const paid = await updateInvoice(ctx.tx, inv.id, { status: 'paid', paid_at: ctx.now, past_due_reason: null }, ctx.now);
+  await recordEvent(ctx, contract, {
+    kind: 'invoice.paid',
+    actorRole: 'system',
+    data: { invoiceId: inv.id, number: inv.number, amount: inv.amount_due, paidFromEscrow: paid.paid_from_escrow, charged: paid.charged },
+  });
+  return paid;
+}
+
+/**
+ * The card did not cover the invoice: it is past due, both parties are told (app, email,
+ * webhook) the first time, and the worker tries again daily, PAST_DUE_RETRIES times.
+ */
+async function pastDue(ctx: UseCaseCtx, contract: ContractRow, inv: InvoiceRow, reason: string): Promise<InvoiceRow> {
+  const first = inv.status !== 'past_due';
+  const row = await updateInvoice(ctx.tx, inv.id, { status: 'past_due', past_due_reason: reason, charge_pending: false }, ctx.now);
+  if (first) {
+    await recordEvent(ctx, contract, { kind: 'invoice.past_due', actorRole: 'system', data: { invoiceId: inv.id, number: inv.number, amount: balanceDue(row), reason } });
+  }
+  if (row.retries < PAST_DUE_RETRIES) {
+    const retry = row.retries + 1;
+    await enqueueJob(ctx, {
+      kind: 'invoice_retry',
+      payload: { invoiceId: inv.id, retry },
+      platformId: contract.platform_id,
+      contractId: contract.id,
+      runAt: new Date(ctx.now.getTime() + DAY),
+      dedupeKey: `invoice-retry:${inv.id}:${retry}`,
+    });
+  }
+  return row;
+}
+
+/** State job `invoice_payment`, Wednesday 00:00: pays an open invoice unless a dispute holds it. */
+export async function payScheduledInvoice(ctx: UseCaseCtx, invoiceId: string): Promise<string> {
+  const { invoice, contract } = await loadInvoice(ctx, invoiceId, true);
+  if (invoice.status !== 'open' || invoice.charge_pending) return `skipped: ${invoice.status}`;
+  if (await isHeldByDispute(ctx, invoice)) return 'skipped: disputed';
+  const row = await settleInvoice(ctx, contract, invoice, 'schedule');
+  return row.status;
+}
+
+/** State job `invoice_retry`: the daily retry of a past-due invoice. */
+export async function retryPastDueInvoice(ctx: UseCaseCtx, invoiceId: string, retry: number): Promise<string> {
+  const { invoice, contract } = await loadInvoice(ctx, invoiceId, true);
+  if (invoice.status !== 'past_due' || invoice.charge_pending || invoice.retries >= retry) return `skipped: ${invoice.status}`;
+  const row = await settleInvoice(ctx, contract, await updateInvoice(ctx.tx, invoice.id, { retries: retry }, ctx.now), 'retry');
+  return row.status;
+}
+
+/** State job `settle_invoice_charge`: how a card charge that answered `pending` ended. */
+export async function settleInvoiceCharge(ctx: UseCaseCtx, invoiceId: string, paymentId: string): Promise<string> {
+  const { invoice, contract } = await loadInvoice(ctx, invoiceId, true);
+  const [p] = await ctx.tx.query<PaymentRow>('SELECT * FROM payments WHERE id = $1 FOR UPDATE', [paymentId]);
+  if (!p || p.status !== 'processing' || !p.provider_ref) return 'already settled';
+  const outcome = await ctx.deps.provider.settle(p.provider_ref);
+  if (outcome === 'pending') throw new RetryLater('charge still pending');
+  if (outcome === 'failed') {
+    await ctx.tx.query("UPDATE payments SET status = 'failed', version = version + 1, updated_at = $2 WHERE id = $1", [p.id, ctx.now]);
+    await pastDue(ctx, contract, invoice, 'the card charge failed');
+    return 'failed';
+  }
+  const fee = feeOf(p.amount, contract.policy.platformFee.clientBps);
+  await completePayment(ctx, contract, p, p.provider_ref, fee);
+  const inv = await updateInvoice(ctx.tx, invoice.id, { charged: invoice.charged + p.amount, client_fee: invoice.client_fee + fee, charge_pending: false }, ctx.now);
+  return balanceDue(inv) === 0 ? (await markPaid(ctx, contract, inv)).status : inv.status;
+}
+
+/** The client pays an open or past-due invoice now (escrow first, then the card named or their default). */
+export async function payInvoice(ctx: UseCaseCtx, invoiceId: string, input: { paymentMethod?: string; expectedVersion?: number }): Promise<InvoiceRow> {
+  const { invoice, contract, role } = await loadInvoice(ctx, invoiceId, true);
+  if (role !== 'client') throw forbidden('only the client pays an invoice');
+  assertVersion(invoice, input.expectedVersion);
+  if (invoice.status === 'paid' || invoice.status === 'void') throw invalidState('invoice', invoice.status);
+  if (invoice.charge_pending) throw invalidState('invoice', invoice.status, 'a card charge for this invoice is still settling');
+  if (await isHeldByDispute(ctx, invoice)) throw invalidState('invoice', 'disputed', 'the invoice is disputed: it is paid when the dispute is resolved');
+  return settleInvoice(ctx, contract, invoice, 'client', input.paymentMethod);
+}
+
+/** The platform admin voids an invoice nothing was paid on yet. */
+export async function voidInvoice(ctx: UseCaseCtx, invoiceId: string): Promise<InvoiceRow> {
+  const { invoice, contract, role } = await loadInvoice(ctx, invoiceId, true);
+  if (role !== 'admin' || ctx.principal.userId !== null) throw forbidden('only the platform admin voids an invoice');
+  if (invoice.status === 'paid' || invoice.status === 'void') throw invalidState('invoice', invoice.status);
+  if (invoice.paid_from_escrow + invoice.charged > 0 || invoice.charge_pending) throw invalidState('invoice', invoice.status, 'part of this invoice is paid already');
+  if (await isHeldByDispute(ctx, invoice)) throw invalidState('invoice', 'disputed', 'resolve the dispute instead');
+  const row = await updateInvoice(ctx.tx, invoice.id, { status: 'void', voided_at: ctx.now }, ctx.now);
+  await recordEvent(ctx, contract, { kind: 'invoice.voided', actorRole: 'admin', data: { invoiceId: invoice.id, number: invoice.number, amount: invoice.amount } });
+  return row;
+}
