@@ -37,6 +37,8 @@ const EnvSchema = z.object({
   UPLOAD_FILES_PER_DAY: z.coerce.number().int().min(1).default(200),
   UPLOAD_BYTES_PER_DAY: z.coerce.number().int().min(1).default(500 * 1024 * 1024),
   TRANCHE_WEBHOOK_ALLOW_PRIVATE: z.enum(['0', '1']).default('0'),
+  LIVE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  LIVE_STREAMS_PER_USER: z.coerce.number().int().min(1).max(100).default(5),
 });
 
 export type Config = {
@@ -64,6 +66,8 @@ export type Config = {
   uploadQuota: { files: number; bytes: number };
   /** Let webhooks go to loopback, private and other non-public addresses (development only). */
   webhookAllowPrivate: boolean;
+  /** GET /v1/events: a comment line this often keeps proxies from closing idle streams; open streams per user and process. */
+  live: { heartbeatMs: number; streamsPerUser: number };
 };
 
 export class ConfigError extends Error {}
@@ -97,5 +101,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginLimits: { perAccount: e.LOGIN_FAILURES_PER_ACCOUNT, perAddress: e.LOGIN_FAILURES_PER_ADDRESS, windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS },
     uploadQuota: { files: e.UPLOAD_FILES_PER_DAY, bytes: e.UPLOAD_BYTES_PER_DAY },
     webhookAllowPrivate: e.TRANCHE_WEBHOOK_ALLOW_PRIVATE === '1',
+    live: { heartbeatMs: e.LIVE_HEARTBEAT_MS, streamsPerUser: e.LIVE_STREAMS_PER_USER },
   };
 }

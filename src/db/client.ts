@@ -22,6 +22,12 @@ export interface Db extends Queryable {
    */
   tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   ping(): Promise<boolean>;
+  /**
+   * LISTENs on a channel (notifications arrive only for committed transactions). `onReady` runs
+   * once listening starts and after every reconnection, when notifications may have been missed.
+   * Returns a function that stops listening.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onReady: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -62,7 +68,7 @@ class PgDb implements Db {
   readonly engine = 'postgres' as const;
   private readonly pool: pg.Pool;
 
-  constructor(url: string, poolSize: number, private readonly log?: Logger) {
+  constructor(private readonly url: string, poolSize: number, private readonly log?: Logger) {
     this.pool = new pg.Pool({
       connectionString: url,
       max: poolSize,
@@ -140,6 +146,44 @@ class PgDb implements Db {
     }
   }
 
+  /** A connection of its own (a pooled one would be handed to others), reopened when it drops. */
+  async listen(channel: string, onNotify: (payload: string) => void, onReady: () => void): Promise<() => Promise<void>> {
+    let stopped = false;
+    let client: pg.Client | null = null;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (delayMs: number) => {
+      if (stopped) return;
+      const c = new pg.Client({ connectionString: this.url });
+      client = c;
+      c.on('notification', (n) => {
+        if (n.channel === channel) onNotify(n.payload ?? '');
+      });
+      c.on('error', (err) => {
+        this.log?.warn({ err: err.message }, 'listening connection lost; reconnecting');
+        c.end().catch(() => undefined);
+      });
+      c.on('end', () => {
+        if (stopped) return;
+        const next = Math.min(5000, delayMs * 2);
+        retry = setTimeout(() => void connect(next), delayMs);
+      });
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        onReady();
+      } catch (err) {
+        this.log?.warn({ err: (err as Error).message }, 'cannot listen for notifications; retrying');
+        c.end().catch(() => undefined);
+      }
+    };
+    await connect(100);
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => undefined);
+    };
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
@@ -191,6 +235,13 @@ class PgliteDb implements Db {
     } catch {
       return false;
     }
+  }
+
+  /** The one connection is this process: its own transactions' notifications arrive on commit. */
+  async listen(channel: string, onNotify: (payload: string) => void, onReady: () => void): Promise<() => Promise<void>> {
+    const unlisten = await this.exclusive(() => this.pg.listen(channel, onNotify));
+    onReady();
+    return () => this.exclusive(() => unlisten()).catch(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -39,6 +39,7 @@ export const ID_PREFIXES = {
   invoice: 'inv',
   milestoneRequest: 'mr',
   hourlyTerms: 'ht',
+  message: 'cmsg',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -28,8 +28,10 @@ import { adminTokenRoutes } from './routes/admin-tokens.ts';
 import { contractRoutes } from './routes/contracts.ts';
 import { hourlyRoutes } from './routes/hourly.ts';
 import { disputeRoutes } from './routes/disputes.ts';
+import { eventRoutes } from './routes/events.ts';
 import { fileRoutes } from './routes/files.ts';
 import { identityRoutes } from './routes/identity.ts';
+import { messageRoutes } from './routes/messages.ts';
 import { milestoneRoutes } from './routes/milestones.ts';
 import { negotiationRoutes } from './routes/change-requests.ts';
 import { paymentRoutes } from './routes/payments.ts';
@@ -55,7 +57,7 @@ export type AppOptions = {
   http: HttpSettings;
 };
 
-export type HttpSettings = Pick<Config, 'trustProxy' | 'timeouts' | 'publicUrl' | 'loginLimits' | 'uploadQuota'>;
+export type HttpSettings = Pick<Config, 'trustProxy' | 'timeouts' | 'publicUrl' | 'loginLimits' | 'uploadQuota' | 'live'>;
 
 // The policy for the web app and every API answer: nothing inline, nothing from elsewhere.
 // (/docs sets its own, src/http/docs.ts.)
@@ -202,6 +204,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     disputeRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     paymentRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     timelineRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    messageRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    eventRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     fileRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     adminRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     webhookRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);

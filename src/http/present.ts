@@ -15,11 +15,12 @@ export const presentContractPage = ({ contract, overview, milestones }: Contract
 });
 
 /**
- * The contract page (contract, overview from the ledger, milestones) as it is now, read in one
- * statement: after a command, inside its transaction, so the answer shows the command's effect.
+ * The contract page (contract, overview from the ledger, milestones, the viewer's unread
+ * messages) as it is now, read in one statement: after a command, inside its transaction, so
+ * the answer shows the command's effect.
  */
-export async function loadContractPage(q: Queryable, c: Pick<ContractRow, 'platform_id' | 'id'>) {
-  const page = await findContractPage(q, c.platform_id, c.id);
+export async function loadContractPage(q: Queryable, c: Pick<ContractRow, 'platform_id' | 'id'>, viewerId: string | null = null) {
+  const page = await findContractPage(q, c.platform_id, c.id, viewerId);
   if (!page) throw new Error(`contract ${c.id} vanished`);
   return presentContractPage(page);
 }

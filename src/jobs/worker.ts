@@ -6,7 +6,8 @@ import { escalateUnansweredRefundRequest } from '../usecases/refund-requests.ts'
 import { createWeeklyInvoices } from '../usecases/hourly/invoicing.ts';
 import { payScheduledInvoice, retryPastDueInvoice, settleInvoiceCharge } from '../usecases/hourly/pay-invoice.ts';
 import { autoApprove, RetryLater, settleFunding, settlePayment, warnAutoApproval } from '../usecases/settle-charges.ts';
-import { sendNotificationEmail, type Mailer } from '../notify/email.ts';
+import { sendEmailJob, type Mailer } from '../notify/email.ts';
+import { sendMessageDigest } from '../usecases/conversation/send-message-digest.ts';
 import type { WebhookLane } from './webhook-lane.ts';
 
 type JobRow = { id: string; platform_id: string; kind: string; payload: Record<string, unknown>; attempts: number };
@@ -28,6 +29,7 @@ const STATE_JOBS: Record<string, (ctx: UseCaseCtx, p: Record<string, unknown>) =
   invoice_payment: (ctx, p) => payScheduledInvoice(ctx, String(p.invoiceId)),
   invoice_retry: (ctx, p) => retryPastDueInvoice(ctx, String(p.invoiceId), Number(p.retry)),
   settle_invoice_charge: (ctx, p) => settleInvoiceCharge(ctx, String(p.invoiceId), String(p.paymentId)),
+  message_digest: (ctx, p) => sendMessageDigest(ctx, String(p.contractId), String(p.userId)),
 };
 
 /**
@@ -122,7 +124,7 @@ async function reschedule(tx: Tx, job: JobRow, error: unknown, now: Date) {
 
 async function deliver(db: Db, deps: WorkerDeps, job: JobRow, now: Date): Promise<'ok' | 'failed'> {
   try {
-    const note = await sendNotificationEmail(db, deps.mailer, String(job.payload.notificationId));
+    const note = await sendEmailJob(db, deps.mailer, job.payload);
     await db.query("UPDATE jobs SET status = 'done', last_error = $2, updated_at = $3 WHERE id = $1", [job.id, note, now]);
     return 'ok';
   } catch (error) {

@@ -15,6 +15,19 @@ export function createMailer(smtpUrl: string | undefined, from: string): Mailer 
   };
 }
 
+/**
+ * Delivers one `email` job: a notification (`notificationId`), or a message composed by a use
+ * case for one user (`userId`, `subject`, `text`: the conversation's digest).
+ */
+export async function sendEmailJob(db: Queryable, mailer: Mailer, payload: Record<string, unknown>): Promise<'sent' | 'skipped'> {
+  if (typeof payload.notificationId === 'string') return sendNotificationEmail(db, mailer, payload.notificationId);
+  if (!mailer.configured) return 'skipped';
+  const [u] = await db.query<{ email: string; name: string }>('SELECT email, name FROM users WHERE id = $1', [String(payload.userId)]);
+  if (!u) return 'skipped';
+  await mailer.send({ to: u.email, subject: String(payload.subject), text: `Hello ${u.name},\n\n${String(payload.text)}\n\n— Tranche` });
+  return 'sent';
+}
+
 /** Delivers one notification by email. */
 export async function sendNotificationEmail(db: Queryable, mailer: Mailer, notificationId: string): Promise<'sent' | 'skipped'> {
   if (!mailer.configured) return 'skipped';

@@ -48,6 +48,8 @@ export const EVENT_KINDS = [
   'invoice.past_due',
   'invoice.disputed',
   'invoice.voided',
+  'conversation.started',
+  'message.created',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -116,5 +118,7 @@ export function describe(kind: EventKind, d: EventData, contractTitle: string): 
     case 'invoice.past_due': return t(`Invoice ${String(d.number ?? '')} is past due`, `The payment of invoice ${String(d.number ?? '')} (${money(d)}) ${on} failed: ${String(d.reason ?? '')}. The client can pay it now; it is retried daily.`);
     case 'invoice.disputed': return t(`Invoice ${String(d.number ?? '')} disputed`, `Invoice ${String(d.number ?? '')} ${on} was disputed and is held from payment: ${d.reason ?? ''}`);
     case 'invoice.voided': return t(`Invoice ${String(d.number ?? '')} voided`);
+    case 'conversation.started': return t('Conversation started', `The parties started a conversation ${on}.`);
+    case 'message.created': return t(`New message from ${String(d.authorName ?? 'the other party')}`, `${String(d.authorName ?? 'The other party')} wrote ${on}: ${String(d.excerpt ?? '')}`);
   }
 }

@@ -33,8 +33,8 @@ export async function recordEvent(ctx: UseCaseCtx, contract: ContractRow, ev: Ev
   const notificationIds = recipients.map(() => newId('notification'));
   const emailJobIds = recipients.map(() => newId('job'));
   const webhook = webhookBody(ev.kind, now, { activityId, contractId: contract.id, milestoneId: ev.milestoneId ?? null, ...data });
-  // One statement: the activity entry, a notification and an email job per recipient, and a
-  // webhook message per subscribed endpoint of the platform.
+  // One statement: the activity entry, a notification and an email job per recipient, the live
+  // events of both parties, and a webhook message per subscribed endpoint of the platform.
   await tx.query(
     `WITH act AS (
        INSERT INTO activity (id, platform_id, contract_id, milestone_id, actor_id, actor_role, kind, data, created_at)
@@ -45,6 +45,10 @@ export async function recordEvent(ctx: UseCaseCtx, contract: ContractRow, ev: Ev
      ), mail AS (
        INSERT INTO jobs (id, platform_id, contract_id, kind, payload, run_at, created_at, updated_at)
        SELECT j.id, $2, $3, 'email', jsonb_build_object('notificationId', j.nid), $9, $9, $9 FROM unnest($15::text[], $13::text[]) AS j(id, nid)
+     ), live AS (
+       INSERT INTO live_events (platform_id, user_id, contract_id, type, ref_id, created_at)
+       SELECT $2, p.user_id, $3, 'activity', $1, $9 FROM unnest($18::text[]) AS p(user_id)
+       UNION ALL SELECT $2, n.user_id, $3, 'notification', n.id, $9 FROM unnest($13::text[], $14::text[]) AS n(id, user_id)
      )
      INSERT INTO webhook_messages (endpoint_id, id, platform_id, event_type, payload, next_attempt_at, created_at, updated_at)
      SELECT e.id, $16, $2, $7, $17::jsonb, $9, $9, $9
@@ -53,10 +57,62 @@ export async function recordEvent(ctx: UseCaseCtx, contract: ContractRow, ev: Ev
     [
       activityId, contract.platform_id, contract.id, ev.milestoneId ?? null, actorId, ev.actorRole, ev.kind, JSON.stringify(data), now,
       text.title, text.body, JSON.stringify({ ...data, milestoneId: ev.milestoneId ?? null }), notificationIds, recipients, emailJobIds,
-      newId('webhookMessage'), JSON.stringify(webhook),
+      newId('webhookMessage'), JSON.stringify(webhook), [contract.client_id, contract.contractor_id],
     ],
   );
   return activityId;
+}
+
+export type MessageInput = { id: string; authorId: string; authorName: string; body: string; attachmentIds: string[]; createdAt: Date };
+
+const EXCERPT_LENGTH = 140;
+const excerpt = (body: string) => {
+  const chars = [...body.replace(/\s+/g, ' ')];
+  return chars.length > EXCERPT_LENGTH ? `${chars.slice(0, EXCERPT_LENGTH - 1).join('')}…` : chars.join('');
+};
+
+/**
+ * A message on a contract's thread, beside recordEvent: an in-app notification for the other
+ * party (its email is a digest scheduled by the conversation, not one per message), the live
+ * events of both parties and a `message.created` webhook message per subscribed endpoint. The
+ * timeline is not written here: it links the conversation once (`conversation.started`) and
+ * never copies messages.
+ */
+export async function recordMessage(ctx: UseCaseCtx, contract: ContractRow, m: MessageInput): Promise<void> {
+  const { tx, now } = ctx;
+  const recipient = m.authorId === contract.client_id ? contract.contractor_id : contract.client_id;
+  const data = { messageId: m.id, authorId: m.authorId, authorName: m.authorName, excerpt: excerpt(m.body) };
+  const text = describe('message.created', data, contract.title);
+  const notificationId = newId('notification');
+  const webhook = webhookBody('message.created', now, {
+    messageId: m.id, contractId: contract.id, authorId: m.authorId, body: m.body, attachmentIds: m.attachmentIds, createdAt: m.createdAt.toISOString(),
+  });
+  await tx.query(
+    `WITH ntf AS (
+       INSERT INTO notifications (id, platform_id, user_id, contract_id, kind, title, body, data, created_at)
+       VALUES ($1, $2, $3, $4, 'message.created', $5, $6, $7::jsonb, $8)
+     ), live AS (
+       INSERT INTO live_events (platform_id, user_id, contract_id, type, ref_id, created_at)
+       SELECT $2, p.user_id, $4, 'message', $9, $8 FROM unnest($10::text[]) AS p(user_id)
+       UNION ALL SELECT $2, $3, $4, 'notification', $1, $8
+     )
+     INSERT INTO webhook_messages (endpoint_id, id, platform_id, event_type, payload, next_attempt_at, created_at, updated_at)
+     SELECT e.id, $11, $2, 'message.created', $12::jsonb, $8, $8, $8
+     FROM webhook_endpoints e
+     WHERE e.platform_id = $2 AND e.disabled_at IS NULL AND (e.events ? 'message.created' OR e.events ? '*')`,
+    [
+      notificationId, contract.platform_id, recipient, contract.id, text.title, text.body, JSON.stringify(data), now, m.id,
+      [contract.client_id, contract.contractor_id], newId('webhookMessage'), JSON.stringify(webhook),
+    ],
+  );
+}
+
+/** Tells a user's open streams that their unread counts changed (a thread or notifications were read). */
+export async function recordReadMarker(ctx: Pick<UseCaseCtx, 'tx' | 'now'>, platformId: string, userId: string, contractId: string | null): Promise<void> {
+  await ctx.tx.query(
+    `INSERT INTO live_events (platform_id, user_id, contract_id, type, created_at) VALUES ($1, $2, $3, 'read', $4)`,
+    [platformId, userId, contractId, ctx.now],
+  );
 }
 
 /**

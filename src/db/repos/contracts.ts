@@ -1,6 +1,7 @@
 import type { ContractStatus } from '../../domain/milestone-machine.ts';
 import type { Policy } from '../../domain/policy.ts';
 import type { Queryable } from '../client.ts';
+import { unreadMessagesSql } from './messages.ts';
 import type { MilestoneRow } from './milestones.ts';
 import { iso, isoReq } from './rows.ts';
 
@@ -17,6 +18,8 @@ export type ContractRow = {
   status: ContractStatus;
   policy: Policy;
   ledger_seq: number;
+  /** Unread messages for the user reading, when the query selected them (messages.ts). */
+  unread_messages?: number;
   hourly_rate: number | null;
   weekly_limit_hours: number | null;
   version: number;
@@ -39,6 +42,8 @@ export type Contract = {
   currency: string;
   status: ContractStatus;
   policy: Policy;
+  /** Messages on the contract's thread the caller has not read (0 for the platform admin). */
+  unreadMessages: number;
   hourlyRate: number | null;
   weeklyLimitHours: number | null;
   version: number;
@@ -59,6 +64,7 @@ export const toContract = (r: ContractRow): Contract => ({
   currency: r.currency,
   status: r.status,
   policy: r.policy,
+  unreadMessages: r.unread_messages ?? 0,
   hourlyRate: r.hourly_rate ?? null,
   weeklyLimitHours: r.weekly_limit_hours ?? null,
   version: r.version,
@@ -117,21 +123,22 @@ const toOverview = (r: OverviewColumns, currency: string): Overview => ({
 export type ContractPage = { contract: ContractRow; overview: Overview; milestones: MilestoneRow[] };
 
 /**
- * The contract page in one statement: the contract row, its overview and its milestones (as
- * JSON rows, in order). Undefined if the contract is not on the platform.
+ * The contract page in one statement: the contract row, its overview, its milestones (as JSON
+ * rows, in order) and the unread messages of `viewerId`. Undefined if the contract is not on the platform.
  */
 export async function findContractPage(
   q: Queryable,
   platformId: string,
   id: string,
+  viewerId: string | null = null,
 ): Promise<ContractPage | undefined> {
   // json_agg gives the milestone rows with the same column names; timestamps arrive as ISO
   // text, which the mappers accept as they accept Date.
   const [row] = await q.query<ContractRow & OverviewColumns & { milestone_rows: MilestoneRow[] }>(
-    `SELECT c.*, ${OVERVIEW_COLUMNS},
+    `SELECT c.*, ${OVERVIEW_COLUMNS}, ${unreadMessagesSql('c.id', '$3::text')} AS unread_messages,
        (SELECT COALESCE(json_agg(m ORDER BY m.position, m.id), '[]'::json) FROM milestones m WHERE m.contract_id = c.id) AS milestone_rows
      FROM contracts c WHERE c.platform_id = $1 AND c.id = $2`,
-    [platformId, id],
+    [platformId, id, viewerId],
   );
   if (!row) return undefined;
   const { ov_in_escrow, ov_paid, ov_total, milestone_rows, ...contract } = row;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { listByParty } from '../../db/repos/party-list.ts';
 import { findContractPage, toContract, type ContractRow } from '../../db/repos/contracts.ts';
-import { notFound } from '../../domain/errors.ts';
+import { hasUnreadSql, unreadByContract } from '../../db/repos/messages.ts';
+import { forbidden, notFound } from '../../domain/errors.ts';
 import { closeContract } from '../../usecases/close-contract.ts';
 import { roleIn } from '../../usecases/access.ts';
 import { isPlatformAdmin } from '../../usecases/context.ts';
@@ -20,7 +21,7 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
   app.post('/contracts', { schema: { tags, summary: 'Propose a contract (starts as a proposal)', body: ContractCreateBody, response: { 201: ContractSchema } } }, (req, reply) =>
     runner.run(req, reply, async (ctx) => {
       const row = await createContract(ctx, req.body);
-      return { status: 201, body: await loadContractPage(ctx.tx, row) };
+      return { status: 201, body: await loadContractPage(ctx.tx, row, ctx.principal.userId) };
     }),
   );
 
@@ -29,24 +30,35 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
     {
       schema: {
         tags,
-        summary: 'List your contracts (as client, contractor or both)',
-        querystring: z.object({ role: z.enum(['client', 'contractor']).optional(), status: z.enum(['proposal', 'active', 'closed', 'withdrawn', 'declined']).optional(), ...ListQuery }).strict(),
+        summary: 'List your contracts (as client, contractor or both); `unread=true` keeps those with messages you have not read',
+        querystring: z
+          .object({
+            role: z.enum(['client', 'contractor']).optional(),
+            status: z.enum(['proposal', 'active', 'closed', 'withdrawn', 'declined']).optional(),
+            unread: z.enum(['true', 'false']).optional().meta({ description: '`true`: only contracts with unread messages; `false`: only those without.' }),
+            ...ListQuery,
+          })
+          .strict(),
         response: { 200: Page(ContractSchema) },
       },
     },
     (req, reply) =>
       runner.run(req, reply, async ({ tx, principal }) => {
         const q = req.query;
+        const viewer = isPlatformAdmin(principal) ? null : principal.userId;
+        if (q.unread !== undefined && !viewer) throw forbidden('unread messages belong to a user: use the Acting-User header');
         const rows = await listByParty<ContractRow>(tx, 'contracts', {
           platformId: principal.platformId,
-          userId: isPlatformAdmin(principal) ? null : principal.userId,
+          userId: viewer,
           role: q.role,
           filters: { status: q.status },
+          condition: q.unread === undefined ? undefined : (me) => `${q.unread === 'true' ? '' : 'NOT '}${hasUnreadSql('contracts.id', me)}`,
           before: decodeCursor(q.cursor),
           limit: q.limit + 1,
         });
         const pg = page(rows, q.limit);
-        return { status: 200, body: { data: pg.data.map(toContract), nextCursor: pg.nextCursor } };
+        const unread = viewer ? await unreadByContract(tx, viewer, pg.data.map((c) => c.id)) : new Map<string, number>();
+        return { status: 200, body: { data: pg.data.map((c) => toContract({ ...c, unread_messages: unread.get(c.id) ?? 0 })), nextCursor: pg.nextCursor } };
       }),
   );
 
@@ -56,7 +68,7 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
     (req, reply) =>
       runner.run(req, reply, async (ctx) => {
         // The page most read: contract, overview and milestones in one statement.
-        const found = await findContractPage(ctx.tx, ctx.principal.platformId, req.params.id);
+        const found = await findContractPage(ctx.tx, ctx.principal.platformId, req.params.id, ctx.principal.userId);
         if (!found) throw notFound('contract');
         roleIn(ctx, found.contract);
         return { status: 200, body: presentContractPage(found) };
@@ -75,7 +87,7 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
       (req, reply) =>
         runner.run(req, reply, async (ctx) => {
           const row = await respondToContract(ctx, req.params.id, command, expectedVersion(req, req.body?.expectedVersion));
-          return { status: 200, body: await loadContractPage(ctx.tx, row) };
+          return { status: 200, body: await loadContractPage(ctx.tx, row, ctx.principal.userId) };
         }),
     );
   }
@@ -105,7 +117,7 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
         const body = req.body ?? {};
         const out = await closeContract(ctx, req.params.id, { ...body, expectedVersion: expectedVersion(req, body.expectedVersion) });
         if (out.kind === 'refund_request') return { status: 202, body: presentRefundRequest(out.request, out.contract.currency) };
-        return { status: 200, body: await loadContractPage(ctx.tx, out.contract) };
+        return { status: 200, body: await loadContractPage(ctx.tx, out.contract, ctx.principal.userId) };
       }),
   );
 }

@@ -30,14 +30,15 @@ async function sniff(bytes: Buffer): Promise<string | null> {
   }
 }
 
-/** The owner, the platform admin, and the other party of a contract the file is attached to may read it. */
+/** The owner, the platform admin, and the other party of a contract the file is attached to (milestone, dispute, message) may read it. */
 async function canRead(ctx: UseCaseCtx, f: FileRow): Promise<boolean> {
   const p = ctx.principal;
   if (isPlatformAdmin(p) || p.userId === f.owner_id) return true;
   const [hit] = await ctx.tx.query(
     `SELECT 1 FROM contracts c WHERE c.platform_id = $1 AND (c.client_id = $2 OR c.contractor_id = $2) AND (c.client_id = $3 OR c.contractor_id = $3) AND (
        EXISTS (SELECT 1 FROM milestones m WHERE m.contract_id = c.id AND (m.attachment_ids ? $4 OR m.submission_files ? $4))
-    OR EXISTS (SELECT 1 FROM disputes d WHERE d.contract_id = c.id AND (d.evidence_ids ? $4 OR d.response_ids ? $4))) LIMIT 1`,
+    OR EXISTS (SELECT 1 FROM disputes d WHERE d.contract_id = c.id AND (d.evidence_ids ? $4 OR d.response_ids ? $4))
+    OR EXISTS (SELECT 1 FROM messages msg WHERE msg.contract_id = c.id AND msg.author_id = $3 AND msg.attachment_ids ? $4)) LIMIT 1`,
     [p.platformId, p.userId, f.owner_id, f.id],
   );
   return hit !== undefined;

@@ -1,6 +1,7 @@
 import { verify as argonVerify } from '@node-rs/argon2';
 import { z } from 'zod';
 import { beginLoginAttempt, loginSucceeded } from '../../db/repos/login-attempts.ts';
+import { unreadCounts } from '../../db/repos/messages.ts';
 import { findUser, findUserByEmail, toUser, type UserRow } from '../../db/repos/users.ts';
 import { AppError, forbidden, notFound } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
@@ -124,10 +125,18 @@ export function identityRoutes(app: V1, { runner, deps, db, http }: RouteContext
     }),
   );
 
-  app.get('/me', { schema: { tags, summary: 'The calling user (or the platform admin)', response: { 200: z.object({ user: UserSchema.nullable(), platformId: z.string(), admin: z.boolean() }) } } }, (req, reply) =>
+  const MeSchema = z.object({
+    user: UserSchema.nullable(),
+    platformId: z.string(),
+    admin: z.boolean(),
+    unreadNotifications: z.number().int().meta({ description: 'Your unread in-app notifications (0 for the platform admin).' }),
+    unreadMessages: z.number().int().meta({ description: 'Messages you have not read, across your contracts.' }),
+  });
+  app.get('/me', { schema: { tags, summary: 'The calling user (or the platform admin), with unread counts', response: { 200: MeSchema } } }, (req, reply) =>
     runner.run(req, reply, async ({ tx, principal }) => {
       const row = principal.userId ? await findUser(tx, principal.platformId, principal.userId) : undefined;
-      return { status: 200, body: { user: row ? toUser(row) : null, platformId: principal.platformId, admin: principal.viaAdmin } };
+      const unread = row ? await unreadCounts(tx, principal.platformId, row.id) : { unreadNotifications: 0, unreadMessages: 0 };
+      return { status: 200, body: { user: row ? toUser(row) : null, platformId: principal.platformId, admin: principal.viaAdmin, ...unread } };
     }),
   );
 

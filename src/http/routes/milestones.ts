@@ -126,7 +126,7 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
       runner.run(req, reply, async (ctx) => {
         const r = await reorderMilestones(ctx, req.params.id, req.body.milestoneIds);
         if (r.kind === 'change_request') return { status: 202, body: presentChangeRequest(r.changeRequest) };
-        return { status: 200, body: await loadContractPage(ctx.tx, r.contract) };
+        return { status: 200, body: await loadContractPage(ctx.tx, r.contract, ctx.principal.userId) };
       }),
   );
 

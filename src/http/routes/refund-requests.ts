@@ -105,7 +105,7 @@ export function refundRequestRoutes(app: V1, { runner }: RouteContext) {
     (req, reply) =>
       runner.run(req, reply, async (ctx) => {
         const { request, contract } = await acceptRefundRequest(ctx, req.params.id, expectedVersion(req, req.body?.expectedVersion));
-        return { status: 200, body: { ...presentRefundRequest(request, contract.currency), contract: await loadContractPage(ctx.tx, contract) } };
+        return { status: 200, body: { ...presentRefundRequest(request, contract.currency), contract: await loadContractPage(ctx.tx, contract, ctx.principal.userId) } };
       }),
   );
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoReq, iso } from '../../db/repos/rows.ts';
+import { toActivity, toNotification, type ActivityRow, type NotificationRow } from '../../db/repos/activity.ts';
 import { forbidden } from '../../domain/errors.ts';
 import { loadContract } from '../../usecases/access.ts';
 import type { RouteContext } from '../app.ts';
@@ -7,8 +7,6 @@ import { decodeCursor, page } from '../present.ts';
 import { ActivitySchema, IdParams, ListQuery, NotificationSchema, Page } from '../schemas.ts';
 import type { V1 } from './types.ts';
 
-type ActivityRow = { id: string; contract_id: string; milestone_id: string | null; actor_id: string | null; actor_role: string; kind: string; data: Record<string, unknown>; created_at: Date };
-type NotificationRow = { id: string; contract_id: string | null; kind: string; title: string; body: string; data: Record<string, unknown>; read_at: Date | null; created_at: Date };
 
 export function timelineRoutes(app: V1, { runner }: RouteContext) {
   app.get(
@@ -33,7 +31,7 @@ export function timelineRoutes(app: V1, { runner }: RouteContext) {
         return {
           status: 200,
           body: {
-            data: pg.data.map((a) => ({ id: a.id, contractId: a.contract_id, milestoneId: a.milestone_id, actorId: a.actor_id, actorRole: a.actor_role, kind: a.kind, data: a.data, createdAt: isoReq(a.created_at) })),
+            data: pg.data.map(toActivity),
             nextCursor: pg.nextCursor,
           },
         };
@@ -62,7 +60,7 @@ export function timelineRoutes(app: V1, { runner }: RouteContext) {
         return {
           status: 200,
           body: {
-            data: pg.data.map((n) => ({ id: n.id, contractId: n.contract_id, kind: n.kind, title: n.title, body: n.body, data: n.data, readAt: iso(n.read_at), createdAt: isoReq(n.created_at) })),
+            data: pg.data.map(toNotification),
             nextCursor: pg.nextCursor,
           },
         };
