@@ -142,6 +142,22 @@ export async function checkLedger(q: Queryable, platformId: string): Promise<Led
        FROM postings p WHERE p.entry_id = pe.entry_id) x
      WHERE pe.status IN ('paid', 'refunded') AND (x.gross <> pe.amount OR x.fee <> pe.fee OR x.currencies <> ARRAY[pe.currency])`, [platformId]));
 
+  // 10. Invoices (hourly contracts) agree with their lines and with the payments made for them:
+  //     logged and billed minutes are their lines' sums, the amount is billed × rate / 60 rounded
+  //     half up, what was paid from escrow and charged are the invoice's payments (escrow
+  //     releases of milestones, card charges without one), and a paid invoice owes nothing.
+  add(10, 'invoice disagrees with its lines or payments', await q.query(
+    `SELECT i.id AS "invoiceId", i.contract_id AS "contractId", i.status, i.amount, i.amount_due, i.paid_from_escrow, i.charged, l.logged, l.billed, pm.escrow, pm.card
+     FROM invoices i
+     CROSS JOIN LATERAL (SELECT COALESCE(SUM(minutes), 0)::int AS logged, COALESCE(SUM(billed_minutes), 0)::int AS billed FROM time_entries WHERE invoice_id = i.id) l
+     CROSS JOIN LATERAL (SELECT COALESCE(SUM(amount) FILTER (WHERE milestone_id IS NOT NULL), 0)::bigint AS escrow,
+                                COALESCE(SUM(amount) FILTER (WHERE milestone_id IS NULL), 0)::bigint AS card
+                         FROM payments WHERE invoice_id = i.id AND status = 'paid') pm
+     WHERE i.platform_id = $1 AND (l.logged <> i.logged_minutes OR l.billed <> i.billed_minutes
+       OR i.amount <> (i.billed_minutes::bigint * i.hourly_rate + 30) / 60
+       OR pm.escrow <> i.paid_from_escrow OR pm.card <> i.charged
+       OR (i.status = 'paid' AND i.paid_from_escrow + i.charged <> i.amount_due))`, [platformId]));
+
   const [counts] = await q.query<{ entries: number; postings: number }>(
     'SELECT (SELECT COUNT(*) FROM journal_entries WHERE platform_id = $1)::int AS entries, (SELECT COUNT(*) FROM postings WHERE platform_id = $1)::int AS postings',
     [platformId],
