@@ -8,6 +8,7 @@ import { payScheduledInvoice, retryPastDueInvoice, settleInvoiceCharge } from '.
 import { autoApprove, RetryLater, settleFunding, settlePayment, warnAutoApproval } from '../usecases/settle-charges.ts';
 import { sendEmailJob, type Mailer } from '../notify/email.ts';
 import { sendMessageDigest } from '../usecases/conversation/send-message-digest.ts';
+import { purgeLiveEvents } from '../events/log.ts';
 import type { WebhookLane } from './webhook-lane.ts';
 
 type JobRow = { id: string; platform_id: string; kind: string; payload: Record<string, unknown>; attempts: number };
@@ -160,7 +161,10 @@ export function startWorker(db: Db, deps: WorkerDeps, intervalMs = 500): { stop(
   let lastPurge = 0;
   const tick = () => {
     if (stopped) return;
-    const purge = Date.now() - lastPurge > PURGE_EVERY_MS ? ((lastPurge = Date.now()), purgeIdempotencyKeys(db, deps.clock.now())) : Promise.resolve();
+    const purge =
+      Date.now() - lastPurge > PURGE_EVERY_MS
+        ? ((lastPurge = Date.now()), Promise.all([purgeIdempotencyKeys(db, deps.clock.now()), purgeLiveEvents(db, deps.clock.now())]))
+        : Promise.resolve();
     running = purge
       .then(() => Promise.all([runDueJobs(db, deps, 100), deps.webhooks.pump()]))
       .catch((err: unknown) => deps.log.error({ err }, 'worker tick failed'))
