@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines, liveContract, newParties, newUser, startTestServer, type TestServer } from '../support/harness.ts';
-import { expectProblem, milestoneList } from '../support/negotiation-helpers.ts';
+import { milestoneList } from '../support/negotiation-helpers.ts';
 import { SseClient } from '../support/sse.ts';
 
 // GET /v1/events: Server-Sent Events of the caller's messages, contract activity, notifications
