@@ -48,6 +48,9 @@ export const EVENT_KINDS = [
   'invoice.past_due',
   'invoice.disputed',
   'invoice.voided',
+  'hourly_terms.proposed',
+  'hourly_terms.accepted',
+  'hourly_terms.declined',
   'conversation.started',
   'message.created',
 ] as const;
@@ -118,6 +121,9 @@ export function describe(kind: EventKind, d: EventData, contractTitle: string): 
     case 'invoice.past_due': return t(`Invoice ${String(d.number ?? '')} is past due`, `The payment of invoice ${String(d.number ?? '')} (${money(d)}) ${on} failed: ${String(d.reason ?? '')}. The client can pay it now; it is retried daily.`);
     case 'invoice.disputed': return t(`Invoice ${String(d.number ?? '')} disputed`, `Invoice ${String(d.number ?? '')} ${on} was disputed and is held from payment: ${d.reason ?? ''}`);
     case 'invoice.voided': return t(`Invoice ${String(d.number ?? '')} voided`);
+    case 'hourly_terms.proposed': return t('New hourly terms proposed', `New terms were proposed ${on}: ${money(d)} per hour${d.weeklyLimitHours ? `, at most ${String(d.weeklyLimitHours)} hours a week` : ', no weekly limit'}.`);
+    case 'hourly_terms.accepted': return t('Hourly terms changed', `From ${String(d.effectiveFrom ?? 'next Monday')}, ${on}: ${money(d)} per hour${d.weeklyLimitHours ? `, at most ${String(d.weeklyLimitHours)} hours a week` : ', no weekly limit'}.`);
+    case 'hourly_terms.declined': return t('Proposed hourly terms declined');
     case 'conversation.started': return t('Conversation started', `The parties started a conversation ${on}.`);
     case 'message.created': return t(`New message from ${String(d.authorName ?? 'the other party')}`, `${String(d.authorName ?? 'The other party')} wrote ${on}: ${String(d.excerpt ?? '')}`);
   }

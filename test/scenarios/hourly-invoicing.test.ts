@@ -161,4 +161,30 @@ describe.each(engines())('hourly invoicing on %s', (engine) => {
     // The review window has ended for anything else: Wednesday is past.
     await expectLedgerClean(s);
   });
+  it('rate and limit changes follow the policy’s change rules and bill from the next Monday', async () => {
+    const p = await newParties(s);
+    const c = await hourlyContract(p, { hourlyRate: 3000, weeklyLimitHours: 10 });
+    const w = await cal.next();
+    // hourly_requests: the contractor's change waits for the client; the client's applies at once.
+    const prop = await p.contractor.api.post(`/v1/contracts/${c.id}/hourly-terms`, { hourlyRate: 6000 });
+    expect(prop.status, JSON.stringify(prop.body)).toBe(201);
+    expect(prop.body).toMatchObject({ status: 'proposed', hourlyRate: 6000, weeklyLimitHours: 10, effectiveFrom: null });
+    expectProblem(await p.contractor.api.post(`/v1/hourly-terms/${prop.body.id}/accept`), 403, 'forbidden');
+    const acc = await p.client.api.post(`/v1/hourly-terms/${prop.body.id}/accept`);
+    expect(acc.body).toMatchObject({ status: 'accepted', effectiveFrom: plusDays(w.monday, 7) });
+    const lim = await p.client.api.post(`/v1/contracts/${c.id}/hourly-terms`, { weeklyLimitHours: null });
+    expect(lim.body).toMatchObject({ status: 'accepted', hourlyRate: 6000, weeklyLimitHours: null, effectiveFrom: plusDays(w.monday, 7) });
+    await logTime(p, c.id, w.day(0), 720);
+    const sheet = await p.client.api.get(`/v1/contracts/${c.id}/time-entries?from=${w.monday}&to=${plusDays(w.monday, 13)}`);
+    expect(sheet.body.weeks.map((x: any) => [x.hourlyRate, x.weeklyLimitHours])).toEqual([[3000, 10], [6000, null]]);
+    await runAt(s, plusDays(w.monday, 7));
+    await logTime(p, c.id, plusDays(w.monday, 7), 720);
+    await runAt(s, plusDays(w.monday, 14));
+    const invoices = await contractInvoices(p.client.api, c.id);
+    expect(invoices.map((i) => [i.periodStart, i.billedMinutes, i.hourlyRate, i.amount])).toEqual([
+      [plusDays(w.monday, 7), 720, 6000, 72000],
+      [w.monday, 600, 3000, 30000],
+    ]);
+    await expectLedgerClean(s);
+  });
 });

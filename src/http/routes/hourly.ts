@@ -4,6 +4,7 @@ import { listByParty } from '../../db/repos/party-list.ts';
 import { renderInvoicePdf } from '../../documents/invoice-pdf.ts';
 import { isPlatformAdmin, type UseCaseCtx } from '../../usecases/context.ts';
 import { hourlyOverview } from '../../usecases/hourly/hourly-overview.ts';
+import { answerHourlyTerms, changeHourlyTerms, listHourlyTerms, type HourlyTermsRow } from '../../usecases/hourly/hourly-terms.ts';
 import { loadHourlyContract } from '../../usecases/hourly/hourly-contract.ts';
 import { disputeInvoice } from '../../usecases/hourly/invoice-disputes.ts';
 import { answerMilestoneRequest, listMilestoneRequests, loadMilestoneRequest, requestMilestone } from '../../usecases/hourly/milestone-requests.ts';
@@ -94,6 +95,21 @@ const HourlyOverviewSchema = z
     pastDue: z.number().int(), inEscrow: z.number().int(), openRequests: z.number().int(),
   })
   .meta({ id: 'HourlyOverview', example: { contractId: exampleId('contract'), currency: 'USD', thisWeek: exWeek, invoiced: 270000, paid: 180000, open: 90000, pastDue: 0, inEscrow: 50000, openRequests: 1 } });
+
+const HourlyTermsSchema = z
+  .object({
+    id: z.string(), contractId: z.string(), proposedBy: z.enum(['client', 'contractor']), status: z.enum(['proposed', 'accepted', 'declined', 'withdrawn']),
+    hourlyRate: z.number().int(), weeklyLimitHours: z.number().int().nullable(),
+    effectiveFrom: z.string().nullable().meta({ description: 'The Monday from which accepted terms bill' }), version: z.number().int(), createdAt: Timestamp, updatedAt: Timestamp,
+  })
+  .meta({
+    id: 'HourlyTerms',
+    example: { id: exampleId('hourlyTerms'), contractId: exampleId('contract'), proposedBy: 'contractor', status: 'accepted', hourlyRate: 5000, weeklyLimitHours: 25, effectiveFrom: '2026-11-30', version: 2, createdAt: at, updatedAt: at },
+  });
+const toHourlyTerms = (r: HourlyTermsRow) => ({
+  id: r.id, contractId: r.contract_id, proposedBy: r.proposed_by, status: r.status, hourlyRate: r.hourly_rate, weeklyLimitHours: r.weekly_limit_hours,
+  effectiveFrom: r.effective_from, version: r.version, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(),
+});
 
 const ContractParams = IdParams('contract');
 const InvoiceStatus = z.enum(['open', 'paid', 'past_due', 'void']);
@@ -196,6 +212,41 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
     { schema: { tags, summary: 'Overview of an hourly contract: hours this week, invoiced, paid, past due, in escrow', params: ContractParams, response: { 200: HourlyOverviewSchema } } },
     (req, reply) => runner.run(req, reply, async (ctx) => ({ status: 200, body: await hourlyOverview(ctx, req.params.id) })),
   );
+
+  // Rate and limit changes.
+  app.post(
+    '/contracts/:id/hourly-terms',
+    {
+      schema: {
+        tags,
+        summary: 'Change the hourly rate and/or weekly limit: agreed at once or proposed, by the policy’s change rules; applies from the next Monday',
+        params: ContractParams,
+        body: z.object({ hourlyRate: Amount.optional(), weeklyLimitHours: z.number().int().min(1).max(168).nullable().optional() }).strict().meta({ example: { hourlyRate: 5000, weeklyLimitHours: 25 } }),
+        response: { 201: HourlyTermsSchema },
+      },
+    },
+    (req, reply) => runner.run(req, reply, async (ctx) => ({ status: 201, body: toHourlyTerms(await changeHourlyTerms(ctx, req.params.id, req.body)) })),
+  );
+  app.get(
+    '/contracts/:id/hourly-terms',
+    { schema: { tags, summary: 'Changes of an hourly contract’s terms, newest first', params: ContractParams, response: { 200: Page(HourlyTermsSchema) } } },
+    (req, reply) => runner.run(req, reply, async (ctx) => ({ status: 200, body: { data: (await listHourlyTerms(ctx, req.params.id)).map(toHourlyTerms), nextCursor: null } })),
+  );
+  for (const answer of ['accept', 'decline', 'withdraw'] as const) {
+    app.post(
+      `/hourly-terms/:id/${answer}`,
+      {
+        schema: {
+          tags,
+          summary: answer === 'withdraw' ? 'The proposer withdraws proposed terms' : `The other party ${answer}s proposed terms`,
+          params: IdParams('hourlyTerms'),
+          body: z.object({}).strict().nullish().meta({ example: {} }),
+          response: { 200: HourlyTermsSchema },
+        },
+      },
+      (req, reply) => runner.run(req, reply, async (ctx) => ({ status: 200, body: toHourlyTerms(await answerHourlyTerms(ctx, req.params.id, answer)) })),
+    );
+  }
 
   // Milestone payment requests.
   app.post(
