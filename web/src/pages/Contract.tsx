@@ -5,6 +5,7 @@ import { formatDate, formatTime, statusLabel } from '../format.ts';
 import { useLoad } from '../hooks.ts';
 import { decimals, formatMoney, parseMoney } from '../money.ts';
 import { useNotice } from '../notice.tsx';
+import { HourlyPanel } from '../features/hourly/HourlyPanel.tsx';
 
 type Role = 'client' | 'contractor';
 type Data = { contract: Contract; pending: Milestone[]; approved: Milestone[]; changeRequests: ChangeRequest[]; activity: Activity[] };
@@ -119,6 +120,8 @@ export function ContractPage({ id, me, onUnauthenticated }: { id: string; me: Us
           ))}
         </section>
       )}
+
+      {contract.type === 'hourly' && <HourlyPanel contract={contract} role={role} onChanged={reload} onUnauthenticated={onUnauthenticated} />}
 
       <div className="columns">
         <div className="stack-lg">
