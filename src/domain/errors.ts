@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   revision_limit_reached: { status: 409, title: 'The revision limit for this milestone is reached' },
   funding_pending: { status: 409, title: 'The escrow deposit has not settled yet' },
   email_taken: { status: 409, title: 'A user with this email already exists' },
+  external_id_taken: { status: 409, title: 'Another record has this externalId' },
   webhook_endpoint_limit_reached: { status: 409, title: 'The platform has as many webhook endpoints as it may' },
   webhook_url_not_allowed: { status: 422, title: 'Webhooks may not be sent to this address' },
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with another request' },

@@ -35,6 +35,7 @@ import { messageRoutes } from './routes/messages.ts';
 import { milestoneRoutes } from './routes/milestones.ts';
 import { negotiationRoutes } from './routes/change-requests.ts';
 import { paymentRoutes } from './routes/payments.ts';
+import { operatorRoutes } from './routes/operator.ts';
 import { platformRoutes } from './routes/platform.ts';
 import { refundRequestRoutes } from './routes/refund-requests.ts';
 import { timelineRoutes } from './routes/timeline.ts';
@@ -211,6 +212,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     webhookRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     adminTokenRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     platformRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    operatorRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     refundRequestRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
   }, { prefix: '/v1' });
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ID_PREFIXES, idPattern, type IdKind } from '../domain/ids.ts';
 import { MILESTONE_STATUSES } from '../domain/milestone-machine.ts';
 import { isCurrency, MAX_AMOUNT } from '../domain/money.ts';
+import { ExternalId, Metadata } from '../domain/operator-fields.ts';
 import { PolicyInputSchema, PolicySchema, PRESETS } from '../domain/policy.ts';
 
 
@@ -35,7 +36,7 @@ export const Version = z.number().int().min(1);
 export const ExpectedVersion = { expectedVersion: Version.optional().meta({ description: 'Fail with 409 version_mismatch unless the resource is at this version (same as If-Match).' }) };
 
 export const NewMilestoneBody = z
-  .object({ title: Title, amount: Amount, dueDate: DueDate, description: Description.nullish(), attachmentIds: FileIds.optional() })
+  .object({ title: Title, amount: Amount, dueDate: DueDate, description: Description.nullish(), attachmentIds: FileIds.optional(), externalId: ExternalId.optional(), metadata: Metadata.optional() })
   .strict()
   .meta({ example: { title: 'Wireframes', amount: 150000, dueDate: '2027-03-31', description: 'Low-fidelity wireframes of all screens' } });
 
@@ -51,6 +52,8 @@ export const ContractCreateBody = z
     hourlyRate: Amount.optional(),
     weeklyLimitHours: z.number().int().min(1).max(168).optional(),
     milestones: z.array(NewMilestoneBody).max(100).optional(),
+    externalId: ExternalId.optional(),
+    metadata: Metadata.optional(),
   })
   .strict()
   .meta({
@@ -88,6 +91,8 @@ export const MilestoneSchema = z
     attachmentIds: z.array(z.string()),
     submission: z.object({ note: z.string().nullable(), attachmentIds: z.array(z.string()), submittedAt: Timestamp }).nullable(),
     lastRejectReason: z.string().nullable(),
+    externalId: ExternalId.nullable(),
+    metadata: Metadata,
     version: z.number().int(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -106,6 +111,8 @@ export const ContractSchema = z
     currency: z.string(),
     status: z.enum(['proposal', 'active', 'closed', 'withdrawn', 'declined']),
     policy: PolicySchema,
+    externalId: ExternalId.nullable(),
+    metadata: Metadata,
     unreadMessages: z.number().int().min(0).meta({ description: 'Messages on the contract’s conversation that the caller has not read (0 for the platform admin).' }),
     hourlyRate: z.number().int().nullable().meta({ description: 'Hourly contracts: minor units per hour (the terms agreed at activation).' }),
     weeklyLimitHours: z.number().int().nullable().meta({ description: 'Hourly contracts: hours billed at most per week; null is no limit.' }),
@@ -205,6 +212,8 @@ export const UserSchema = z
     name: z.string(),
     hasPassword: z.boolean(),
     defaultPaymentMethod: z.string().nullable(),
+    externalId: ExternalId.nullable(),
+    metadata: Metadata,
     version: z.number().int(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -264,13 +273,13 @@ const at = '2026-11-22T10:00:00.000Z';
 const exMilestone = {
   id: exampleId('milestone'), contractId: exampleId('contract'), position: 1, title: 'Wireframes', description: 'Low-fidelity wireframes of all screens',
   amount: 150000, currency: 'USD', dueDate: '2027-03-31', status: 'funded', proposedBy: null, fundedAmount: 150000, releasedAmount: 0,
-  refundedAmount: 0, inEscrow: 150000, fundingPending: false, revisionCount: 0, attachmentIds: [], submission: null, lastRejectReason: null,
+  refundedAmount: 0, inEscrow: 150000, fundingPending: false, revisionCount: 0, attachmentIds: [], submission: null, lastRejectReason: null, externalId: 'order-8841-1', metadata: { sprint: '12' },
   version: 3, createdAt: at, updatedAt: at,
 };
 example(MilestoneSchema, exMilestone);
 example(ContractSchema, {
     id: exampleId('contract'), title: 'Mobile app redesign', description: null, clientId: exampleId('user', 1), contractorId: exampleId('user', 2),
-    createdBy: exampleId('user', 1), type: 'fixed', currency: 'USD', status: 'active', policy: PRESETS.sequential_escrow, unreadMessages: 2, version: 2,
+    createdBy: exampleId('user', 1), type: 'fixed', currency: 'USD', status: 'active', policy: PRESETS.sequential_escrow, externalId: 'order-8841', metadata: { team: 'mobile' }, unreadMessages: 2, version: 2,
     hourlyRate: null, weeklyLimitHours: null,
     activatedAt: at, closedAt: null, createdAt: at, updatedAt: at,
     overview: { total: 400000, inEscrow: 150000, paid: 0, remaining: 250000, currency: 'USD' }, milestones: [exMilestone],
@@ -283,7 +292,7 @@ example(ChangeRequestSchema, {
     declineReason: null, failureReason: null, version: 1, resolvedAt: null, createdAt: at, updatedAt: at,
 });
 example(DisputeSchema, { id: exampleId('dispute'), contractId: exampleId('contract'), milestoneId: exampleId('milestone'), invoiceId: null, openedBy: exampleId('user', 1), openerRole: 'client', reason: 'The delivered screens do not match the brief', evidenceIds: [], status: 'open', respondBy: '2026-11-29T10:00:00.000Z', response: null, resolution: null, version: 1, createdAt: at, updatedAt: at });
-example(UserSchema, { id: exampleId('user'), platformId: exampleId('platform'), email: 'ada@example.com', name: 'Ada Lovelace', hasPassword: true, defaultPaymentMethod: 'pm_card_ok', version: 1, createdAt: at, updatedAt: at });
+example(UserSchema, { id: exampleId('user'), platformId: exampleId('platform'), email: 'ada@example.com', name: 'Ada Lovelace', hasPassword: true, defaultPaymentMethod: 'pm_card_ok', externalId: 'acct-42', metadata: {}, version: 1, createdAt: at, updatedAt: at });
 example(ActivitySchema, { id: exampleId('activity'), contractId: exampleId('contract'), milestoneId: exampleId('milestone'), actorId: exampleId('user', 1), actorRole: 'client', kind: 'milestone.funded', data: { title: 'Wireframes', amount: 150000, currency: 'USD' }, createdAt: at });
 example(NotificationSchema, { id: exampleId('notification'), contractId: exampleId('contract'), kind: 'milestone.funded', title: 'Milestone “Wireframes” funded', body: '1500.00 USD is held in escrow for “Wireframes”. Work can start.', data: {}, readAt: null, createdAt: at });
 example(ProblemSchema, { type: 'https://tranche.dev/problems/invalid_state', title: 'The resource is not in a state that allows this', status: 409, code: 'invalid_state', detail: 'milestone is funded', state: 'funded', instance: '/v1/milestones/ms_…/fund', requestId: 'req_…' });

@@ -7,9 +7,10 @@ import { assertContractRoom, assertNoOpenChangeRequest, loadContract, requirePar
 import type { UseCaseCtx } from './context.ts';
 import { assertFilesUsable } from './files.ts';
 import { assertDueDates } from './milestone-input.ts';
+import { assertExternalIdFree, assertMayWriteOperatorFields } from './operator-fields.ts';
 import { recordEvent } from './record.ts';
 
-export type NewMilestone = { title: string; amount: number; dueDate: string; description?: string | null; attachmentIds?: string[] };
+export type NewMilestone = { title: string; amount: number; dueDate: string; description?: string | null; attachmentIds?: string[]; externalId?: string; metadata?: Record<string, string> };
 
 /**
  * A party adds a milestone. It is `accepted` at once when the policy lets that party change
@@ -25,12 +26,14 @@ export async function addMilestone(ctx: UseCaseCtx, contractId: string, input: N
   await assertContractRoom(ctx, contract.id, { added: 1, delta: input.amount }, 'amount');
   assertDueDates([{ dueDate: input.dueDate, field: 'dueDate' }], ctx.now);
   await assertFilesUsable(ctx, contract, input.attachmentIds ?? []);
+  assertMayWriteOperatorFields(ctx.principal, input, 'externalId');
+  await assertExternalIdFree(ctx.tx, 'milestone', contract.platform_id, input.externalId);
   const [pos] = await ctx.tx.query<{ next: number }>('SELECT COALESCE(MAX(position), 0)::int + 1 AS next FROM milestones WHERE contract_id = $1', [contract.id]);
   const init = initialStatus(contract.policy, party);
   const [row] = await ctx.tx.query<Parameters<typeof toMilestone>[0]>(
-    `INSERT INTO milestones (id, platform_id, contract_id, position, title, description, amount, due_date, status, proposed_by, attachment_ids, created_at, updated_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$12) RETURNING *`,
-    [newId('milestone'), contract.platform_id, contract.id, pos!.next, input.title, input.description ?? null, input.amount, input.dueDate, init.status, init.proposedBy, JSON.stringify(input.attachmentIds ?? []), ctx.now],
+    `INSERT INTO milestones (id, platform_id, contract_id, position, title, description, amount, due_date, status, proposed_by, attachment_ids, created_at, updated_at, external_id, metadata)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$12,$13,$14) RETURNING *`,
+    [newId('milestone'), contract.platform_id, contract.id, pos!.next, input.title, input.description ?? null, input.amount, input.dueDate, init.status, init.proposedBy, JSON.stringify(input.attachmentIds ?? []), ctx.now, input.externalId ?? null, JSON.stringify(input.metadata ?? {})],
   );
   await recordEvent(ctx, contract, { kind: 'milestone.added', actorRole: party, milestoneId: row!.id, data: { title: input.title, amount: input.amount, status: init.status } });
   return { contract, milestone: row! };

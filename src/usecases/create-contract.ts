@@ -10,6 +10,7 @@ import type { NewMilestone } from './add-milestone.ts';
 import type { UseCaseCtx } from './context.ts';
 import { assertFilesUsable } from './files.ts';
 import { assertDueDates } from './milestone-input.ts';
+import { assertExternalIdFree, assertMayWriteOperatorFields, type OperatorFields } from './operator-fields.ts';
 import { loadPlatform } from './platform-settings.ts';
 import { recordEvent } from './record.ts';
 
@@ -22,6 +23,8 @@ export type NewContract = {
   currency: string;
   policy?: PolicyInput;
   milestones?: NewMilestone[];
+  externalId?: string;
+  metadata?: OperatorFields['metadata'];
   /** Hourly contracts: minor units per hour, and an optional weekly limit of hours. */
   hourlyRate?: number;
   weeklyLimitHours?: number;
@@ -59,20 +62,28 @@ export async function createContract(ctx: UseCaseCtx, input: NewContract) {
     throw new AppError('forbidden', `under this policy only the ${policy.milestoneCreators} adds milestones`);
   }
   assertDueDates(milestones.map((m, i) => ({ dueDate: m.dueDate, field: `milestones[${i}].dueDate` })), now);
+  assertMayWriteOperatorFields(principal, input, 'externalId');
+  await assertExternalIdFree(tx, 'contract', principal.platformId, input.externalId);
+  const milestoneIds = milestones.map((m) => m.externalId).filter((x): x is string => x !== undefined);
+  if (new Set(milestoneIds).size !== milestoneIds.length) throw new AppError('external_id_taken', 'two milestones have the same externalId', {}, [{ field: 'milestones', message: 'externalIds must differ' }]);
+  for (const [i, m] of milestones.entries()) {
+    assertMayWriteOperatorFields(principal, m, `milestones[${i}].externalId`);
+    await assertExternalIdFree(tx, 'milestone', principal.platformId, m.externalId, null, `milestones[${i}].externalId`);
+  }
 
   const id = newId('contract');
   const [contract] = await tx.query<ContractRow>(
-    `INSERT INTO contracts (id, platform_id, title, description, client_id, contractor_id, created_by, type, currency, status, policy, created_at, updated_at, hourly_rate, weekly_limit_hours)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'proposal',$10,$11,$11,$12,$13) RETURNING *`,
-    [id, principal.platformId, input.title, input.description ?? null, input.clientId, input.contractorId, principal.userId, input.type, input.currency, JSON.stringify(policy), now, input.hourlyRate ?? null, input.weeklyLimitHours ?? null],
+    `INSERT INTO contracts (id, platform_id, title, description, client_id, contractor_id, created_by, type, currency, status, policy, created_at, updated_at, hourly_rate, weekly_limit_hours, external_id, metadata)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'proposal',$10,$11,$11,$12,$13,$14,$15) RETURNING *`,
+    [id, principal.platformId, input.title, input.description ?? null, input.clientId, input.contractorId, principal.userId, input.type, input.currency, JSON.stringify(policy), now, input.hourlyRate ?? null, input.weeklyLimitHours ?? null, input.externalId ?? null, JSON.stringify(input.metadata ?? {})],
   );
   await assertFilesUsable(ctx, contract!, milestones.flatMap((m) => m.attachmentIds ?? []));
   const init = initialStatus(policy, role);
   for (const [i, m] of milestones.entries()) {
     await tx.query(
-      `INSERT INTO milestones (id, platform_id, contract_id, position, title, description, amount, due_date, status, proposed_by, attachment_ids, created_at, updated_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$12)`,
-      [newId('milestone'), principal.platformId, id, i + 1, m.title, m.description ?? null, m.amount, m.dueDate, init.status, init.proposedBy, JSON.stringify(m.attachmentIds ?? []), now],
+      `INSERT INTO milestones (id, platform_id, contract_id, position, title, description, amount, due_date, status, proposed_by, attachment_ids, created_at, updated_at, external_id, metadata)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$12,$13,$14)`,
+      [newId('milestone'), principal.platformId, id, i + 1, m.title, m.description ?? null, m.amount, m.dueDate, init.status, init.proposedBy, JSON.stringify(m.attachmentIds ?? []), now, m.externalId ?? null, JSON.stringify(m.metadata ?? {})],
     );
   }
   await recordEvent(ctx, contract!, {

@@ -221,6 +221,13 @@ describe(`authorization matrix over every route (${engine})`, () => {
       'POST /v1/refund-requests/{id}/decline': { setup: async () => ({ path: `/v1/refund-requests/${await refundRequest()}/decline` }), expect: party('403', '2xx', '403') },
       'POST /v1/refund-requests/{id}/withdraw': { setup: async () => ({ path: `/v1/refund-requests/${await refundRequest()}/withdraw` }), expect: party('2xx', '403', '403') },
       'GET /v1/admin/platform': { setup: fixed({ path: '/v1/admin/platform' }), expect: adminOnly },
+      'PATCH /v1/admin/users/{id}': { setup: fixed({ path: `/v1/admin/users/${client.id}`, body: { metadata: { matrix: '1' } } }), expect: adminOnly },
+      'PATCH /v1/admin/contracts/{id}': { setup: fixed({ path: `/v1/admin/contracts/${world.id}`, body: { metadata: { matrix: '1' } } }), expect: adminOnly },
+      'PATCH /v1/admin/milestones/{id}': { setup: fixed({ path: `/v1/admin/milestones/${world.m}`, body: { metadata: { matrix: '1' } } }), expect: adminOnly },
+      'GET /v1/users': { setup: fixed({ path: '/v1/users' }), expect: adminOnly },
+      'GET /v1/users/{id}/tokens': { setup: fixed({ path: `/v1/users/${client.id}/tokens` }), expect: party('2xx', '404', '2xx') },
+      'GET /v1/admin/disputes': { setup: fixed({ path: '/v1/admin/disputes' }), expect: adminOnly },
+      'GET /v1/admin/events': { setup: fixed({ path: '/v1/admin/events' }), expect: adminOnly },
       'PATCH /v1/admin/platform': { setup: fixed({ path: '/v1/admin/platform', body: { timeZone: 'UTC' } }), expect: adminOnly },
       'GET /v1/contracts/{id}/milestones': { setup: fixed({ path: `/v1/contracts/${world.id}/milestones` }), expect: party('2xx', '2xx', '2xx') },
       'POST /v1/contracts/{id}/milestones': {

@@ -18,6 +18,8 @@ export type ContractRow = {
   status: ContractStatus;
   policy: Policy;
   ledger_seq: number;
+  external_id: string | null;
+  metadata: Record<string, string>;
   /** Unread messages for the user reading, when the query selected them (messages.ts). */
   unread_messages?: number;
   hourly_rate: number | null;
@@ -42,6 +44,8 @@ export type Contract = {
   currency: string;
   status: ContractStatus;
   policy: Policy;
+  externalId: string | null;
+  metadata: Record<string, string>;
   /** Messages on the contract's thread the caller has not read (0 for the platform admin). */
   unreadMessages: number;
   hourlyRate: number | null;
@@ -64,6 +68,8 @@ export const toContract = (r: ContractRow): Contract => ({
   currency: r.currency,
   status: r.status,
   policy: r.policy,
+  externalId: r.external_id ?? null,
+  metadata: r.metadata ?? {},
   unreadMessages: r.unread_messages ?? 0,
   hourlyRate: r.hourly_rate ?? null,
   weeklyLimitHours: r.weekly_limit_hours ?? null,

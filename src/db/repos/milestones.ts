@@ -29,6 +29,8 @@ export type MilestoneRow = {
   submission_files: string[];
   attachment_ids: string[];
   last_reject_reason: string | null;
+  external_id: string | null;
+  metadata: Record<string, string>;
   version: number;
   created_at: Date;
   updated_at: Date;
@@ -54,6 +56,8 @@ export type Milestone = {
   attachmentIds: string[];
   submission: { note: string | null; attachmentIds: string[]; submittedAt: string } | null;
   lastRejectReason: string | null;
+  externalId: string | null;
+  metadata: Record<string, string>;
   version: number;
   createdAt: string;
   updatedAt: string;
@@ -79,6 +83,8 @@ export const toMilestone = (r: MilestoneRow, currency: string): Milestone => ({
   attachmentIds: r.attachment_ids,
   submission: r.submitted_at ? { note: r.submission_note, attachmentIds: r.submission_files, submittedAt: iso(r.submitted_at)! } : null,
   lastRejectReason: r.last_reject_reason,
+  externalId: r.external_id ?? null,
+  metadata: r.metadata ?? {},
   version: r.version,
   createdAt: isoReq(r.created_at),
   updatedAt: isoReq(r.updated_at),

@@ -7,6 +7,8 @@ export type PartyListQuery = {
   role?: 'client' | 'contractor';
   /** Equality filters; column names come from code, never from input. */
   filters: Record<string, unknown>;
+  /** More conditions, each SQL written in code with one `?` for its bound value. */
+  where?: [sql: string, value: unknown][];
   /** One more condition, built in code from the caller's bound parameter (`me`); only with a user. */
   condition?: (me: string) => string;
   /** Rows with an id below this (ids are time-ordered: newest first). */
@@ -29,6 +31,7 @@ export async function listByParty<T>(q: Queryable, table: 'contracts' | 'payment
   const me = o.userId === null ? null : p(o.userId);
   if (me && o.role) where.push(`${o.role}_id = ${me}`);
   for (const [column, value] of Object.entries(o.filters)) if (value !== undefined) where.push(`${column} = ${p(value)}`);
+  for (const [sql, value] of o.where ?? []) if (value !== undefined) where.push(sql.replace('?', p(value)));
   if (me && o.condition) where.push(o.condition(`${me}::text`));
   if (o.before) where.push(`id < ${p(o.before)}`);
   const limit = p(o.limit);

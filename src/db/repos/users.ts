@@ -8,6 +8,8 @@ export type UserRow = {
   name: string;
   password_hash: string | null;
   default_payment_method: string | null;
+  external_id: string | null;
+  metadata: Record<string, string>;
   version: number;
   created_at: Date;
   updated_at: Date;
@@ -20,6 +22,8 @@ export type User = {
   name: string;
   hasPassword: boolean;
   defaultPaymentMethod: string | null;
+  externalId: string | null;
+  metadata: Record<string, string>;
   version: number;
   createdAt: string;
   updatedAt: string;
@@ -32,6 +36,8 @@ export const toUser = (r: UserRow): User => ({
   name: r.name,
   hasPassword: r.password_hash !== null,
   defaultPaymentMethod: r.default_payment_method,
+  externalId: r.external_id ?? null,
+  metadata: r.metadata ?? {},
   version: r.version,
   createdAt: isoReq(r.created_at),
   updatedAt: isoReq(r.updated_at),

@@ -3,6 +3,7 @@ import { listByParty } from '../../db/repos/party-list.ts';
 import { findContractPage, toContract, type ContractRow } from '../../db/repos/contracts.ts';
 import { hasUnreadSql, unreadByContract } from '../../db/repos/messages.ts';
 import { forbidden, notFound } from '../../domain/errors.ts';
+import { ExternalId, MetadataFilter, splitMetadataFilter } from '../../domain/operator-fields.ts';
 import { closeContract } from '../../usecases/close-contract.ts';
 import { roleIn } from '../../usecases/access.ts';
 import { isPlatformAdmin } from '../../usecases/context.ts';
@@ -10,7 +11,7 @@ import { createContract } from '../../usecases/create-contract.ts';
 import { respondToContract } from '../../usecases/respond-to-contract.ts';
 import type { RouteContext } from '../app.ts';
 import { decodeCursor, loadContractPage, page, presentContractPage } from '../present.ts';
-import { ContractCreateBody, ContractSchema, ExpectedVersion, IdParams, ListQuery, NonNegativeAmount, Page } from '../schemas.ts';
+import { ContractCreateBody, ContractSchema, ExpectedVersion, Id, IdParams, ListQuery, NonNegativeAmount, Page } from '../schemas.ts';
 import type { V1 } from './types.ts';
 import { presentRefundRequest, RefundRequestSchema } from './refund-requests.ts';
 import { expectedVersion } from './versions.ts';
@@ -36,6 +37,11 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
             role: z.enum(['client', 'contractor']).optional(),
             status: z.enum(['proposal', 'active', 'closed', 'withdrawn', 'declined']).optional(),
             unread: z.enum(['true', 'false']).optional().meta({ description: '`true`: only contracts with unread messages; `false`: only those without.' }),
+            externalId: ExternalId.optional(),
+            metadata: MetadataFilter.optional(),
+            partyId: Id('user').optional().describe('contracts where this user is the client or the contractor (for a user: contracts with this other party)'),
+            createdFrom: z.iso.date().optional().describe('created on or after this date (UTC)'),
+            createdTo: z.iso.date().optional().describe('created before this date (UTC)'),
             ...ListQuery,
           })
           .strict(),
@@ -51,7 +57,13 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
           platformId: principal.platformId,
           userId: viewer,
           role: q.role,
-          filters: { status: q.status },
+          filters: { status: q.status, external_id: q.externalId },
+          where: [
+            ['metadata @> ?::jsonb', q.metadata === undefined ? undefined : JSON.stringify(Object.fromEntries([splitMetadataFilter(q.metadata)]))],
+            ['? IN (client_id, contractor_id)', q.partyId],
+            ['created_at >= ?::date', q.createdFrom],
+            ['created_at < ?::date', q.createdTo],
+          ],
           condition: q.unread === undefined ? undefined : (me) => `${q.unread === 'true' ? '' : 'NOT '}${hasUnreadSql('contracts.id', me)}`,
           before: decodeCursor(q.cursor),
           limit: q.limit + 1,

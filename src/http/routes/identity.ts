@@ -1,5 +1,6 @@
 import { verify as argonVerify } from '@node-rs/argon2';
 import { z } from 'zod';
+import { ExternalId, Metadata } from '../../domain/operator-fields.ts';
 import { beginLoginAttempt, loginSucceeded } from '../../db/repos/login-attempts.ts';
 import { unreadCounts } from '../../db/repos/messages.ts';
 import { findUser, findUserByEmail, toUser, type UserRow } from '../../db/repos/users.ts';
@@ -27,7 +28,7 @@ export function identityRoutes(app: V1, { runner, deps, db, http }: RouteContext
         tags,
         summary: 'Create a user (platform admin)',
         body: z
-          .object({ email: Email, name: z.string().trim().min(1).max(200), password: z.string().min(10, 'must be at least 10 characters').max(200).optional() })
+          .object({ email: Email, name: z.string().trim().min(1).max(200), password: z.string().min(10, 'must be at least 10 characters').max(200).optional(), externalId: ExternalId.optional(), metadata: Metadata.optional() })
           .strict()
           .meta({ example: { email: 'ada@example.com', name: 'Ada Lovelace', password: 'correct horse battery' } }),
         response: { 201: UserSchema },

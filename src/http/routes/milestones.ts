@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ExternalId, MetadataFilter, splitMetadataFilter } from '../../domain/operator-fields.ts';
 import { listContractMilestones } from '../../db/repos/milestones.ts';
 import { APPROVED_STATUSES, PENDING_STATUSES } from '../../domain/milestone-machine.ts';
 import { acceptMilestone } from '../../usecases/accept-milestone.ts';
@@ -39,7 +40,7 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
         tags,
         summary: 'The contract’s milestones, in order; `section=pending|approved` gives the two lists of the web app',
         params: IdParams('contract'),
-        querystring: z.object({ section: z.enum(['pending', 'approved']).optional() }).strict(),
+        querystring: z.object({ section: z.enum(['pending', 'approved']).optional(), externalId: ExternalId.optional(), metadata: MetadataFilter.optional() }).strict(),
         response: { 200: z.object({ data: z.array(MilestoneSchema), nextCursor: z.null() }) },
       },
     },
@@ -47,7 +48,10 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
       runner.run(req, reply, async (ctx) => {
         const { contract } = await loadContract(ctx, req.params.id, false);
         const statuses = req.query.section === 'pending' ? PENDING_STATUSES : req.query.section === 'approved' ? APPROVED_STATUSES : undefined;
-        const rows = await listContractMilestones(ctx.tx, contract.id, statuses);
+        const [key, value] = req.query.metadata === undefined ? [] : splitMetadataFilter(req.query.metadata);
+        const rows = (await listContractMilestones(ctx.tx, contract.id, statuses)).filter(
+          (m) => (req.query.externalId === undefined || m.external_id === req.query.externalId) && (key === undefined || m.metadata[key] === value),
+        );
         return { status: 200, body: { data: rows.map((m) => presentMilestone(m, contract)), nextCursor: null } };
       }),
   );
