@@ -29,7 +29,15 @@ export const Title = z.string().trim().min(1, 'must not be empty').max(200, 'mus
 export const Description = z.string().max(5000, 'must be at most 5000 characters');
 export const Reason = z.string().trim().min(1, 'is required').max(2000, 'must be at most 2000 characters');
 export const FileIds = z.array(Id('file')).max(20, 'at most 20 files');
-export const PaymentMethod = z.string().regex(/^pm_[A-Za-z0-9_]{1,60}$/, 'must be a payment method id such as pm_card_ok').meta({ example: 'pm_card_ok' });
+export const PaymentMethod = z
+  .string()
+  .regex(/^pm_[A-Za-z0-9_]{1,60}$/, 'must be a payment method id such as pm_card_ok')
+  .meta({
+    example: 'pm_card_ok',
+    description:
+      'A payment method of the configured provider. The embedded sandbox provider knows three test cards: `pm_card_ok` (succeeds), ' +
+      '`pm_card_declined` (declined at once: 402 payment_declined) and `pm_card_fails_later` (accepted, then fails: the escrow is reversed).',
+  });
 export const Timestamp = z.string().meta({ format: 'date-time' });
 export const Version = z.number().int().min(1);
 
