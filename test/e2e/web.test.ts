@@ -135,14 +135,14 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
     await seeText(status(contractor), '“Landing page” was accepted.');
 
     // The client funds it: the amount is held in escrow.
-    await client.getByRole('button', { name: 'Refresh' }).click();
+    // (the client's page shows it live, without a reload)
     await milestone(client, 'Landing page').getByRole('button', { name: 'Fund $1,500.00' }).click();
     await seeText(status(client), 'is held in escrow');
     await seeText(figure(client, 'In escrow'), '$1,500.00');
     await seeText(figure(client, 'Total'), '$1,500.00');
 
     // The contractor submits with a note.
-    await contractor.getByRole('button', { name: 'Refresh' }).click();
+    // (the contractor's page shows it live, without a reload)
     const cm = milestone(contractor, 'Landing page');
     await cm.getByRole('button', { name: 'Submit work' }).click();
     await cm.getByLabel('Note for the client').fill('First version is on the staging site.');
@@ -150,7 +150,7 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
     await seeText(status(contractor), 'was submitted for review');
 
     // The client sees the note and sends the work back with a reason.
-    await client.getByRole('button', { name: 'Refresh' }).click();
+    // (the client's page shows it live, without a reload)
     const km = milestone(client, 'Landing page');
     await seeText(km, 'First version is on the staging site.');
     await km.getByRole('button', { name: 'Reject' }).click();
@@ -159,7 +159,7 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
     await seeText(status(client), 'was sent back to the contractor');
 
     // The contractor sees the reason in the activity and on the milestone, and resubmits.
-    await contractor.getByRole('button', { name: 'Refresh' }).click();
+    // (the contractor's page shows it live, without a reload)
     await seeText(contractor.getByRole('region', { name: 'Activity' }).getByRole('listitem'), 'The client sent back “Landing page”: The signup form is missing on mobile.');
     await seeText(cm, 'Sent back: The signup form is missing on mobile.');
     await cm.getByRole('button', { name: 'Submit work' }).click();
@@ -168,7 +168,7 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
     await seeText(status(contractor), 'was submitted for review');
 
     // The client approves: escrow is released, the milestone moves to Approved, the overview shows it paid.
-    await client.getByRole('button', { name: 'Refresh' }).click();
+    // (the client's page shows it live, without a reload)
     await seeText(km, 'Mobile signup added.');
     await km.getByRole('button', { name: 'Approve' }).click();
     await seeText(status(client), '“Landing page” was approved.');

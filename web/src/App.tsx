@@ -7,6 +7,7 @@ import { LoginPage } from './pages/Login.tsx';
 import { NotificationsPage } from './pages/Notifications.tsx';
 import { PaymentsPage } from './pages/Payments.tsx';
 import { link, navigate, usePath } from './router.ts';
+import { LiveProvider, useUnread } from './features/live/live.tsx';
 
 export function App() {
   return (
@@ -70,7 +71,15 @@ function Shell() {
     );
   }
 
-  const me = session.user;
+  return (
+    <LiveProvider key={session.user.id}>
+      <SignedIn me={session.user} path={path} logout={logout} onUnauthenticated={onUnauthenticated} />
+    </LiveProvider>
+  );
+}
+
+function SignedIn({ me, path, logout, onUnauthenticated }: { me: User; path: string; logout: () => void; onUnauthenticated: () => void }) {
+  const unread = useUnread();
   const contractMatch = /^\/contracts\/([\w-]+)$/.exec(path);
   const section = path.startsWith('/payments') ? 'payments' : path.startsWith('/notifications') ? 'notifications' : 'contracts';
   return (
@@ -82,17 +91,27 @@ function Shell() {
         <nav aria-label="Main">
           <a href="/" onClick={link('/')} aria-current={section === 'contracts' ? 'page' : undefined}>
             Contracts
+            {unread && unread.messages > 0 && (
+              <span className="badge unread-count" aria-label={`${unread.messages} unread messages`}>
+                {unread.messages}
+              </span>
+            )}
           </a>
           <a href="/payments" onClick={link('/payments')} aria-current={section === 'payments' ? 'page' : undefined}>
             Payments
           </a>
           <a href="/notifications" onClick={link('/notifications')} aria-current={section === 'notifications' ? 'page' : undefined}>
             Notifications
+            {unread && unread.notifications > 0 && (
+              <span className="badge unread-count" aria-label={`${unread.notifications} unread`}>
+                {unread.notifications}
+              </span>
+            )}
           </a>
         </nav>
         <div className="whoami">
           <span title={me.email}>{me.name}</span>
-          <button type="button" className="secondary" onClick={logout}>
+          <button type="button" className="secondary" onClick={() => void logout()}>
             Log out
           </button>
         </div>

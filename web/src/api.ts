@@ -39,6 +39,8 @@ export type Contract = {
   createdBy: string;
   version: number;
   overview?: Overview;
+  /** Messages of the contract's conversation the caller has not read. */
+  unreadMessages: number;
 };
 export type DiffSide = { title: string; amount: number; dueDate: string; description: string | null; position: number } | null;
 export type ChangeRequest = {

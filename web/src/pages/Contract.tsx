@@ -6,6 +6,8 @@ import { useLoad } from '../hooks.ts';
 import { decimals, formatMoney, parseMoney } from '../money.ts';
 import { useNotice } from '../notice.tsx';
 import { HourlyPanel } from '../features/hourly/HourlyPanel.tsx';
+import { ChatPanel } from '../features/chat/ChatPanel.tsx';
+import { useLiveReload } from '../features/live/live.tsx';
 
 type Role = 'client' | 'contractor';
 type Data = { contract: Contract; pending: Milestone[]; approved: Milestone[]; changeRequests: ChangeRequest[]; activity: Activity[] };
@@ -26,6 +28,8 @@ export function ContractPage({ id, me, onUnauthenticated }: { id: string; me: Us
     const changeRequests = await Promise.all(open.data.map((cr) => api.get<ChangeRequest>(`/v1/change-requests/${cr.id}`)));
     return { contract, pending: pending.data, approved: approved.data, changeRequests, activity: activity.data };
   }, onUnauthenticated);
+  // Whatever either party does on this contract shows here as it happens.
+  useLiveReload(reload, (e) => e.type === 'activity' && e.activity.contractId === id);
 
   const run: Run = async (action, success) => {
     setBusy(true);
@@ -94,9 +98,6 @@ export function ContractPage({ id, me, onUnauthenticated }: { id: string; me: Us
               Decline proposal
             </button>
           )}
-          <button type="button" className="secondary" disabled={loading} onClick={() => void reload()}>
-            Refresh
-          </button>
         </div>
       </div>
 
@@ -130,6 +131,8 @@ export function ContractPage({ id, me, onUnauthenticated }: { id: string; me: Us
           {mayAdd && data.changeRequests.length === 0 && <AddMilestone contract={contract} other={other} busy={busy} run={run} />}
           {mayAdd && data.changeRequests.length > 0 && <p className="muted">Milestones can be added again once the proposed changes are answered.</p>}
         </div>
+        <div className="stack-lg">
+        <ChatPanel contract={contract} me={me} onUnauthenticated={onUnauthenticated} />
         <section aria-labelledby="activity-title" className="card">
           <h2 id="activity-title">Activity</h2>
           {data.activity.length === 0 ? (
@@ -145,6 +148,7 @@ export function ContractPage({ id, me, onUnauthenticated }: { id: string; me: Us
             </ol>
           )}
         </section>
+        </div>
       </div>
     </div>
   );
@@ -519,6 +523,7 @@ export function describeActivity(a: Activity, viewer: Role, currency: string): s
     case 'refund_request.withdrawn': return `${who} withdrew the refund request`;
     case 'refund_request.escalated': return 'The refund request was not answered in time; the escrow is disputed';
     case 'refund_request.failed': return 'The refund could not be applied: the escrow changed';
+    case 'conversation.started': return `${who} started the conversation (see Conversation)`;
     default: return `${who}: ${a.kind.replace(/[._]/g, ' ')}`;
   }
 }

@@ -5,6 +5,7 @@ import { formatTime, statusLabel } from '../format.ts';
 import { useLoad } from '../hooks.ts';
 import { formatMoney } from '../money.ts';
 import { useNotice } from '../notice.tsx';
+import { useLiveReload } from '../features/live/live.tsx';
 
 /** The "Pay contractor" view: what you pay (client) or receive (contractor), with status. */
 export function PaymentsPage({ me, onUnauthenticated }: { me: User; onUnauthenticated: () => void }) {
@@ -15,6 +16,8 @@ export function PaymentsPage({ me, onUnauthenticated }: { me: User; onUnauthenti
     const [payments, contracts] = await Promise.all([api.get<Page<Payment>>('/v1/payments?limit=100'), api.get<Page<Contract>>('/v1/contracts?limit=100')]);
     return { payments: payments.data, titles: new Map(contracts.data.map((c) => [c.id, c.title])) };
   }, onUnauthenticated);
+  // Payments change with contract activity (approvals, releases, payments made).
+  useLiveReload(reload, (e) => e.type === 'activity');
 
   const payments = data?.payments ?? [];
   const payable = payments.filter((p) => p.status === 'draft' && p.clientId === me.id);
@@ -58,9 +61,6 @@ export function PaymentsPage({ me, onUnauthenticated }: { me: User; onUnauthenti
               {chosen.length > 0 && ` · ${[...totals].map(([c, n]) => formatMoney(n, c)).join(' + ')}`}
             </button>
           )}
-          <button type="button" className="secondary" onClick={() => void reload()} disabled={loading}>
-            Refresh
-          </button>
         </div>
       </div>
       {data && payments.length === 0 && <p className="muted">No payments yet.</p>}

@@ -1,0 +1,144 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { inDays, startTestServer, type TestServer } from '../support/harness.ts';
+
+// Two parties chat in two browser contexts: messages, an attachment, the unread counters and
+// the other party's page (thread, milestones, notifications) change without a reload.
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const haveChromium = existsSync(CHROMIUM);
+const PASSWORD = 'chat-test-password-42';
+const STEP = 20_000;
+
+describe.skipIf(!haveChromium)('chat in the web app (Chromium)', () => {
+  let s: TestServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(join(ROOT, 'web/dist/index.html'))) {
+      execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', 'web', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+    }
+    [s, browser] = await Promise.all([
+      startTestServer('pglite'),
+      chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      }),
+    ]);
+  });
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await s?.stop();
+  });
+
+  async function newPage(): Promise<Page> {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+    contexts.push(ctx);
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(STEP);
+    return page;
+  }
+
+  async function login(page: Page, email: string) {
+    await page.goto(s.url);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Contracts', level: 1 }).waitFor();
+  }
+
+  const seeText = (loc: Locator, text: string | RegExp) => loc.filter({ hasText: text }).first().waitFor();
+  const thread = (page: Page) => page.getByRole('list', { name: 'Conversation thread' });
+
+  it('two parties chat; the other side updates live', async () => {
+    const tag = Date.now().toString(36);
+    const mk = async (email: string, name: string) => {
+      const r = await s.admin.post('/v1/users', { email, name, password: PASSWORD });
+      expect(r.status).toBe(201);
+      return r.body.id as string;
+    };
+    const clientEmail = `chat-client-${tag}@example.com`;
+    const contractorEmail = `chat-contractor-${tag}@example.com`;
+    const clientId = await mk(clientEmail, 'Casey Client');
+    const contractorId = await mk(contractorEmail, 'Dana Contractor');
+    expect((await s.admin.actingAs(clientId).put('/v1/me/payment-method', { paymentMethod: 'pm_card_ok' })).status).toBe(200);
+    const created = await s.admin.actingAs(clientId).post('/v1/contracts', {
+      title: 'Chatty project', clientId, contractorId, type: 'fixed', currency: 'USD', policy: 'client_creates',
+      milestones: [{ title: 'Kick-off', amount: 20000, dueDate: inDays(10) }],
+    });
+    expect(created.status).toBe(201);
+    expect((await s.admin.actingAs(contractorId).post(`/v1/contracts/${created.body.id}/activate`)).status).toBe(200);
+
+    const client = await newPage();
+    const contractor = await newPage();
+    onTestFailed(async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tranche-chat-failed-'));
+      await client.screenshot({ path: join(dir, 'client.png'), fullPage: true }).catch(() => undefined);
+      await contractor.screenshot({ path: join(dir, 'contractor.png'), fullPage: true }).catch(() => undefined);
+      process.stderr.write(`chat e2e failed: screenshots in ${dir}\n`);
+    });
+
+    await login(client, clientEmail);
+    await login(contractor, contractorEmail);
+    // The contractor stays on the contract list; the client opens the contract.
+    await client.getByRole('link', { name: 'Chatty project' }).click();
+    await client.getByRole('heading', { name: 'Chatty project', level: 1 }).waitFor();
+    await client.getByRole('region', { name: 'Conversation' }).getByText('No messages yet.').waitFor();
+
+    // The client writes, with a file attached.
+    const notes = join(mkdtempSync(join(tmpdir(), 'tranche-chat-')), 'brief.txt');
+    writeFileSync(notes, 'The brief, in plain text.\n');
+    await client.getByLabel('Message').fill('Hello Dana, the brief is attached.');
+    await client.getByLabel('Attach files').setInputFiles(notes);
+    await client.getByRole('button', { name: 'Send' }).click();
+    await seeText(thread(client).getByRole('listitem'), 'Hello Dana, the brief is attached.');
+
+    // Without a reload, the contractor's list shows one unread message, and so does the header.
+    const row = contractor.getByRole('row').filter({ hasText: 'Chatty project' });
+    await row.getByLabel('1 unread messages').waitFor();
+    await contractor.getByRole('navigation', { name: 'Main' }).getByLabel('1 unread messages').waitFor();
+    await contractor.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /Notifications.*unread/ }).waitFor();
+
+    // The contractor opens it: the message and its attachment are there; reading clears the counters.
+    await contractor.getByRole('link', { name: 'Chatty project' }).click();
+    await seeText(thread(contractor).getByRole('listitem'), 'Hello Dana, the brief is attached.');
+    await thread(contractor).getByRole('link', { name: 'brief.txt' }).waitFor();
+    await contractor.getByRole('navigation', { name: 'Main' }).getByLabel('1 unread messages').waitFor({ state: 'detached' });
+
+    // The contractor answers; the client's open page shows it at once.
+    await contractor.getByLabel('Message').fill('Thanks Casey, starting today.');
+    await contractor.getByRole('button', { name: 'Send' }).click();
+    await seeText(thread(client).getByRole('listitem'), 'Thanks Casey, starting today.');
+    await seeText(thread(client).getByRole('listitem'), /Contractor/);
+
+    // Contract changes travel live as well: the contractor accepts the milestone, the client's page shows it.
+    await contractor.getByRole('article', { name: 'Kick-off' }).getByRole('button', { name: 'Accept' }).click();
+    await seeText(client.getByRole('article', { name: 'Kick-off' }), /accepted/i);
+    await seeText(client.getByRole('region', { name: 'Activity' }).getByRole('listitem'), 'started the conversation');
+
+    // Notifications can be read one by one and all at once.
+    await contractor.getByRole('link', { name: /^Notifications/ }).click();
+    await contractor.getByRole('heading', { name: 'Notifications', level: 1 }).waitFor();
+    await client.getByLabel('Message').fill('One more thing.');
+    await client.getByRole('button', { name: 'Send' }).click();
+    const unreadItem = contractor.getByRole('listitem', { name: /^Unread: New message/ });
+    await unreadItem.first().waitFor();
+    const before = await contractor.getByRole('listitem', { name: /^Unread:/ }).count();
+    expect(before).toBeGreaterThan(0);
+    await contractor.getByRole('listitem', { name: /^Unread:/ }).first().getByRole('button', { name: 'Mark as read' }).click();
+    await expect.poll(() => contractor.getByRole('listitem', { name: /^Unread:/ }).count(), { timeout: STEP }).toBe(before - 1);
+    if (before > 1) {
+      await contractor.getByRole('button', { name: 'Mark all as read' }).click();
+      await expect.poll(() => contractor.getByRole('listitem', { name: /^Unread:/ }).count(), { timeout: STEP }).toBe(0);
+    }
+    await contractor.getByRole('link', { name: /^Notifications/ }).getByLabel(/unread/).waitFor({ state: 'detached' });
+  });
+});

@@ -1,0 +1,112 @@
+import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import type { Activity, Notification } from '../../api.ts';
+import './live.css';
+
+/** What GET /v1/events sends (see the API reference: Events). */
+export type Unread = { notifications: number; messages: number };
+export type ChatMessage = {
+  id: string;
+  contractId: string;
+  authorId: string;
+  body: string;
+  attachments: { id: string; filename: string; contentType: string; size: number }[];
+  createdAt: string;
+};
+export type LiveEvent =
+  | { type: 'message'; message: ChatMessage; unreadMessages: number; unread: Unread }
+  | { type: 'activity'; activity: Activity & { contractId: string } }
+  | { type: 'notification'; notification: Notification; unread: Unread }
+  | { type: 'read'; contractId: string | null; unreadMessages: number | null; unread: Unread }
+  | { type: 'ready'; unread: Unread; reconnected: boolean };
+
+type Listener = (e: LiveEvent) => void;
+type Live = { unread: Unread | null; connected: boolean; subscribe: (l: Listener) => () => void };
+
+const Ctx = createContext<Live>({ unread: null, connected: false, subscribe: () => () => undefined });
+
+const TYPES = ['ready', 'message', 'activity', 'notification', 'read'] as const;
+
+/**
+ * One EventSource per signed-in tab. The browser reconnects by itself and sends the last event
+ * id back (Last-Event-ID), so the server resumes the stream without loss; after a reconnection
+ * every subscriber is told (`ready`) and reloads, in case the gap was longer than the log keeps.
+ */
+export function LiveProvider({ children }: { children: ReactNode }) {
+  const [unread, setUnread] = useState<Unread | null>(null);
+  const [connected, setConnected] = useState(false);
+  const listeners = useRef(new Set<Listener>());
+
+  useEffect(() => {
+    const source = new EventSource('/v1/events');
+    let opened = false;
+    const emit = (e: LiveEvent) => {
+      if (e.type === 'ready') {
+        e.reconnected = opened;
+        opened = true;
+      }
+      if ('unread' in e && e.unread) setUnread(e.unread);
+      for (const l of [...listeners.current]) l(e);
+    };
+    const handlers = TYPES.map((type) => {
+      const h = (ev: MessageEvent<string>) => {
+        try {
+          emit({ type, ...JSON.parse(ev.data) } as LiveEvent);
+        } catch {
+          /* not ours */
+        }
+      };
+      source.addEventListener(type, h);
+      return [type, h] as const;
+    });
+    source.onopen = () => setConnected(true);
+    source.onerror = () => setConnected(false);
+    return () => {
+      for (const [type, h] of handlers) source.removeEventListener(type, h);
+      source.close();
+    };
+  }, []);
+
+  const value = useMemo<Live>(
+    () => ({
+      unread,
+      connected,
+      subscribe: (l) => {
+        listeners.current.add(l);
+        return () => listeners.current.delete(l);
+      },
+    }),
+    [unread, connected],
+  );
+  return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
+}
+
+export const useUnread = () => useContext(Ctx).unread;
+export const useLiveConnected = () => useContext(Ctx).connected;
+
+/** Calls `on` for every live event (the latest `on`, without resubscribing). */
+export function useLiveEvents(on: Listener) {
+  const { subscribe } = useContext(Ctx);
+  const ref = useRef(on);
+  ref.current = on;
+  useEffect(() => subscribe((e) => ref.current(e)), [subscribe]);
+}
+
+/**
+ * Reloads (at most every 150 ms, trailing) when an event matches: the lists and pages stay
+ * current without a Refresh button. A reconnection always reloads (the stream resumes, but the
+ * page may have missed more than the log keeps).
+ */
+export function useLiveReload(reload: () => unknown, matches: (e: LiveEvent) => boolean) {
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useLiveEvents((e) => {
+    if (e.type === 'ready' ? !e.reconnected : !matches(e)) return;
+    if (timer.current) return;
+    timer.current = setTimeout(() => {
+      timer.current = null;
+      void reload();
+    }, 150);
+  });
+  useEffect(() => () => {
+    if (timer.current) clearTimeout(timer.current);
+  }, []);
+}
