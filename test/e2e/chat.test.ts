@@ -119,9 +119,15 @@ describe.skipIf(!haveChromium)('chat in the web app (Chromium)', () => {
     await seeText(thread(client).getByRole('listitem'), 'Thanks Casey, starting today.');
     await seeText(thread(client).getByRole('listitem'), /Contractor/);
 
-    // Contract changes travel live as well: the contractor accepts the milestone, the client's page shows it.
-    await contractor.getByRole('article', { name: 'Kick-off' }).getByRole('button', { name: 'Accept' }).click();
-    await seeText(client.getByRole('article', { name: 'Kick-off' }), /accepted/i);
+    // Contract changes travel live as well: the client adds a milestone, it appears on the
+    // contractor's page, who accepts it, and the client's page shows it accepted.
+    const add = client.getByRole('region', { name: 'Add a milestone' });
+    await add.getByLabel('Title').fill('Design');
+    await add.getByLabel('Amount (USD)').fill('300.00');
+    await add.getByLabel('Due date').fill(inDays(20));
+    await add.getByRole('button', { name: 'Add milestone' }).click();
+    await contractor.getByRole('article', { name: 'Design' }).getByRole('button', { name: 'Accept' }).click();
+    await seeText(client.getByRole('article', { name: 'Design' }), /accepted/i);
     await seeText(client.getByRole('region', { name: 'Activity' }).getByRole('listitem'), 'started the conversation');
 
     // Notifications can be read one by one and all at once.
