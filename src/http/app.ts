@@ -18,7 +18,7 @@ import { authenticate } from './auth.ts';
 import { assertSameOrigin } from './csrf.ts';
 import { scanText, textProblem } from './input-text.ts';
 import { problemFrom, sendProblem, toProblem } from './problem.ts';
-import { markOptionalBodies, operationIdFor, pruneUnusedSchemas } from './openapi.ts';
+import { markOptionalBodies, operationIdFor, pruneUnusedSchemas, withRawResponses } from './openapi.ts';
 import { createRunner } from './runner.ts';
 import { registerDocs } from './docs.ts';
 import { ProblemSchema } from './schemas.ts';
@@ -166,7 +166,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'tranche_session' } } },
       security: [{ bearer: [] }, { session: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: withRawResponses(jsonSchemaTransform as never) as unknown as typeof jsonSchemaTransform,
     transformObject: (doc) => markOptionalBodies(pruneUnusedSchemas(jsonSchemaTransformObject(doc) as object)) as ReturnType<typeof jsonSchemaTransformObject>,
   });
 

@@ -99,3 +99,22 @@ export function markOptionalBodies<T extends Doc>(doc: T): T {
   }
   return doc;
 }
+
+type TransformInput = { schema?: { response?: Record<string, unknown> } & Record<string, unknown> } & Record<string, unknown>;
+type TransformOutput = { schema: { response?: Record<string, unknown> } & Record<string, unknown> } & Record<string, unknown>;
+
+/**
+ * Lets a route describe a non-JSON answer (file bytes) with a plain OpenAPI response object —
+ * `{description, content: {…}}` — which the zod transform would refuse: such responses are set
+ * aside, the rest goes through `transform`, and they are put back as written.
+ */
+export function withRawResponses<I extends TransformInput, O extends TransformOutput>(transform: (input: I) => O): (input: I) => O {
+  return (input) => {
+    const response = input.schema?.response;
+    const raw = Object.entries(response ?? {}).filter(([, v]) => typeof v === 'object' && v !== null && 'content' in v && !('_zod' in v));
+    if (!raw.length) return transform(input);
+    const rest = Object.fromEntries(Object.entries(response!).filter(([k]) => !raw.some(([r]) => r === k)));
+    const out = transform({ ...input, schema: { ...input.schema, response: rest } });
+    return { ...out, schema: { ...out.schema, response: { ...out.schema.response, ...Object.fromEntries(raw) } } };
+  };
+}

@@ -269,6 +269,8 @@ export const ProblemSchema = z
 
 export const IdParams = (kind: IdKind) => z.object({ id: Id(kind) }).strict();
 export const NoBody = z.object({}).strict().nullish();
+/** A 204 answer: no body. */
+export const NoContent = z.null().describe('No content');
 
 // Examples shown in the OpenAPI document for every resource. `.meta()` returns a copy, so the
 // example is added to the registry entry of the schema instance the routes use.

@@ -5,7 +5,7 @@ import { createAdminToken, listAdminTokens, revokeAdminToken, rotateAdminToken }
 import { isPlatformAdmin, type Principal } from '../../usecases/context.ts';
 import type { RouteContext } from '../app.ts';
 import { decodeCursor, page } from '../present.ts';
-import { exampleId, IdParams, ListQuery, NoBody, Page, Timestamp } from '../schemas.ts';
+import { exampleId, IdParams, ListQuery, NoBody, NoContent, Page, Timestamp } from '../schemas.ts';
 import type { V1 } from './types.ts';
 
 const requireAdmin = (p: Principal) => {
@@ -76,7 +76,7 @@ export function adminTokenRoutes(app: V1, { runner, db, deps }: RouteContext) {
 
   app.delete(
     '/admin/tokens/:id',
-    { schema: { tags, summary: 'Revoke a platform admin token; it stops working at once. The last live one cannot be revoked (409).', params: IdParams('token') } },
+    { schema: { tags, summary: 'Revoke a platform admin token; it stops working at once. The last live one cannot be revoked (409).', params: IdParams('token'), response: { 204: NoContent } } },
     (req, reply) =>
       runner.run(req, reply, async ({ tx, principal, now }) => {
         requireAdmin(principal);

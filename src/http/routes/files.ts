@@ -112,7 +112,16 @@ export function fileRoutes(app: V1, { runner, storage, http }: RouteContext) {
     runner.run(req, reply, async (ctx) => ({ status: 200, body: present(await load(ctx, req.params.id)) })),
   );
 
-  app.get('/files/:id/content', { schema: { tags, summary: 'File bytes (served as an attachment)', params: IdParams('file') } }, async (req, reply) => {
+  app.get('/files/:id/content', {
+      schema: {
+        tags,
+        summary: 'File bytes (served as an attachment)',
+        params: IdParams('file'),
+        // Bytes, not JSON: described for the document only (the route sends a Buffer, which is never serialized).
+        response: { 200: { description: 'The file’s bytes, with its content type and an attachment Content-Disposition', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } } },
+      },
+      serializerCompiler: () => (data: unknown) => JSON.stringify(data),
+    }, async (req, reply) => {
     try {
       const file = await runner.within(req, (ctx) => load(ctx, req.params.id));
       const bytes = await storage.get(file.sha256);

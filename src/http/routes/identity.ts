@@ -11,7 +11,7 @@ import { createToken, createUser } from '../../usecases/create-user.ts';
 import { hashSecret, newSecret, SESSION_COOKIE } from '../auth.ts';
 import type { RouteContext } from '../app.ts';
 import { sendProblem, toProblem } from '../problem.ts';
-import { Id, IdParams, NoBody, PaymentMethod, UserSchema } from '../schemas.ts';
+import { Id, IdParams, NoBody, NoContent, PaymentMethod, UserSchema } from '../schemas.ts';
 import type { V1 } from './types.ts';
 
 const SESSION_DAYS = 14;
@@ -69,7 +69,7 @@ export function identityRoutes(app: V1, { runner, deps, db, http }: RouteContext
       }),
   );
 
-  app.delete('/tokens/:id', { schema: { tags, summary: 'Revoke an API token (the admin, or the token’s user)', params: IdParams('token') } }, (req, reply) =>
+  app.delete('/tokens/:id', { schema: { tags, summary: 'Revoke an API token (the admin, or the token’s user)', params: IdParams('token'), response: { 204: NoContent } } }, (req, reply) =>
     runner.run(req, reply, async ({ tx, principal, now }) => {
       const [tok] = await tx.query<{ user_id: string | null; kind: string }>('SELECT user_id, kind FROM api_tokens WHERE platform_id = $1 AND id = $2', [principal.platformId, req.params.id]);
       if (!tok || tok.kind !== 'user' || (!isPlatformAdmin(principal) && tok.user_id !== principal.userId)) throw notFound('token');
@@ -117,7 +117,7 @@ export function identityRoutes(app: V1, { runner, deps, db, http }: RouteContext
     },
   );
 
-  app.post('/auth/logout', { schema: { tags, summary: 'End the session', body: NoBody } }, (req, reply) =>
+  app.post('/auth/logout', { schema: { tags, summary: 'End the session', body: NoBody, response: { 204: NoContent } } }, (req, reply) =>
     runner.run(req, reply, async ({ tx, now }) => {
       const cookie = req.cookies[SESSION_COOKIE];
       if (cookie) await tx.query('UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1', [hashSecret(cookie), now]);
