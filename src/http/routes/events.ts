@@ -25,6 +25,9 @@ const EVENT_STREAM_EXAMPLE = [
   '',
 ].join('\n');
 
+// A plain OpenAPI response (not zod): the stream is written frame by frame, never serialized.
+const EventStreamSchema = { type: 'string', description: 'Server-Sent Events: `id:`, `event:` and `data:` (JSON) lines per event', example: EVENT_STREAM_EXAMPLE };
+
 const frame = (e: { id?: string; event: string; data: unknown }) => `${e.id ? `id: ${e.id}\n` : ''}event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`;
 
 /**
@@ -54,9 +57,11 @@ export function eventRoutes(app: V1, { db, deps, log, http }: RouteContext) {
         querystring: z.object({ lastEventId: z.string().max(100).optional().meta({ description: 'Same as the Last-Event-ID header.', example: '7715-4121' }) }).strict(),
         headers: z.object({ 'last-event-id': z.string().max(100).optional().meta({ description: 'Resume after this event id.', example: '7715-4121' }) }),
         response: {
-          200: { description: 'The event stream', content: { 'text/event-stream': { schema: z.string().meta({ example: EVENT_STREAM_EXAMPLE }) } } },
+          200: { description: 'The event stream', content: { 'text/event-stream': { schema: EventStreamSchema } } },
         },
       },
+      // The stream is never serialized (problems before it starts are JSON as everywhere).
+      serializerCompiler: () => (data: unknown) => JSON.stringify(data),
     },
     async (req, reply) => {
       let principal = req.principal!;
