@@ -11,7 +11,7 @@ import { createToken, createUser } from '../../usecases/create-user.ts';
 import { hashSecret, newSecret, SESSION_COOKIE } from '../auth.ts';
 import type { RouteContext } from '../app.ts';
 import { sendProblem, toProblem } from '../problem.ts';
-import { Id, IdParams, NoBody, NoContent, PaymentMethod, UserSchema } from '../schemas.ts';
+import { exampleId, Id, IdParams, NoBody, NoContent, PaymentMethod, UserSchema } from '../schemas.ts';
 import type { V1 } from './types.ts';
 
 const SESSION_DAYS = 14;
@@ -132,6 +132,11 @@ export function identityRoutes(app: V1, { runner, deps, db, http }: RouteContext
     admin: z.boolean(),
     unreadNotifications: z.number().int().meta({ description: 'Your unread in-app notifications (0 for the platform admin).' }),
     unreadMessages: z.number().int().meta({ description: 'Messages you have not read, across your contracts.' }),
+  }).meta({
+    example: {
+      user: { id: exampleId('user'), platformId: exampleId('platform'), email: 'ada@example.com', name: 'Ada Lovelace', hasPassword: true, defaultPaymentMethod: 'pm_card_ok', externalId: null, metadata: {}, version: 1, createdAt: '2026-11-22T10:00:00.000Z', updatedAt: '2026-11-22T10:00:00.000Z' },
+      platformId: exampleId('platform'), admin: false, unreadNotifications: 3, unreadMessages: 2,
+    },
   });
   app.get('/me', { schema: { tags, summary: 'The calling user (or the platform admin), with unread counts', response: { 200: MeSchema } } }, (req, reply) =>
     runner.run(req, reply, async ({ tx, principal }) => {
