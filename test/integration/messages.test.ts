@@ -79,6 +79,16 @@ describe.each(engines())('messages on %s', (engine) => {
     const third = await p.contractor.api.get(`/v1/contracts/${c.id}/messages?limit=2&cursor=${second.body.nextCursor}`);
     expect(third.body.data.map((m: { id: string }) => m.id)).toEqual([sent[0]]);
     expect(third.body.nextCursor).toBeNull();
+    // before= a message id is a cursor at it; after= catches up, oldest first.
+    const before = await p.contractor.api.get(`/v1/contracts/${c.id}/messages?before=${sent[2]}`);
+    expect(before.body.data.map((m: { id: string }) => m.id)).toEqual([sent[1], sent[0]]);
+    const after = await p.contractor.api.get(`/v1/contracts/${c.id}/messages?after=${sent[1]}&limit=2`);
+    expect(after.body.data.map((m: { id: string }) => m.id)).toEqual([sent[2], sent[3]]);
+    expect(after.body.nextCursor).toBe(sent[3]);
+    const rest = await p.contractor.api.get(`/v1/contracts/${c.id}/messages?after=${after.body.nextCursor}&limit=2`);
+    expect(rest.body).toMatchObject({ data: [{ id: sent[4] }], nextCursor: null });
+    expectProblem(await p.contractor.api.get(`/v1/contracts/${c.id}/messages?after=${sent[1]}&before=${sent[3]}`), 422, 'validation_failed');
+    expectProblem(await p.contractor.api.get(`/v1/contracts/${c.id}/messages?after=nope`), 422, 'validation_failed');
 
     // Outsiders: 404 for reading, writing and marking read, as if the contract did not exist.
     const outsider = await newUser(s, 'outsider');

@@ -44,11 +44,14 @@ export const hasUnreadSql = (contract: string, user: string) =>
   `EXISTS (SELECT 1 FROM messages um WHERE um.contract_id = ${contract} AND um.author_id <> ${user}
      AND um.id > COALESCE((SELECT ur.read_up_to FROM message_reads ur WHERE ur.contract_id = ${contract} AND ur.user_id = ${user}), ''))`;
 
-/** A page of a contract's messages, newest first, older than `before`. */
-export async function listMessages(q: Queryable, contractId: string, before: string | null, limit: number): Promise<MessageRow[]> {
+/** A page of a contract's messages: newest first older than `before`, or oldest first newer than `after`. */
+export async function listMessages(q: Queryable, contractId: string, from: { before: string | null } | { after: string }, limit: number): Promise<MessageRow[]> {
+  if ('after' in from) {
+    return q.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.contract_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3`, [contractId, from.after, limit]);
+  }
   return q.query<MessageRow>(
     `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.contract_id = $1 AND ($2::text IS NULL OR m.id < $2) ORDER BY m.id DESC LIMIT $3`,
-    [contractId, before, limit],
+    [contractId, from.before, limit],
   );
 }
 

@@ -54,10 +54,19 @@ export function messageRoutes(app: V1, { runner }: RouteContext) {
         summary: 'The contract’s conversation, newest first',
         description:
           'Cursor-paginated like every list: the first page holds the newest messages; pass `nextCursor` as `cursor` for older ones ' +
-          '(`null`: none left). New messages arrive on `GET /v1/events`. Only the two parties (and the platform admin) may read; others get 404. ' +
+          '(`null`: none left). `before=<message id>` is the same as a cursor at that message. `after=<message id>` instead returns the messages ' +
+          'that came after it, oldest first (to catch up); then `nextCursor` is the id to pass as `after` for the next page (`null`: up to date). ' +
+          'New messages arrive on `GET /v1/events`. Only the two parties (and the platform admin) may read; others get 404. ' +
           'Kept after the contract ends, read-only then.',
         params: IdParams('contract'),
-        querystring: z.object(ListQuery).strict(),
+        querystring: z
+          .object({
+            ...ListQuery,
+            before: Id('message').optional().meta({ description: 'Messages older than this one (newest first).' }),
+            after: Id('message').optional().meta({ description: 'Messages newer than this one (oldest first).' }),
+          })
+          .strict()
+          .refine((q) => [q.cursor, q.before, q.after].filter((x) => x !== undefined).length <= 1, { message: 'give at most one of cursor, before and after', path: ['after'] }),
         response: {
           200: Page(MessageSchema).meta({ example: { data: [MessageSchema.meta()?.example], nextCursor: null } }),
         },
@@ -66,8 +75,14 @@ export function messageRoutes(app: V1, { runner }: RouteContext) {
     (req, reply) =>
       runner.run(req, reply, async (ctx) => {
         const { contract } = await loadContract(ctx, req.params.id, false);
-        const rows = await listMessages(ctx.tx, contract.id, decodeCursor(req.query.cursor), req.query.limit + 1);
-        const pg = page(rows, req.query.limit);
+        const q = req.query;
+        if (q.after !== undefined) {
+          const rows = await listMessages(ctx.tx, contract.id, { after: q.after }, q.limit + 1);
+          const data = rows.slice(0, q.limit);
+          return { status: 200, body: { data: data.map(toMessage), nextCursor: rows.length > q.limit ? data.at(-1)!.id : null } };
+        }
+        const rows = await listMessages(ctx.tx, contract.id, { before: q.before ?? decodeCursor(q.cursor) }, q.limit + 1);
+        const pg = page(rows, q.limit);
         return { status: 200, body: { data: pg.data.map(toMessage), nextCursor: pg.nextCursor } };
       }),
   );
