@@ -274,6 +274,16 @@ describe(`authorization matrix over every route (${engine})`, () => {
       'POST /v1/payments/pay': { setup: async () => ({ path: '/v1/payments/pay', body: { paymentIds: [await draftPayment()] } }), expect: party('2xx', '403', '403') },
       'GET /v1/contracts/{id}/activity': { setup: fixed({ path: `/v1/contracts/${world.id}/activity` }), expect: party('2xx', '2xx', '2xx') },
       'GET /v1/notifications': { setup: fixed({ path: '/v1/notifications' }), expect: anyUser('403') },
+      'POST /v1/notifications/read': { setup: fixed({ path: '/v1/notifications/read', body: {} }), expect: anyUser('403') },
+      'GET /v1/contracts/{id}/messages': { setup: fixed({ path: `/v1/contracts/${world.id}/messages` }), expect: party('2xx', '2xx', '2xx') },
+      'POST /v1/contracts/{id}/messages': { setup: fixed({ path: `/v1/contracts/${world.id}/messages`, body: { body: 'matrix' } }), expect: party('2xx', '2xx', '403') },
+      'POST /v1/contracts/{id}/messages/read': { setup: fixed({ path: `/v1/contracts/${world.id}/messages/read`, body: {} }), expect: party('2xx', '2xx', '403') },
+      // A 200 here is a stream that never ends: a malformed Last-Event-ID makes every caller who
+      // gets past authentication and authorization answer 422 at once (the stream: live-events.test.ts).
+      'GET /v1/events': {
+        setup: fixed({ path: '/v1/events?lastEventId=x' }),
+        expect: { client: '422', contractor: '422', stranger: '422', foreign: '422', anonymous: '401', revoked: '401', admin: '403' },
+      },
       'POST /v1/files': { setup: fixed({ path: '/v1/files', multipart: true }), expect: anyUser('403') },
       'GET /v1/files/{id}': { setup: fixed({ path: `/v1/files/${fileId}` }), expect: party('2xx', '2xx', '2xx') },
       'GET /v1/files/{id}/content': { setup: fixed({ path: `/v1/files/${fileId}/content` }), expect: party('2xx', '2xx', '2xx') },
