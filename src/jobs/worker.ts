@@ -44,15 +44,22 @@ export type WorkerDeps = Deps & { mailer: Mailer; log: Logger; webhooks: Webhook
 const systemPrincipal = (platformId: string): Principal => ({ platformId, userId: null, viaAdmin: true, key: 'system' });
 
 /**
+ * Which jobs a loop takes: state jobs only, emails only (the background worker runs the two
+ * lanes apart, so that a slow mail server never delays a settlement or a timer), or both in
+ * due order (`POST /v1/admin/jobs/run`, benchmarks).
+ */
+export type Lane = 'state' | 'email' | 'all';
+
+/**
  * Runs every job due at the worker's clock, until none is left (or `max` were run). Safe with
  * any number of workers in parallel: rows are claimed with FOR UPDATE SKIP LOCKED.
  */
-export async function runDueJobs(db: Db, deps: WorkerDeps, max = 500): Promise<{ ran: number; failed: number }> {
+export async function runDueJobs(db: Db, deps: WorkerDeps, max = 500, lane: Lane = 'all'): Promise<{ ran: number; failed: number }> {
   let ran = 0;
   let failed = 0;
   while (ran + failed < max) {
     const now = deps.clock.now();
-    const outcome = await runOne(db, deps, now);
+    const outcome = await runOne(db, deps, now, lane);
     if (outcome === 'none') break;
     if (outcome === 'ok') ran++;
     else failed++;
@@ -60,21 +67,22 @@ export async function runDueJobs(db: Db, deps: WorkerDeps, max = 500): Promise<{
   return { ran, failed };
 }
 
-async function claim(tx: Tx, now: Date): Promise<JobRow | undefined> {
+async function claim(tx: Tx, now: Date, lane: Lane): Promise<JobRow | undefined> {
   const [job] = await tx.query<JobRow>(
     `SELECT id, platform_id, kind, payload, attempts FROM jobs WHERE status = 'pending' AND run_at <= $1
+       AND ($2 = 'all' OR (kind = ANY($3::text[])) = ($2 = 'email'))
      ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-    [now],
+    [now, lane, [...DELIVERY_JOBS]],
   );
   return job;
 }
 
-async function runOne(db: Db, deps: WorkerDeps, now: Date): Promise<'none' | 'ok' | 'failed'> {
+async function runOne(db: Db, deps: WorkerDeps, now: Date, lane: Lane): Promise<'none' | 'ok' | 'failed'> {
   let delivery: JobRow | undefined;
   let failure: { job: JobRow; error: unknown } | undefined;
   const result = await db
     .tx(async (tx) => {
-      const job = await claim(tx, now);
+      const job = await claim(tx, now, lane);
       if (!job) return 'none' as const;
       if (DELIVERY_JOBS.has(job.kind)) {
         // Lease: nobody else picks it up while we deliver outside the transaction.
@@ -153,11 +161,28 @@ export async function purgeIdempotencyKeys(db: Db, now: Date): Promise<void> {
   );
 }
 
-/** The background loop: polls for due jobs, and keeps the webhook lane busy, until stopped. */
+/** Emails delivered at once by one worker process; each waits at most nodemailer's timeouts. */
+export const EMAIL_CONCURRENCY = 4;
+const EMAIL_STOP_GRACE_MS = 5_000;
+
+/**
+ * The background loops, until stopped: state jobs; emails, apart and a few at a time; and the
+ * webhook lane (webhook-lane.ts). None waits for another.
+ */
 export function startWorker(db: Db, deps: WorkerDeps, intervalMs = 500): { stop(): Promise<void> } {
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  let mailing: Promise<unknown> = Promise.resolve();
+  let mailTimer: NodeJS.Timeout | undefined;
+  const mailTick = () => {
+    if (stopped) return;
+    mailing = Promise.all(Array.from({ length: EMAIL_CONCURRENCY }, () => runDueJobs(db, deps, 25, 'email')))
+      .catch((err: unknown) => deps.log.error({ err }, 'email lane tick failed'))
+      .finally(() => {
+        if (!stopped) mailTimer = setTimeout(mailTick, intervalMs);
+      });
+  };
   let lastPurge = 0;
   const tick = () => {
     if (stopped) return;
@@ -166,7 +191,7 @@ export function startWorker(db: Db, deps: WorkerDeps, intervalMs = 500): { stop(
         ? ((lastPurge = Date.now()), Promise.all([purgeIdempotencyKeys(db, deps.clock.now()), purgeLiveEvents(db, deps.clock.now())]))
         : Promise.resolve();
     running = purge
-      .then(() => Promise.all([runDueJobs(db, deps, 100), deps.webhooks.pump()]))
+      .then(() => Promise.all([runDueJobs(db, deps, 100, 'state'), deps.webhooks.pump()]))
       .catch((err: unknown) => deps.log.error({ err }, 'worker tick failed'))
       .finally(() => {
         if (!stopped) timer = setTimeout(tick, intervalMs);
@@ -174,11 +199,15 @@ export function startWorker(db: Db, deps: WorkerDeps, intervalMs = 500): { stop(
   };
   deps.webhooks.runInBackground();
   timer = setTimeout(tick, intervalMs);
+  mailTimer = setTimeout(mailTick, intervalMs);
   return {
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await running;
+      if (mailTimer) clearTimeout(mailTimer);
+      // An email stuck on a silent mail server is not waited for: its lease runs out and
+      // another worker (or this one, next start) delivers it.
+      await Promise.all([running, Promise.race([mailing, new Promise((r) => setTimeout(r, EMAIL_STOP_GRACE_MS).unref())])]);
       await deps.webhooks.stop();
     },
   };
