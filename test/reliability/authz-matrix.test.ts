@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/domain/ids.ts';
 import { engines, inDays, startTestServer, type Client, type Res, type TestServer } from '../support/harness.ts';
+import { runJobs, serverNow, setClock } from '../support/negotiation-helpers.ts';
 import { foreignPlatformUser, mapLimit, sha256hex } from '../support/reliability-helpers.ts';
 
 /**
@@ -162,6 +163,33 @@ describe(`authorization matrix over every route (${engine})`, () => {
       return pays.data[0].id as string;
     };
     // Shared read-only world.
+    // Hourly contracts. Invoices come from Monday's job: time is logged on a pool of contracts
+    // this week, the clock moves to next Monday and the job runs, before any other fixture.
+    const hourly = async () => {
+      const c = ok(await client.api.post('/v1/contracts', { title: 'Hourly authz', clientId: client.id, contractorId: contractor.id, type: 'hourly', currency: 'USD', hourlyRate: 6000, weeklyLimitHours: 40 }), 201);
+      ok(await contractor.api.post(`/v1/contracts/${c.id}/activate`));
+      return c.id as string;
+    };
+    const serverToday = () => serverNow(s).toISOString().slice(0, 10);
+    const timeEntry = async (contractId: string) => ok(await contractor.api.post(`/v1/contracts/${contractId}/time-entries`, { date: serverToday(), minutes: 90, memo: 'authz' }), 201).id as string;
+    const invoicePool = await mapLimit(Array.from({ length: 36 }, (_, i) => i), 4, async () => {
+      const id = await hourly();
+      await timeEntry(id);
+      return id;
+    });
+    const now = serverNow(s);
+    const nextMonday = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + (7 - ((now.getUTCDay() + 6) % 7)), 0, 1));
+    await setClock(s, nextMonday);
+    await runJobs(s);
+    const openInvoices: string[] = [];
+    for (const id of invoicePool) openInvoices.push(...ok(await client.api.get(`/v1/contracts/${id}/invoices`)).data.filter((i: { status: string }) => i.status === 'open').map((i: { id: string }) => i.id));
+    expect(openInvoices.length).toBe(invoicePool.length);
+    const invoice = async () => openInvoices.pop() ?? (() => { throw new Error('fixture: invoice pool exhausted'); })();
+    const worldHourly = invoicePool[0]!;
+    const worldInvoice = (await invoice()) as string;
+    const proposedTerms = async () => ok(await contractor.api.post(`/v1/contracts/${await hourly()}/hourly-terms`, { hourlyRate: 7000 }), 201).id as string;
+    const milestoneRequest = async () => ok(await contractor.api.post(`/v1/contracts/${await hourly()}/milestone-requests`, { amount: 5000, description: 'advance' }), 201).id as string;
+
     const world = await funded();
     const worldDispute = await disputeByClient();
     const worldCr = await changeRequestByContractor();
@@ -221,6 +249,29 @@ describe(`authorization matrix over every route (${engine})`, () => {
       'POST /v1/refund-requests/{id}/decline': { setup: async () => ({ path: `/v1/refund-requests/${await refundRequest()}/decline` }), expect: party('403', '2xx', '403') },
       'POST /v1/refund-requests/{id}/withdraw': { setup: async () => ({ path: `/v1/refund-requests/${await refundRequest()}/withdraw` }), expect: party('2xx', '403', '403') },
       'GET /v1/admin/platform': { setup: fixed({ path: '/v1/admin/platform' }), expect: adminOnly },
+      'POST /v1/contracts/{id}/time-entries': { setup: async () => ({ path: `/v1/contracts/${await hourly()}/time-entries`, body: { date: serverToday(), minutes: 30, memo: 'm' } }), expect: party('403', '2xx', '403') },
+      'GET /v1/contracts/{id}/time-entries': { setup: fixed({ path: `/v1/contracts/${worldHourly}/time-entries` }), expect: party('2xx', '2xx', '2xx') },
+      'PATCH /v1/time-entries/{id}': { setup: async () => ({ path: `/v1/time-entries/${await timeEntry(await hourly())}`, body: { minutes: 45 } }), expect: party('403', '2xx', '403') },
+      'DELETE /v1/time-entries/{id}': { setup: async () => ({ path: `/v1/time-entries/${await timeEntry(await hourly())}` }), expect: party('403', '2xx', '403') },
+      'GET /v1/contracts/{id}/hourly': { setup: fixed({ path: `/v1/contracts/${worldHourly}/hourly` }), expect: party('2xx', '2xx', '2xx') },
+      'POST /v1/contracts/{id}/hourly-terms': { setup: async () => ({ path: `/v1/contracts/${await hourly()}/hourly-terms`, body: { hourlyRate: 6500 } }), expect: party('2xx', '2xx', '403') },
+      'GET /v1/contracts/{id}/hourly-terms': { setup: fixed({ path: `/v1/contracts/${worldHourly}/hourly-terms` }), expect: party('2xx', '2xx', '2xx') },
+      'POST /v1/hourly-terms/{id}/accept': { setup: async () => ({ path: `/v1/hourly-terms/${await proposedTerms()}/accept` }), expect: party('2xx', '403', '403') },
+      'POST /v1/hourly-terms/{id}/decline': { setup: async () => ({ path: `/v1/hourly-terms/${await proposedTerms()}/decline` }), expect: party('2xx', '403', '403') },
+      'POST /v1/hourly-terms/{id}/withdraw': { setup: async () => ({ path: `/v1/hourly-terms/${await proposedTerms()}/withdraw` }), expect: party('403', '2xx', '403') },
+      'POST /v1/contracts/{id}/milestone-requests': { setup: async () => ({ path: `/v1/contracts/${await hourly()}/milestone-requests`, body: { amount: 5000, description: 'advance' } }), expect: party('403', '2xx', '403') },
+      'GET /v1/contracts/{id}/milestone-requests': { setup: fixed({ path: `/v1/contracts/${worldHourly}/milestone-requests` }), expect: party('2xx', '2xx', '2xx') },
+      'GET /v1/milestone-requests/{id}': { setup: async () => ({ path: `/v1/milestone-requests/${await milestoneRequest()}` }), expect: party('2xx', '2xx', '2xx') },
+      'POST /v1/milestone-requests/{id}/accept': { setup: async () => ({ path: `/v1/milestone-requests/${await milestoneRequest()}/accept` }), expect: party('2xx', '403', '403') },
+      'POST /v1/milestone-requests/{id}/decline': { setup: async () => ({ path: `/v1/milestone-requests/${await milestoneRequest()}/decline`, body: { reason: 'not now' } }), expect: party('2xx', '403', '403') },
+      'POST /v1/milestone-requests/{id}/withdraw': { setup: async () => ({ path: `/v1/milestone-requests/${await milestoneRequest()}/withdraw` }), expect: party('403', '2xx', '403') },
+      'GET /v1/invoices': { setup: fixed({ path: '/v1/invoices' }), expect: anyUser('2xx') },
+      'GET /v1/contracts/{id}/invoices': { setup: fixed({ path: `/v1/contracts/${worldHourly}/invoices` }), expect: party('2xx', '2xx', '2xx') },
+      'GET /v1/invoices/{id}': { setup: fixed({ path: `/v1/invoices/${worldInvoice}` }), expect: party('2xx', '2xx', '2xx') },
+      'GET /v1/invoices/{id}/pdf': { setup: fixed({ path: `/v1/invoices/${worldInvoice}/pdf` }), expect: party('2xx', '2xx', '2xx') },
+      'POST /v1/invoices/{id}/pay': { setup: async () => ({ path: `/v1/invoices/${await invoice()}/pay` }), expect: party('2xx', '403', '403') },
+      'POST /v1/invoices/{id}/dispute': { setup: async () => ({ path: `/v1/invoices/${await invoice()}/dispute`, body: { reason: 'hours too high' } }), expect: party('2xx', '403', '403') },
+      'POST /v1/invoices/{id}/void': { setup: async () => ({ path: `/v1/invoices/${await invoice()}/void` }), expect: party('403', '403', '2xx') },
       'PATCH /v1/admin/users/{id}': { setup: fixed({ path: `/v1/admin/users/${client.id}`, body: { metadata: { matrix: '1' } } }), expect: adminOnly },
       'PATCH /v1/admin/contracts/{id}': { setup: fixed({ path: `/v1/admin/contracts/${world.id}`, body: { metadata: { matrix: '1' } } }), expect: adminOnly },
       'PATCH /v1/admin/milestones/{id}': { setup: fixed({ path: `/v1/admin/milestones/${world.m}`, body: { metadata: { matrix: '1' } } }), expect: adminOnly },

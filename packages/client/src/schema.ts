@@ -8,7 +8,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Find users of the platform by email or externalId (platform admin), newest first */
+        get: operations["listUsers"];
         put?: never;
         /** Create a user (platform admin) */
         post: operations["createUser"];
@@ -42,7 +43,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** A user’s API tokens, without their values (the admin, or the user themself) */
+        get: operations["listUserTokens"];
         put?: never;
         /** Create an API token for a user (platform admin). The token is shown once. */
         post: operations["createUserToken"];
@@ -110,7 +112,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The calling user (or the platform admin) */
+        /** The calling user (or the platform admin), with unread counts */
         get: operations["getMe"];
         put?: never;
         post?: never;
@@ -237,6 +239,351 @@ export interface paths {
          * @description Escrow still held is split between `release` (to the contractor) and `refund` (to the client); either may be left out and is then the rest; both left out refunds everything. Releasing, or a contractor giving escrow back, closes at once (200 with the contract). A client asking for any refund opens a refund request instead (202 with it): the contractor accepts (the contract closes), counters, or declines; declined or unanswered within the policy’s disputeResponseDays, the escrow goes to a dispute. A missing body is `{}`.
          */
         post: operations["closeContract"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contracts/{id}/time-entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Time entries between two dates (default: this week) with a summary of each week
+         * @description Each week: logged, billable under the weekly limit, unbilled past it, and the amount so far. `?format=csv` (or `Accept: text/csv`) exports the entries as CSV.
+         */
+        get: operations["listContractTimeEntries"];
+        put?: never;
+        /**
+         * The contractor logs time (date, minutes, memo) in a week not yet invoiced
+         * @description minutes 1–1440, at most 24 hours per day (422 daily_limit_exceeded), no future dates (platform time zone), not in an invoiced week (409 week_invoiced). The client gets 403; a fixed-price contract 422 not_hourly.
+         */
+        post: operations["createContractTimeEntry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/time-entries/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** The contractor deletes a time entry until its week is invoiced (then 409 week_invoiced) */
+        delete: operations["deleteTimeEntry"];
+        options?: never;
+        head?: never;
+        /** The contractor edits a time entry until its week is invoiced (then 409 week_invoiced) */
+        patch: operations["updateTimeEntry"];
+        trace?: never;
+    };
+    "/v1/contracts/{id}/hourly": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Overview of an hourly contract: hours this week, invoiced, paid, past due, in escrow */
+        get: operations["getContractHourly"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contracts/{id}/hourly-terms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Changes of an hourly contract’s terms, newest first */
+        get: operations["listContractHourlyTerms"];
+        put?: never;
+        /** Change the hourly rate and/or weekly limit: agreed at once or proposed, by the policy’s change rules; applies from the next Monday */
+        post: operations["createContractHourlyTerm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hourly-terms/{id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The other party accepts proposed terms */
+        post: operations["acceptHourlyTerm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hourly-terms/{id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The other party declines proposed terms */
+        post: operations["declineHourlyTerm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hourly-terms/{id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The proposer withdraws proposed terms */
+        post: operations["withdrawHourlyTerm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contracts/{id}/milestone-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A contract’s milestone requests, newest first */
+        get: operations["listContractMilestoneRequests"];
+        put?: never;
+        /** The contractor requests a milestone payment (in the contract’s currency); the client accepts or declines */
+        post: operations["createContractMilestoneRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/milestone-requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A milestone request (its contract’s parties) */
+        get: operations["getMilestoneRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/milestone-requests/{id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The client accepts: a milestone is created and funded in escrow from their payment method, in one transaction */
+        post: operations["acceptMilestoneRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/milestone-requests/{id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The client declines with a reason */
+        post: operations["declineMilestoneRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/milestone-requests/{id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The contractor withdraws an open request */
+        post: operations["withdrawMilestoneRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your invoices (as client or contractor), newest first
+         * @description `?format=csv` (or `Accept: text/csv`) exports the page as CSV.
+         */
+        get: operations["listInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contracts/{id}/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A contract’s invoices, newest week first
+         * @description `?format=csv` (or `Accept: text/csv`) exports them as CSV.
+         */
+        get: operations["listContractInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An invoice with its lines (one per time entry) */
+        get: operations["getInvoice"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The invoice as a PDF document (application/pdf) */
+        get: operations["getInvoicePdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/pay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The client pays an open or past-due invoice now: escrow first, then the card named or their default
+         * @description A paid or void invoice: 409 invalid_state. A declined card: 402 payment_declined, nothing changed.
+         */
+        post: operations["payInvoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/dispute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The client disputes an open invoice in its review window (Monday’s invoice to Wednesday’s payment)
+         * @description The invoice is held from payment. The contractor answers with POST /v1/disputes/{id}/respond; the platform admin resolves with POST /v1/disputes/{id}/resolve, `releaseAmount + refundAmount` = the invoice amount (the release is paid then, escrow first, then the card; the refund is not owed); silence resolves by the policy’s default.
+         */
+        post: operations["disputeInvoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Platform admin: void an invoice nothing was paid on */
+        post: operations["voidInvoice"];
         delete?: never;
         options?: never;
         head?: never;
@@ -689,6 +1036,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contracts/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The contract’s conversation, newest first
+         * @description Cursor-paginated like every list: the first page holds the newest messages; pass `nextCursor` as `cursor` for older ones (`null`: none left). `before=<message id>` is the same as a cursor at that message. `after=<message id>` instead returns the messages that came after it, oldest first (to catch up); then `nextCursor` is the id to pass as `after` for the next page (`null`: up to date). New messages arrive on `GET /v1/events`. Only the two parties (and the platform admin) may read; others get 404. Kept after the contract ends, read-only then.
+         */
+        get: operations["listContractMessages"];
+        put?: never;
+        /**
+         * Write to the other party (1–10,000 characters once trimmed; your own uploaded files as attachments)
+         * @description The other party gets an in-app notification at once and, if the message is still unread ten minutes later, one email for the whole burst; operators get a `message.created` webhook. Attached files become readable by both parties. While the contract is a proposal or active; once it has ended (closed, withdrawn, declined) the conversation is read-only (409 `invalid_state`).
+         */
+        post: operations["createContractMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contracts/{id}/messages/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark your side of the conversation read, up to a message of it (by default the latest); never moves back
+         * @description The in-app notifications of the messages read are marked read with it. `upTo` must be a message of this conversation (422 otherwise).
+         */
+        post: operations["readContractMessages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark your notifications read: those named in `ids`, or all of them when `ids` is absent
+         * @description An id that is not one of your notifications refuses the request (422), and nothing is marked.
+         */
+        post: operations["readNotifications"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your live events (Server-Sent Events): messages, activity of your contracts, notifications and unread counts
+         * @description A `text/event-stream` that stays open. Events: `ready` (on connect: your unread counts), `message` (a new message on one of your contracts, with that thread’s `unreadMessages`), `activity` (a timeline entry of one of your contracts), `notification` (a new in-app notification), `read` (your read markers moved, e.g. in another tab); each carries `unread: {notifications, messages}` as they are now. Every event has an `id`; reconnect with `Last-Event-ID: <id>` (or `?lastEventId=`, for clients that cannot set headers) to get every event after it, none lost. A comment line (`: keep-alive`) comes every 15 seconds. At most 5 open streams per user and API process (429 beyond). A stream carries nothing of contracts you are not a party to. Token, session cookie, or the admin token with `Acting-User`.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/files": {
         parameters: {
             query?: never;
@@ -949,6 +1380,94 @@ export interface paths {
         patch: operations["updateAdminPlatform"];
         trace?: never;
     };
+    "/v1/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Set your externalId and metadata on a user (platform admin) */
+        patch: operations["updateAdminUser"];
+        trace?: never;
+    };
+    "/v1/admin/contracts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Set your externalId and metadata on a contract (platform admin) */
+        patch: operations["updateAdminContract"];
+        trace?: never;
+    };
+    "/v1/admin/milestones/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Set your externalId and metadata on a milestone (platform admin) */
+        patch: operations["updateAdminMilestone"];
+        trace?: never;
+    };
+    "/v1/admin/disputes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The platform’s disputes, newest first (platform admin): to work through the open ones */
+        get: operations["listAdminDisputes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every event of the platform after a given one, oldest first (platform admin): resync after downtime
+         * @description Events are the activity entries that notifications and webhooks are made from, with the same ids. Start with no `after`, then pass the last id you processed (or `nextAfter`) until `data` comes back empty. `type` and `contractId` narrow the list.
+         */
+        get: operations["listAdminEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{id}/refund-requests": {
         parameters: {
             query?: never;
@@ -1076,6 +1595,10 @@ export interface components {
          *       "attachmentIds": [],
          *       "submission": null,
          *       "lastRejectReason": null,
+         *       "externalId": "order-8841-1",
+         *       "metadata": {
+         *         "sprint": "12"
+         *       },
          *       "version": 3,
          *       "createdAt": "2026-11-22T10:00:00.000Z",
          *       "updatedAt": "2026-11-22T10:00:00.000Z"
@@ -1107,6 +1630,17 @@ export interface components {
                 submittedAt: string;
             } | null;
             lastRejectReason: string | null;
+            externalId: string | null;
+            /**
+             * @description your own key–value strings (≤ 50 keys; keys ≤ 40, values ≤ 500 characters)
+             * @example {
+             *       "orderId": "8841",
+             *       "team": "mobile"
+             *     }
+             */
+            metadata: {
+                [key: string]: string;
+            };
             version: number;
             /** Format: date-time */
             createdAt: string;
@@ -1152,8 +1686,14 @@ export interface components {
          *         "disputeDefaultOutcome": "opener_wins",
          *         "preset": "sequential_escrow"
          *       },
+         *       "externalId": "order-8841",
+         *       "metadata": {
+         *         "team": "mobile"
+         *       },
          *       "unreadMessages": 2,
          *       "version": 2,
+         *       "hourlyRate": null,
+         *       "weeklyLimitHours": null,
          *       "activatedAt": "2026-11-22T10:00:00.000Z",
          *       "closedAt": null,
          *       "createdAt": "2026-11-22T10:00:00.000Z",
@@ -1186,6 +1726,10 @@ export interface components {
          *           "attachmentIds": [],
          *           "submission": null,
          *           "lastRejectReason": null,
+         *           "externalId": "order-8841-1",
+         *           "metadata": {
+         *             "sprint": "12"
+         *           },
          *           "version": 3,
          *           "createdAt": "2026-11-22T10:00:00.000Z",
          *           "updatedAt": "2026-11-22T10:00:00.000Z"
@@ -1233,6 +1777,17 @@ export interface components {
                 disputeResponseDays: number;
                 /** @enum {string} */
                 disputeDefaultOutcome: "opener_wins" | "release" | "refund";
+            };
+            externalId: string | null;
+            /**
+             * @description your own key–value strings (≤ 50 keys; keys ≤ 40, values ≤ 500 characters)
+             * @example {
+             *       "orderId": "8841",
+             *       "team": "mobile"
+             *     }
+             */
+            metadata: {
+                [key: string]: string;
             };
             /** @description Messages on the contract’s conversation that the caller has not read (0 for the platform admin). */
             unreadMessages: number;
@@ -1395,6 +1950,7 @@ export interface components {
          *       "id": "dsp_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "milestoneId": "ms_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "invoiceId": null,
          *       "openedBy": "usr_01jdq4z9v6x7m3k8t2w5r1c0ab",
          *       "openerRole": "client",
          *       "reason": "The delivered screens do not match the brief",
@@ -1411,7 +1967,10 @@ export interface components {
         Dispute: {
             id: string;
             contractId: string;
-            milestoneId: string;
+            /** @description The disputed milestone, or null for a dispute about an invoice. */
+            milestoneId: string | null;
+            /** @description Hourly contracts: the disputed invoice. */
+            invoiceId: string | null;
             openedBy: string;
             /** @enum {string} */
             openerRole: "client" | "contractor";
@@ -1448,6 +2007,8 @@ export interface components {
          *       "name": "Ada Lovelace",
          *       "hasPassword": true,
          *       "defaultPaymentMethod": "pm_card_ok",
+         *       "externalId": "acct-42",
+         *       "metadata": {},
          *       "version": 1,
          *       "createdAt": "2026-11-22T10:00:00.000Z",
          *       "updatedAt": "2026-11-22T10:00:00.000Z"
@@ -1460,6 +2021,17 @@ export interface components {
             name: string;
             hasPassword: boolean;
             defaultPaymentMethod: string | null;
+            externalId: string | null;
+            /**
+             * @description your own key–value strings (≤ 50 keys; keys ≤ 40, values ≤ 500 characters)
+             * @example {
+             *       "orderId": "8841",
+             *       "team": "mobile"
+             *     }
+             */
+            metadata: {
+                [key: string]: string;
+            };
             version: number;
             /** Format: date-time */
             createdAt: string;
@@ -1544,6 +2116,363 @@ export interface components {
         };
         /**
          * @example {
+         *       "id": "te_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "date": "2026-11-18",
+         *       "minutes": 150,
+         *       "memo": "Checkout flow: payment form",
+         *       "invoiceId": null,
+         *       "billedMinutes": null,
+         *       "version": 1,
+         *       "createdAt": "2026-11-23T00:00:00.000Z",
+         *       "updatedAt": "2026-11-23T00:00:00.000Z"
+         *     }
+         */
+        TimeEntry: {
+            id: string;
+            contractId: string;
+            date: string;
+            minutes: number;
+            memo: string;
+            invoiceId: string | null;
+            billedMinutes: number | null;
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        TimesheetWeek: {
+            weekStart: string;
+            weekEnd: string;
+            hourlyRate: number;
+            weeklyLimitHours: number | null;
+            loggedMinutes: number;
+            billableMinutes: number;
+            unbilledMinutes: number;
+            amount: number;
+            /** @description True once the week is invoiced (the Monday 00:00 after it): its entries no longer change. */
+            closed: boolean;
+            invoiceId: string | null;
+            invoiceStatus: string | null;
+        };
+        /**
+         * @example {
+         *       "from": "2026-11-16",
+         *       "to": "2026-11-22",
+         *       "currency": "USD",
+         *       "data": [
+         *         {
+         *           "id": "te_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *           "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *           "date": "2026-11-18",
+         *           "minutes": 150,
+         *           "memo": "Checkout flow: payment form",
+         *           "invoiceId": null,
+         *           "billedMinutes": null,
+         *           "version": 1,
+         *           "createdAt": "2026-11-23T00:00:00.000Z",
+         *           "updatedAt": "2026-11-23T00:00:00.000Z"
+         *         }
+         *       ],
+         *       "weeks": [
+         *         {
+         *           "weekStart": "2026-11-16",
+         *           "weekEnd": "2026-11-22",
+         *           "hourlyRate": 4500,
+         *           "weeklyLimitHours": 20,
+         *           "loggedMinutes": 1380,
+         *           "billableMinutes": 1200,
+         *           "unbilledMinutes": 180,
+         *           "amount": 90000,
+         *           "closed": false,
+         *           "invoiceId": null,
+         *           "invoiceStatus": null
+         *         }
+         *       ]
+         *     }
+         */
+        Timesheet: {
+            from: string;
+            to: string;
+            currency: string;
+            data: components["schemas"]["TimeEntry"][];
+            weeks: components["schemas"]["TimesheetWeek"][];
+        };
+        /**
+         * @example {
+         *       "id": "inv_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "number": "INV-20261116-Q4Z9V6X7M3K8",
+         *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "clientId": "usr_01jdq4z9v6x7m3k8t2w5r1c0ab",
+         *       "contractorId": "usr_01jdq4z9v6x7m3k8t2w5r1c0ac",
+         *       "periodStart": "2026-11-16",
+         *       "periodEnd": "2026-11-22",
+         *       "loggedMinutes": 1380,
+         *       "billedMinutes": 1200,
+         *       "unbilledMinutes": 180,
+         *       "hourlyRate": 4500,
+         *       "weeklyLimitHours": 20,
+         *       "amount": 90000,
+         *       "amountDue": 90000,
+         *       "currency": "USD",
+         *       "status": "paid",
+         *       "dueDate": "2026-11-25",
+         *       "dueAt": "2026-11-25T00:00:00.000Z",
+         *       "paidFromEscrow": 50000,
+         *       "charged": 40000,
+         *       "clientFee": 0,
+         *       "balanceDue": 0,
+         *       "chargePending": false,
+         *       "pastDueReason": null,
+         *       "disputeId": null,
+         *       "paidAt": "2026-11-25T00:00:01.000Z",
+         *       "version": 4,
+         *       "createdAt": "2026-11-23T00:00:00.000Z",
+         *       "updatedAt": "2026-11-23T00:00:00.000Z",
+         *       "lines": [
+         *         {
+         *           "entryId": "te_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *           "date": "2026-11-18",
+         *           "minutes": 150,
+         *           "billedMinutes": 150,
+         *           "memo": "Checkout flow: payment form"
+         *         }
+         *       ]
+         *     }
+         */
+        Invoice: {
+            id: string;
+            number: string;
+            contractId: string;
+            clientId: string;
+            contractorId: string;
+            periodStart: string;
+            periodEnd: string;
+            loggedMinutes: number;
+            billedMinutes: number;
+            unbilledMinutes: number;
+            hourlyRate: number;
+            weeklyLimitHours: number | null;
+            /** @description round half up (billedMinutes × hourlyRate / 60), once per invoice */
+            amount: number;
+            /** @description the amount, or what a dispute resolution left owed */
+            amountDue: number;
+            currency: string;
+            /** @enum {string} */
+            status: "open" | "paid" | "past_due" | "void";
+            /** @description the Wednesday it is paid (platform time zone) */
+            dueDate: string;
+            /** Format: date-time */
+            dueAt: string;
+            paidFromEscrow: number;
+            charged: number;
+            clientFee: number;
+            balanceDue: number;
+            chargePending: boolean;
+            pastDueReason: string | null;
+            disputeId: string | null;
+            paidAt: string | null;
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            lines?: {
+                entryId: string;
+                date: string;
+                minutes: number;
+                billedMinutes: number;
+                memo: string;
+            }[];
+        };
+        /**
+         * @example {
+         *       "id": "mr_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "requestedBy": "usr_01jdq4z9v6x7m3k8t2w5r1c0ac",
+         *       "amount": 50000,
+         *       "currency": "USD",
+         *       "description": "Advance for the next two weeks",
+         *       "status": "accepted",
+         *       "declineReason": null,
+         *       "milestoneId": "ms_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "answeredBy": "usr_01jdq4z9v6x7m3k8t2w5r1c0ab",
+         *       "answeredAt": "2026-11-23T00:00:00.000Z",
+         *       "version": 2,
+         *       "createdAt": "2026-11-23T00:00:00.000Z",
+         *       "updatedAt": "2026-11-23T00:00:00.000Z"
+         *     }
+         */
+        MilestoneRequest: {
+            id: string;
+            contractId: string;
+            requestedBy: string;
+            amount: number;
+            currency: string;
+            description: string;
+            /** @enum {string} */
+            status: "open" | "accepted" | "declined" | "withdrawn";
+            declineReason: string | null;
+            milestoneId: string | null;
+            answeredBy: string | null;
+            answeredAt: string | null;
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /**
+         * @example {
+         *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "currency": "USD",
+         *       "thisWeek": {
+         *         "weekStart": "2026-11-16",
+         *         "weekEnd": "2026-11-22",
+         *         "hourlyRate": 4500,
+         *         "weeklyLimitHours": 20,
+         *         "loggedMinutes": 1380,
+         *         "billableMinutes": 1200,
+         *         "unbilledMinutes": 180,
+         *         "amount": 90000,
+         *         "closed": false,
+         *         "invoiceId": null,
+         *         "invoiceStatus": null
+         *       },
+         *       "invoiced": 270000,
+         *       "paid": 180000,
+         *       "open": 90000,
+         *       "pastDue": 0,
+         *       "inEscrow": 50000,
+         *       "openRequests": 1
+         *     }
+         */
+        HourlyOverview: {
+            contractId: string;
+            currency: string;
+            thisWeek: components["schemas"]["TimesheetWeek"];
+            invoiced: number;
+            paid: number;
+            open: number;
+            pastDue: number;
+            inEscrow: number;
+            openRequests: number;
+        };
+        /**
+         * @example {
+         *       "id": "ht_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "proposedBy": "contractor",
+         *       "status": "accepted",
+         *       "hourlyRate": 5000,
+         *       "weeklyLimitHours": 25,
+         *       "effectiveFrom": "2026-11-30",
+         *       "version": 2,
+         *       "createdAt": "2026-11-23T00:00:00.000Z",
+         *       "updatedAt": "2026-11-23T00:00:00.000Z"
+         *     }
+         */
+        HourlyTerms: {
+            id: string;
+            contractId: string;
+            /** @enum {string} */
+            proposedBy: "client" | "contractor";
+            /** @enum {string} */
+            status: "proposed" | "accepted" | "declined" | "withdrawn";
+            hourlyRate: number;
+            weeklyLimitHours: number | null;
+            /** @description The Monday from which accepted terms bill */
+            effectiveFrom: string | null;
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /**
+         * @example {
+         *       "id": "cmsg_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "authorId": "usr_01jdq4z9v6x7m3k8t2w5r1c0ac",
+         *       "body": "The wireframes are up: see the PDF.",
+         *       "attachments": [
+         *         {
+         *           "id": "file_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *           "filename": "wireframes.pdf",
+         *           "contentType": "application/pdf",
+         *           "size": 48213
+         *         }
+         *       ],
+         *       "createdAt": "2026-11-22T10:00:00.000Z"
+         *     }
+         */
+        Message: {
+            id: string;
+            contractId: string;
+            authorId: string;
+            body: string;
+            attachments: {
+                id: string;
+                filename: string;
+                contentType: string;
+                size: number;
+            }[];
+            /** Format: date-time */
+            createdAt: string;
+        };
+        /**
+         * @example {
+         *       "id": "tok_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "name": "marketplace backend",
+         *       "lastFour": "x9Qk",
+         *       "createdAt": "2027-01-05T10:00:00.000Z",
+         *       "revokedAt": null
+         *     }
+         */
+        TokenInfo: {
+            id: string;
+            name: string | null;
+            /** @description the last four characters of the token (its value is never shown again) */
+            lastFour: string;
+            /** Format: date-time */
+            createdAt: string;
+            revokedAt: string | null;
+        };
+        /**
+         * @example {
+         *       "id": "act_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "type": "milestone.funded",
+         *       "createdAt": "2027-01-05T10:00:00.000Z",
+         *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "milestoneId": "ms_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "actorRole": "client",
+         *       "actorId": "usr_01jdq4z9v6x7m3k8t2w5r1c0ab",
+         *       "data": {
+         *         "title": "Wireframes",
+         *         "amount": 150000,
+         *         "currency": "USD",
+         *         "status": "funded"
+         *       }
+         *     }
+         */
+        Event: {
+            /** @description the activity id; the same as the webhook body’s data and the stream’s event id */
+            id: string;
+            /** @enum {string} */
+            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
+            /** Format: date-time */
+            createdAt: string;
+            contractId: string;
+            milestoneId: string | null;
+            actorRole: string;
+            actorId: string | null;
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @example {
          *       "id": "plt_01jd8m3n4p5q6r7s8t9v0w1x2y",
          *       "name": "Default platform",
          *       "fees": {
@@ -1592,6 +2521,53 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listUsers: {
+        parameters: {
+            query?: {
+                email?: string;
+                /** @description your own id for this record; unique per platform */
+                externalId?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["User"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     createUser: {
         parameters: {
             query?: never;
@@ -1606,6 +2582,21 @@ export interface operations {
                     email: string;
                     name: string;
                     password?: string;
+                    /**
+                     * @description your own id for this record; unique per platform
+                     * @example order-8841
+                     */
+                    externalId?: string;
+                    /**
+                     * @description your own key–value strings (≤ 50 keys; keys ≤ 40, values ≤ 500 characters)
+                     * @example {
+                     *       "orderId": "8841",
+                     *       "team": "mobile"
+                     *     }
+                     */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -1657,6 +2648,52 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listUserTokens: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TokenInfo"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description Default Response */
@@ -1742,6 +2779,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Default Response */
             "4XX": {
                 headers: {
@@ -1826,6 +2870,13 @@ export interface operations {
             };
         };
         responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Default Response */
             "4XX": {
                 headers: {
@@ -1865,6 +2916,10 @@ export interface operations {
                         user: components["schemas"]["User"] | null;
                         platformId: string;
                         admin: boolean;
+                        /** @description Your unread in-app notifications (0 for the platform admin). */
+                        unreadNotifications: number;
+                        /** @description Messages you have not read, across your contracts. */
+                        unreadMessages: number;
                     };
                 };
             };
@@ -1898,7 +2953,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @example pm_card_ok */
+                    /**
+                     * @description A payment method of the configured provider. The embedded sandbox provider knows three test cards: `pm_card_ok` (succeeds), `pm_card_declined` (declined at once: 402 payment_declined) and `pm_card_fails_later` (accepted, then fails: the escrow is reversed).
+                     * @example pm_card_ok
+                     */
                     paymentMethod: string;
                 };
             };
@@ -1940,6 +2998,16 @@ export interface operations {
                 status?: "proposal" | "active" | "closed" | "withdrawn" | "declined";
                 /** @description `true`: only contracts with unread messages; `false`: only those without. */
                 unread?: "true" | "false";
+                /** @description your own id for this record; unique per platform */
+                externalId?: string;
+                /** @description only records whose metadata has this key:value */
+                metadata?: string;
+                /** @description contracts where this user is the client or the contractor (for a user: contracts with this other party) */
+                partyId?: string;
+                /** @description created on or after this date (UTC) */
+                createdFrom?: string;
+                /** @description created before this date (UTC) */
+                createdTo?: string;
                 limit?: number;
                 cursor?: string;
             };
@@ -2046,7 +3114,37 @@ export interface operations {
                         dueDate: string;
                         description?: string | null;
                         attachmentIds?: string[];
+                        /**
+                         * @description your own id for this record; unique per platform
+                         * @example order-8841
+                         */
+                        externalId?: string;
+                        /**
+                         * @description your own key–value strings (≤ 50 keys; keys ≤ 40, values ≤ 500 characters)
+                         * @example {
+                         *       "orderId": "8841",
+                         *       "team": "mobile"
+                         *     }
+                         */
+                        metadata?: {
+                            [key: string]: string;
+                        };
                     }[];
+                    /**
+                     * @description your own id for this record; unique per platform
+                     * @example order-8841
+                     */
+                    externalId?: string;
+                    /**
+                     * @description your own key–value strings (≤ 50 keys; keys ≤ 40, values ≤ 500 characters)
+                     * @example {
+                     *       "orderId": "8841",
+                     *       "team": "mobile"
+                     *     }
+                     */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -2320,10 +3418,1064 @@ export interface operations {
             };
         };
     };
+    listContractTimeEntries: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                /** @description csv: the same rows as text/csv (also chosen by `Accept: text/csv`). */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Timesheet"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createContractTimeEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example 2026-11-18 */
+                    date: string;
+                    minutes: number;
+                    /** @default  */
+                    memo?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimeEntry"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteTimeEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateTimeEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example 2026-11-18 */
+                    date?: string;
+                    minutes?: number;
+                    memo?: string;
+                    /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
+                    expectedVersion?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimeEntry"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getContractHourly: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HourlyOverview"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listContractHourlyTerms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["HourlyTerms"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createContractHourlyTerm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
+                     * @example 150000
+                     */
+                    hourlyRate?: number;
+                    weeklyLimitHours?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HourlyTerms"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    acceptHourlyTerm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never> | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HourlyTerms"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    declineHourlyTerm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never> | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HourlyTerms"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    withdrawHourlyTerm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never> | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HourlyTerms"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listContractMilestoneRequests: {
+        parameters: {
+            query?: {
+                status?: "open" | "accepted" | "declined" | "withdrawn";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MilestoneRequest"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createContractMilestoneRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
+                     * @example 150000
+                     */
+                    amount: number;
+                    description: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MilestoneRequest"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMilestoneRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MilestoneRequest"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    acceptMilestoneRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description A payment method of the configured provider. The embedded sandbox provider knows three test cards: `pm_card_ok` (succeeds), `pm_card_declined` (declined at once: 402 payment_declined) and `pm_card_fails_later` (accepted, then fails: the escrow is reversed).
+                     * @example pm_card_ok
+                     */
+                    paymentMethod?: string;
+                    /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
+                    expectedVersion?: number;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MilestoneRequest"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    declineMilestoneRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                    /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
+                    expectedVersion?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MilestoneRequest"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    withdrawMilestoneRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
+                    expectedVersion?: number;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MilestoneRequest"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listInvoices: {
+        parameters: {
+            query?: {
+                contractId?: string;
+                status?: "open" | "paid" | "past_due" | "void";
+                /** @description csv: the same rows as text/csv (also chosen by `Accept: text/csv`). */
+                format?: "json" | "csv";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Invoice"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listContractInvoices: {
+        parameters: {
+            query?: {
+                status?: "open" | "paid" | "past_due" | "void";
+                /** @description csv: the same rows as text/csv (also chosen by `Accept: text/csv`). */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Invoice"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getInvoicePdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invoice: number, parties, period, entries, rate, billed hours, amount and how it was paid */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    payInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description A payment method of the configured provider. The embedded sandbox provider knows three test cards: `pm_card_ok` (succeeds), `pm_card_declined` (declined at once: 402 payment_declined) and `pm_card_fails_later` (accepted, then fails: the escrow is reversed).
+                     * @example pm_card_ok
+                     */
+                    paymentMethod?: string;
+                    /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
+                    expectedVersion?: number;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    disputeInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dispute"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    voidInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never> | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listContractMilestones: {
         parameters: {
             query?: {
                 section?: "pending" | "approved";
+                /** @description your own id for this record; unique per platform */
+                externalId?: string;
+                /** @description only records whose metadata has this key:value */
+                metadata?: string;
             };
             header?: never;
             path: {
@@ -2387,6 +4539,21 @@ export interface operations {
                     dueDate: string;
                     description?: string | null;
                     attachmentIds?: string[];
+                    /**
+                     * @description your own id for this record; unique per platform
+                     * @example order-8841
+                     */
+                    externalId?: string;
+                    /**
+                     * @description your own key–value strings (≤ 50 keys; keys ≤ 40, values ≤ 500 characters)
+                     * @example {
+                     *       "orderId": "8841",
+                     *       "team": "mobile"
+                     *     }
+                     */
+                    metadata?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -2735,7 +4902,10 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
-                    /** @example pm_card_ok */
+                    /**
+                     * @description A payment method of the configured provider. The embedded sandbox provider knows three test cards: `pm_card_ok` (succeeds), `pm_card_declined` (declined at once: 402 payment_declined) and `pm_card_fails_later` (accepted, then fails: the escrow is reversed).
+                     * @example pm_card_ok
+                     */
                     paymentMethod?: string;
                     /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
                     expectedVersion?: number;
@@ -3607,7 +5777,10 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
-                    /** @example pm_card_ok */
+                    /**
+                     * @description A payment method of the configured provider. The embedded sandbox provider knows three test cards: `pm_card_ok` (succeeds), `pm_card_declined` (declined at once: 402 payment_declined) and `pm_card_fails_later` (accepted, then fails: the escrow is reversed).
+                     * @example pm_card_ok
+                     */
                     paymentMethod?: string;
                 } | null;
             };
@@ -3653,7 +5826,10 @@ export interface operations {
             content: {
                 "application/json": {
                     paymentIds: string[];
-                    /** @example pm_card_ok */
+                    /**
+                     * @description A payment method of the configured provider. The embedded sandbox provider knows three test cards: `pm_card_ok` (succeeds), `pm_card_declined` (declined at once: 402 payment_declined) and `pm_card_fails_later` (accepted, then fails: the escrow is reversed).
+                     * @example pm_card_ok
+                     */
                     paymentMethod?: string;
                 };
             };
@@ -3805,6 +5981,245 @@ export interface operations {
             };
         };
     };
+    listContractMessages: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                /** @description Messages older than this one (newest first). */
+                before?: string;
+                /** @description Messages newer than this one (oldest first). */
+                after?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Message"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createContractMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    body: string;
+                    attachmentIds?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    readContractMessages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @example cmsg_01jdq4z9v6x7m3k8t2w5r1c0aa */
+                    upTo?: string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        contractId: string;
+                        readUpTo: string | null;
+                        unreadMessages: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    readNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    ids?: string[];
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        read: number;
+                        unreadNotifications: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description Same as the Last-Event-ID header. */
+                lastEventId?: string;
+            };
+            header?: {
+                /** @description Resume after this event id. */
+                "last-event-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     createFile: {
         parameters: {
             query?: never;
@@ -3908,6 +6323,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The file’s bytes, with its content type and an attachment Content-Disposition */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
             /** @description Default Response */
             "4XX": {
                 headers: {
@@ -4054,7 +6478,7 @@ export interface operations {
                      */
                     url: string;
                     /** @description Event types to receive; `*` for all. */
-                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
                     /** @default true */
                     enabled?: boolean;
                 };
@@ -4223,7 +6647,7 @@ export interface operations {
                      */
                     url?: string;
                     /** @description Event types to receive; `*` for all. */
-                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
                     enabled?: boolean;
                 };
             };
@@ -4623,6 +7047,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Default Response */
             "4XX": {
                 headers: {
@@ -4838,6 +7269,277 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Platform"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateAdminUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description your own id; null clears it */
+                    externalId?: string | null;
+                    /**
+                     * @description keys to set; a key set to null is removed
+                     * @example {
+                     *       "team": "web",
+                     *       "obsolete": null
+                     *     }
+                     */
+                    metadata?: {
+                        [key: string]: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateAdminContract: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description your own id; null clears it */
+                    externalId?: string | null;
+                    /**
+                     * @description keys to set; a key set to null is removed
+                     * @example {
+                     *       "team": "web",
+                     *       "obsolete": null
+                     *     }
+                     */
+                    metadata?: {
+                        [key: string]: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contract"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateAdminMilestone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description your own id; null clears it */
+                    externalId?: string | null;
+                    /**
+                     * @description keys to set; a key set to null is removed
+                     * @example {
+                     *       "team": "web",
+                     *       "obsolete": null
+                     *     }
+                     */
+                    metadata?: {
+                        [key: string]: string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Milestone"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAdminDisputes: {
+        parameters: {
+            query?: {
+                status?: "open" | "responded" | "resolved";
+                contractId?: string;
+                /** @description disputes on contracts where this user is the client or the contractor */
+                partyId?: string;
+                /** @description opened at or after */
+                from?: string;
+                /** @description opened before */
+                to?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Dispute"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAdminEvents: {
+        parameters: {
+            query?: {
+                /** @description only events after this one */
+                after?: string;
+                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
+                contractId?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Event"][];
+                        /** @description pass as `after` for the next page; null when this page is empty */
+                        nextAfter: string | null;
+                    };
                 };
             };
             /** @description Default Response */

@@ -401,7 +401,16 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
 
   app.get(
     '/invoices/:id/pdf',
-    { schema: { tags, summary: 'The invoice as a PDF document (application/pdf)', params: IdParams('invoice') } },
+    {
+      schema: {
+        tags,
+        summary: 'The invoice as a PDF document (application/pdf)',
+        params: IdParams('invoice'),
+        response: { 200: { description: 'The invoice: number, parties, period, entries, rate, billed hours, amount and how it was paid', content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } } } },
+      },
+      // Bytes, never serialized (problems before them are JSON as everywhere).
+      serializerCompiler: () => (data: unknown) => JSON.stringify(data),
+    },
     async (req, reply) => {
       try {
         const doc = await runner.within(req, async (ctx) => {
