@@ -98,7 +98,7 @@ describe.skipIf(!engines().includes('postgres'))('races: concurrent conflicting 
       });
     }
 
-    /** Contract-level pairs: a funded milestone; a partial release against closing with a full refund. */
+    /** Contract-level pairs: a funded milestone; the client's partial release against the contractor closing and giving the escrow back (a client's refund at close is only a request, which moves nothing). */
     async function releaseClosePairs(total: number) {
       await mapLimit(Array.from({ length: total }, (_, i) => i), PARALLEL, async (i) => {
         const r = prng(seed + 70_000 + i);
@@ -108,7 +108,7 @@ describe.skipIf(!engines().includes('postgres'))('races: concurrent conflicting 
         if (m.amount < 2) return releaseCloseFallback(p, r, i);
         await must(p.client.api.post(`/v1/milestones/${m.id}/fund`), 200, `fund ${m.id}`);
         const release = () => asClient(p, r).post(`/v1/milestones/${m.id}/release`, { amount: r.int(1, m.amount - 1) }, key(r, 'release'));
-        const close = () => asClient(p, r).post(`/v1/contracts/${c.id}/close`, { refund: m.amount }, key(r, 'close'));
+        const close = () => asContractor(p, r).post(`/v1/contracts/${c.id}/close`, { refund: m.amount }, key(r, 'close'));
         const [a, b] = await fire(r, release, close);
         outcomes.push({ kind: 'releaseClose', pair: `releaseClose ${c.id} ${m.id}`, a, b });
       });
@@ -125,7 +125,7 @@ describe.skipIf(!engines().includes('postgres'))('races: concurrent conflicting 
       const [a, b] = await fire(
         r,
         () => asClient(p, r).post(`/v1/milestones/${m.id}/release`, { amount: 400 }),
-        () => asClient(p, r).post(`/v1/contracts/${c.body.id}/close`, { refund: 1000 }),
+        () => asContractor(p, r).post(`/v1/contracts/${c.body.id}/close`, { refund: 1000 }),
       );
       outcomes.push({ kind: 'releaseClose', pair: `releaseClose ${c.body.id} ${m.id}`, a, b });
     }

@@ -56,10 +56,14 @@ describe.each(engines())('seed 002 — who creates the milestones on %s', (engin
     expect(gone.status).toBe(200);
     expect(gone.body.status).toBe('cancelled');
 
-    // The customer takes the contract live.
-    expect((await contractor.api.post(`/v1/contracts/${contractId}/activate`)).status).toBe(200);
-    // A task the freelancer has not approved cannot be paid.
-    const unapproved = await expectRefused(s, () => client.api.post(`/v1/milestones/${finals.body.id}/fund`), 409, 'invalid_state');
+    // The freelancer accepts the proposal: its tasks are approved with it.
+    const live = await contractor.api.post(`/v1/contracts/${contractId}/activate`);
+    expect(live.status).toBe(200);
+    expect(live.body.milestones.filter((m: { status: string }) => m.status !== 'cancelled').map((m: { status: string }) => m.status)).toEqual(['accepted', 'accepted']);
+    // A task added once the contract is live waits for the freelancer; until then it cannot be paid.
+    const later = await client.api.post(`/v1/contracts/${contractId}/milestones`, { title: 'Favicon', amount: 4000, dueDate: inDays(10) });
+    expect(later.body).toMatchObject({ status: 'proposed', proposedBy: 'client' });
+    const unapproved = await expectRefused(s, () => client.api.post(`/v1/milestones/${later.body.id}/fund`), 409, 'invalid_state');
     expect(unapproved.state).toBe('proposed');
     // Only the customer pays.
     await expectRefused(s, () => contractor.api.post(`/v1/milestones/${sketches.id}/fund`), 403, 'forbidden');
@@ -82,10 +86,11 @@ describe.each(engines())('seed 002 — who creates the milestones on %s', (engin
     expect(pays.body.data.map((p: { amount: number; status: string; milestoneId: string }) => [p.amount, p.status, p.milestoneId])).toEqual([[20000, 'paid', sketches.id]]);
     expect(await journalKindsOf(s, sketches.id)).toEqual(['escrow_funding', 'escrow_release']);
 
-    // The second task, approved by the freelancer on the live contract, can now be paid.
-    expect((await contractor.api.post(`/v1/milestones/${finals.body.id}/accept`)).body.status).toBe('accepted');
+    // The task added on the live contract, once the freelancer approves it, can be paid too.
+    expect((await contractor.api.post(`/v1/milestones/${later.body.id}/accept`)).body.status).toBe('accepted');
+    expect((await client.api.post(`/v1/milestones/${later.body.id}/fund`)).body.status).toBe('funded');
     expect((await client.api.post(`/v1/milestones/${finals.body.id}/fund`)).body.status).toBe('funded');
-    expect(await overviewOf(client.api, contractId)).toEqual({ total: 50000, inEscrow: 30000, paid: 20000, remaining: 0, currency: 'USD' });
+    expect(await overviewOf(client.api, contractId)).toEqual({ total: 54000, inEscrow: 34000, paid: 20000, remaining: 0, currency: 'USD' });
     await expectLedgerClean(s);
   });
 
@@ -130,7 +135,8 @@ describe.each(engines())('seed 002 — who creates the milestones on %s', (engin
       { title: 'Slides', amount: 8000 },
     ]);
     const [research, writeup, slides] = c.milestones as { id: string }[];
-    for (const m of [research!, writeup!, slides!]) expect((await contractor.api.post(`/v1/milestones/${m.id}/accept`)).status).toBe(200);
+    // The freelancer accepted the tasks with the contract.
+    expect(c.milestones.map((m: { status: string }) => m.status)).toEqual(['accepted', 'accepted', 'accepted']);
     for (const m of [research!, writeup!, slides!]) expect((await client.api.post(`/v1/milestones/${m.id}/fund`)).status).toBe(200);
     expect(await overviewOf(client.api, c.id)).toEqual({ total: 45000, inEscrow: 45000, paid: 0, remaining: 0, currency: 'USD' });
 
