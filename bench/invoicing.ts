@@ -7,8 +7,9 @@
  * in ten has an escrowed milestone payment that Wednesday draws on first). Then, with the
  * product's own worker (src/jobs/worker.ts, state jobs in claiming transactions), it times:
  *   Monday     the `hourly_invoicing` job: one invoice per contract, lines, Wednesday's jobs
- *   Wednesday  every `invoice_payment` job, run by INVOICING_WORKERS concurrent worker loops
- *              (escrow release and/or card charge, journal entries, payments, events)
+ *   Wednesday  every `invoice_payment` job (one per 200 invoices), run by INVOICING_WORKERS
+ *              concurrent worker loops (escrow release and/or card charge, journal entries,
+ *              payments, events)
  * and checks the ledger. A progress line is printed while each phase runs.
  *
  * Env: INVOICING_N (default 100000), INVOICING_WORKERS (default 4), BENCH_DATABASE_URL /
@@ -89,12 +90,12 @@ async function pending(db: Db, kind: string): Promise<number> {
   return r!.n;
 }
 
-/** Runs due jobs with `workers` concurrent loops until no job of `kind` is pending; prints progress. */
-async function phase(db: Db, deps: WorkerDeps, kind: string, total: number, workers: number) {
+/** Runs due jobs with `workers` concurrent loops until no job of `kind` is pending; prints progress (`left`: what is still to do). */
+async function phase(db: Db, deps: WorkerDeps, kind: string, total: number, workers: number, left = () => pending(db, kind)) {
   const t0 = performance.now();
   let done = false;
   const progress = setInterval(() => {
-    void pending(db, kind).then((left) => process.stdout.write(`\r  ${kind}: ${total - left}/${total} done, ${((performance.now() - t0) / 1000).toFixed(1)} s`));
+    void left().then((n) => process.stdout.write(`\r  ${kind}: ${total - n}/${total} done, ${((performance.now() - t0) / 1000).toFixed(1)} s`));
   }, 1000);
   const loop = async () => {
     while (!done) {
@@ -136,7 +137,8 @@ async function main() {
     const monday = await phase(db, deps, 'hourly_invoicing', 1, 1);
     const [inv] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM invoices');
     clock.set(new Date('2030-01-16T00:00:01Z'));
-    const wednesday = await phase(db, deps, 'invoice_payment', inv!.n, WORKERS);
+    const open = async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM invoices WHERE status = 'open'"))[0]!.n;
+    const wednesday = await phase(db, deps, 'invoice_payment', inv!.n, WORKERS, open);
     const [paid] = await db.query<{ n: number; escrow: number }>("SELECT count(*)::int AS n, count(*) FILTER (WHERE paid_from_escrow > 0)::int AS escrow FROM invoices WHERE status = 'paid'");
     t = performance.now();
     const report = await checkLedger(db, platformId);

@@ -4,7 +4,7 @@ import type { Deps, Principal, UseCaseCtx } from '../usecases/context.ts';
 import { resolveUnansweredDispute } from '../usecases/disputes.ts';
 import { escalateUnansweredRefundRequest } from '../usecases/refund-requests.ts';
 import { createWeeklyInvoices } from '../usecases/hourly/invoicing.ts';
-import { payScheduledInvoice, retryPastDueInvoice, settleInvoiceCharge } from '../usecases/hourly/pay-invoice.ts';
+import { payScheduledInvoices, retryPastDueInvoice, settleInvoiceCharge } from '../usecases/hourly/pay-invoice.ts';
 import { autoApprove, RetryLater, settleFunding, settlePayment, warnAutoApproval } from '../usecases/settle-charges.ts';
 import { sendEmailJob, type Mailer } from '../notify/email.ts';
 import { sendMessageDigest } from '../usecases/conversation/send-message-digest.ts';
@@ -18,7 +18,7 @@ export const MAX_ATTEMPTS = 12;
 export const backoffMs = (attempts: number) => Math.min(3_600_000, 1000 * 2 ** attempts);
 
 /** Jobs that change state run inside the claiming transaction, so they happen exactly once. */
-const STATE_JOBS: Record<string, (ctx: UseCaseCtx, p: Record<string, unknown>) => Promise<string>> = {
+const STATE_JOBS: Record<string, (ctx: UseCaseCtx, p: Record<string, unknown>, job: JobRow) => Promise<string>> = {
   settle_funding: (ctx, p) => settleFunding(ctx, String(p.fundingId)),
   settle_payment: (ctx, p) => settlePayment(ctx, String(p.paymentId)),
   auto_approve: (ctx, p) => autoApprove(ctx, String(p.milestoneId), Number(p.submission)),
@@ -27,7 +27,8 @@ const STATE_JOBS: Record<string, (ctx: UseCaseCtx, p: Record<string, unknown>) =
   refund_request_timeout: (ctx, p) => escalateUnansweredRefundRequest(ctx, String(p.refundRequestId)),
   // Hourly contracts: Monday's invoices, Wednesday's payments, daily retries of past-due ones.
   hourly_invoicing: (ctx, p) => createWeeklyInvoices(ctx, String(p.periodStart)),
-  invoice_payment: (ctx, p) => payScheduledInvoice(ctx, String(p.invoiceId)),
+  // A batch of invoices (`invoiceIds`), or one (`invoiceId`: a failed batch's retry, or older jobs).
+  invoice_payment: (ctx, p, job) => payScheduledInvoices(ctx, Array.isArray(p.invoiceIds) ? p.invoiceIds.map(String) : [String(p.invoiceId)], job.attempts),
   invoice_retry: (ctx, p) => retryPastDueInvoice(ctx, String(p.invoiceId), Number(p.retry)),
   settle_invoice_charge: (ctx, p) => settleInvoiceCharge(ctx, String(p.invoiceId), String(p.paymentId)),
   message_digest: (ctx, p) => sendMessageDigest(ctx, String(p.contractId), String(p.userId)),
@@ -98,7 +99,7 @@ async function runOne(db: Db, deps: WorkerDeps, now: Date, lane: Lane): Promise<
       const ctx: UseCaseCtx = { tx, principal: systemPrincipal(job.platform_id), deps, now };
       try {
         await tx.query('SAVEPOINT job');
-        const note = await handler(ctx, job.payload);
+        const note = await handler(ctx, job.payload, job);
         await tx.query("UPDATE jobs SET status = 'done', attempts = attempts + 1, last_error = $2, updated_at = $3 WHERE id = $1", [job.id, note, now]);
         deps.log.debug({ job: job.id, kind: job.kind, note }, 'job done');
         return 'ok' as const;

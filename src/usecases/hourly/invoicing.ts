@@ -2,6 +2,7 @@ import { invoiceNumber, termsForWeek, weekFigures, weekOf, type TermsChange } fr
 import { newId } from '../../domain/ids.ts';
 import type { UseCaseCtx } from '../context.ts';
 import { RetryLater } from '../settle-charges.ts';
+import { PAYMENT_BATCH } from './pay-invoice.ts';
 import { initialTerms, platformTimeZone } from './hourly-contract.ts';
 
 type WeekTotal = {
@@ -18,8 +19,8 @@ type WeekTotal = {
 /**
  * Monday's job (state job `hourly_invoicing`, one per platform and week): one invoice per
  * hourly contract with time in the week just ended, billing at most the weekly limit, its
- * amount rounded once; the week's entries become its lines; each invoice's payment is
- * scheduled for Wednesday 00:00. Set-based (a handful of statements whatever the number of
+ * amount rounded once; the week's entries become its lines; the invoices' payment is
+ * scheduled for Wednesday 00:00, in batches. Set-based (a handful of statements whatever the number of
  * contracts), and idempotent: the invoice is unique per contract and week, and entries
  * already on an invoice are not billed again, so a second run, here or in another worker,
  * creates nothing.
@@ -63,7 +64,7 @@ export async function createWeeklyInvoices(ctx: UseCaseCtx, periodStart: string)
     cols.amount.push(f.amount);
     cols.currency.push(t.currency);
   }
-  const created = await tx.query<{ id: string }>(
+  const created = await tx.query<{ id: string; contract_id: string }>(
     `INSERT INTO invoices (id, platform_id, contract_id, number, client_id, contractor_id, period_start, period_end, logged_minutes, billed_minutes,
        hourly_rate, weekly_limit_hours, amount, amount_due, currency, status, due_at, due_date, created_at, updated_at)
      SELECT x.id, $1, x.contract_id, x.number, x.client_id, x.contractor_id, $2, $3, x.logged, x.billed, x.rate, x.lim, x.amount, x.amount, x.currency,
@@ -71,7 +72,7 @@ export async function createWeeklyInvoices(ctx: UseCaseCtx, periodStart: string)
      FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::int[], $14::bigint[], $15::int[], $16::bigint[], $17::text[])
        AS x(id, contract_id, number, client_id, contractor_id, logged, billed, rate, lim, amount, currency)
      ON CONFLICT (contract_id, period_start) DO NOTHING
-     RETURNING id`,
+     RETURNING id, contract_id`,
     [platformId, week.start, week.end, week.payAt, week.payDate, now,
      cols.id, cols.contract, cols.number, cols.client, cols.contractor, cols.logged, cols.billed, cols.rate, cols.limit, cols.amount, cols.currency],
   );
@@ -90,14 +91,18 @@ export async function createWeeklyInvoices(ctx: UseCaseCtx, periodStart: string)
      WHERE t.id = x.id`,
     [ids],
   );
-  // Wednesday's payment of each invoice: one state job per invoice, so a failing card delays
-  // nobody else, and any number of workers share the work.
+  // Wednesday's payments: one state job per PAYMENT_BATCH invoices in contract order, so that
+  // any number of workers share the work and a commit serves a whole batch (one job per invoice
+  // made each claim and commit the cost of the payment itself).
+  const batches: string[][] = [];
+  const inOrder = [...created].sort((x, y) => (x.contract_id < y.contract_id ? -1 : 1)).map((r) => r.id);
+  for (let i = 0; i < inOrder.length; i += PAYMENT_BATCH) batches.push(inOrder.slice(i, i + PAYMENT_BATCH));
   await tx.query(
-    `INSERT INTO jobs (id, platform_id, contract_id, kind, payload, run_at, dedupe_key, created_at, updated_at)
-     SELECT x.job_id, $1, i.contract_id, 'invoice_payment', jsonb_build_object('invoiceId', i.id), i.due_at, 'invoice-payment:' || i.id, $2, $2
-     FROM unnest($3::text[], $4::text[]) AS x(invoice_id, job_id) JOIN invoices i ON i.id = x.invoice_id
+    `INSERT INTO jobs (id, platform_id, kind, payload, run_at, dedupe_key, created_at, updated_at)
+     SELECT x.job_id, $1, 'invoice_payment', jsonb_build_object('invoiceIds', x.ids::jsonb), $2, 'invoice-payments:' || (x.ids::jsonb ->> 0), $3, $3
+     FROM unnest($4::text[], $5::text[]) AS x(job_id, ids)
      ON CONFLICT (dedupe_key) DO NOTHING`,
-    [platformId, now, ids, ids.map(() => newId('job'))],
+    [platformId, week.payAt, now, batches.map(() => newId('job')), batches.map((b) => JSON.stringify(b))],
   );
   return `${ids.length} invoices for the week of ${week.start}`;
 }

@@ -49,6 +49,12 @@ export async function isHeldByDispute(ctx: UseCaseCtx, i: InvoiceRow): Promise<b
 type Mode = 'schedule' | 'retry' | 'resolution' | 'client';
 
 /**
+ * What Wednesday's batch already read for all its invoices at once: whether the contract holds
+ * escrow to draw on (if not, settleInvoice skips that query) and the client's default card.
+ */
+type KnownForInvoice = { escrow: boolean; defaultMethod: string | null };
+
+/**
  * Pays what is left of an invoice (contract and invoice locked): first from the contract's
  * escrowed milestone payments, oldest first, partially if need be (each an escrow release of
  * that milestone, with its contractor fee); the rest charged to the client's payment method
@@ -56,10 +62,17 @@ type Mode = 'schedule' | 'retry' | 'resolution' | 'client';
  * payment linked to the invoice. The card charge is keyed by invoice and attempt, so a
  * retried transaction never charges twice.
  */
-export async function settleInvoice(ctx: UseCaseCtx, contract: ContractRow, invoice: InvoiceRow, mode: Mode, paymentMethod?: string): Promise<InvoiceRow> {
+export async function settleInvoice(
+  ctx: UseCaseCtx,
+  contract: ContractRow,
+  invoice: InvoiceRow,
+  mode: Mode,
+  paymentMethod?: string,
+  known?: KnownForInvoice,
+): Promise<InvoiceRow> {
   let inv = invoice;
   let rest = balanceDue(inv);
-  if (rest > 0 && contract.status === 'active') {
+  if (rest > 0 && contract.status === 'active' && (known?.escrow ?? true)) {
     const held = await ctx.tx.query<MilestoneRow>(
       `SELECT * FROM milestones WHERE contract_id = $1 AND status IN ('funded', 'submitted') AND NOT funding_pending
          AND funded_amount - released_amount - refunded_amount > 0
@@ -83,7 +96,8 @@ export async function settleInvoice(ctx: UseCaseCtx, contract: ContractRow, invo
     if (fromEscrow > 0) inv = await updateInvoice(ctx.tx, inv.id, { paid_from_escrow: inv.paid_from_escrow + fromEscrow }, ctx.now);
   }
   if (rest > 0) {
-    const method = mode === 'client' ? await resolvePaymentMethod(ctx, contract, paymentMethod) : await defaultMethod(ctx, contract);
+    const method =
+      mode === 'client' ? await resolvePaymentMethod(ctx, contract, paymentMethod) : known ? known.defaultMethod : await defaultMethod(ctx, contract);
     if (!method) return pastDue(ctx, contract, inv, 'the client has no default payment method');
     const fee = feeOf(rest, contract.policy.platformFee.clientBps);
     const attempt = inv.charge_attempts + 1;
@@ -154,13 +168,56 @@ async function pastDue(ctx: UseCaseCtx, contract: ContractRow, inv: InvoiceRow, 
   return row;
 }
 
-/** State job `invoice_payment`, Wednesday 00:00: pays an open invoice unless a dispute holds it. */
-export async function payScheduledInvoice(ctx: UseCaseCtx, invoiceId: string): Promise<string> {
-  const { invoice, contract } = await loadInvoice(ctx, invoiceId, true);
-  if (invoice.status !== 'open' || invoice.charge_pending) return `skipped: ${invoice.status}`;
-  if (await isHeldByDispute(ctx, invoice)) return 'skipped: disputed';
-  const row = await settleInvoice(ctx, contract, invoice, 'schedule');
-  return row.status;
+/** Invoices a Wednesday job pays in one transaction (one claim, one commit for them all). */
+export const PAYMENT_BATCH = 200;
+
+/**
+ * State job `invoice_payment`, Wednesday 00:00: pays a batch of open invoices (Monday's job
+ * makes one job per PAYMENT_BATCH invoices), each as it would be alone — escrow first, then the
+ * card, its own journal entries, past due if the card is declined — skipping those a dispute
+ * holds and those already paid. The batch's contracts are locked in id order (as bulk payment
+ * does), then its invoices. Idempotent per invoice: a paid invoice is skipped, and the charge
+ * is keyed by invoice and attempt. If the batch fails (an error, not a declined card), its retry
+ * splits it into one job per invoice, so one invoice that keeps failing delays no other.
+ */
+export async function payScheduledInvoices(ctx: UseCaseCtx, invoiceIds: string[], attempts: number): Promise<string> {
+  const { tx, now } = ctx;
+  const platformId = ctx.principal.platformId;
+  if (invoiceIds.length > 1 && attempts > 0) {
+    await tx.query(
+      `INSERT INTO jobs (id, platform_id, contract_id, kind, payload, run_at, dedupe_key, created_at, updated_at)
+       SELECT x.job_id, $1, i.contract_id, 'invoice_payment', jsonb_build_object('invoiceId', i.id), $2, 'invoice-payment:' || i.id, $2, $2
+       FROM unnest($3::text[], $4::text[]) AS x(invoice_id, job_id) JOIN invoices i ON i.id = x.invoice_id
+       ON CONFLICT (dedupe_key) DO NOTHING`,
+      [platformId, now, invoiceIds, invoiceIds.map(() => newId('job'))],
+    );
+    return `split into ${invoiceIds.length} jobs after a failure`;
+  }
+  const contracts = await tx.query<ContractRow>(
+    'SELECT * FROM contracts WHERE platform_id = $1 AND id IN (SELECT contract_id FROM invoices WHERE id = ANY($2)) ORDER BY id FOR UPDATE',
+    [platformId, invoiceIds],
+  );
+  const invoices = await tx.query<InvoiceRow>('SELECT * FROM invoices WHERE platform_id = $1 AND id = ANY($2) ORDER BY contract_id FOR UPDATE', [platformId, invoiceIds]);
+  const facts = await tx.query<{ id: string; held: boolean; escrow: boolean; default_payment_method: string | null }>(
+    `SELECT i.id, u.default_payment_method,
+       EXISTS (SELECT 1 FROM disputes d WHERE d.id = i.dispute_id AND d.status <> 'resolved') AS held,
+       EXISTS (SELECT 1 FROM milestones m WHERE m.contract_id = i.contract_id AND m.status IN ('funded', 'submitted') AND NOT m.funding_pending
+                 AND m.funded_amount - m.released_amount - m.refunded_amount > 0) AS escrow
+     FROM invoices i JOIN users u ON u.id = i.client_id
+     WHERE i.id = ANY($1) AND i.status = 'open' AND NOT i.charge_pending`,
+    [invoiceIds],
+  );
+  const byContract = new Map(contracts.map((c) => [c.id, c]));
+  const factsOf = new Map(facts.map((f) => [f.id, f]));
+  const outcomes = new Map<string, number>();
+  const note = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+  for (const invoice of invoices) {
+    const f = factsOf.get(invoice.id);
+    if (!f) note(`skipped ${invoice.status}`);
+    else if (f.held) note('skipped disputed');
+    else note((await settleInvoice(ctx, byContract.get(invoice.contract_id)!, invoice, 'schedule', undefined, { escrow: f.escrow, defaultMethod: f.default_payment_method })).status);
+  }
+  return [...outcomes].map(([k, n]) => `${n} ${k}`).join(', ') || 'no invoice';
 }
 
 /** State job `invoice_retry`: the daily retry of a past-due invoice. */
