@@ -1,3 +1,4 @@
+import { Accounts, describeAccount } from '../../ledger/accounts.ts';
 import { invoiceNumber, termsForWeek, weekFigures, weekOf, type TermsChange } from '../../domain/hourly.ts';
 import { newId } from '../../domain/ids.ts';
 import type { UseCaseCtx } from '../context.ts';
@@ -77,6 +78,8 @@ export async function createWeeklyInvoices(ctx: UseCaseCtx, periodStart: string)
      cols.id, cols.contract, cols.number, cols.client, cols.contractor, cols.logged, cols.billed, cols.rate, cols.limit, cols.amount, cols.currency],
   );
   const ids = created.map((r) => r.id);
+  const totalOf = new Map(totals.map((t) => [t.contract_id, t]));
+  await openPartyAccounts(ctx, created.map((r) => totalOf.get(r.contract_id)!));
   // The week's entries become the invoice's lines. Under a limit, entries bill in date order
   // until the limit is reached; the rest stay visible with 0 billed minutes.
   await tx.query(
@@ -105,4 +108,29 @@ export async function createWeeklyInvoices(ctx: UseCaseCtx, periodStart: string)
     [platformId, week.payAt, now, batches.map(() => newId('job')), batches.map((b) => JSON.stringify(b))],
   );
   return `${ids.length} invoices for the week of ${week.start}`;
+}
+
+/**
+ * Opens the shared ledger accounts Wednesday's payments of these invoices post to (the
+ * parties' funding and balance accounts, the fee accounts, the world), in address order and
+ * committed with Monday's job. postEntry would create a missing one itself, but inside a
+ * payment batch: a second batch paying the same contractor would then wait for the first
+ * batch's commit, and batches sharing new parties would run one after another.
+ */
+async function openPartyAccounts(ctx: UseCaseCtx, parties: Pick<WeekTotal, 'client_id' | 'contractor_id' | 'currency'>[]): Promise<void> {
+  const wanted = new Map<string, { address: string; currency: string }>();
+  for (const p of parties) {
+    for (const address of [Accounts.world(), Accounts.clientFees(), Accounts.contractorFees(), Accounts.clientFunding(p.client_id), Accounts.contractorBalance(p.contractor_id)]) {
+      wanted.set(`${p.currency}:${address}`, { address, currency: p.currency });
+    }
+  }
+  const rows = [...wanted.values()].sort((x, y) => (x.address < y.address ? -1 : x.address > y.address ? 1 : x.currency < y.currency ? -1 : 1));
+  await ctx.tx.query(
+    `INSERT INTO ledger_accounts (platform_id, address, currency, kind, contract_id, allow_negative, balance, created_at)
+     SELECT $1, a.address, a.currency, a.kind, NULL, a.allow_negative, NULL, $2
+     FROM unnest($3::text[], $4::text[], $5::text[], $6::bool[]) WITH ORDINALITY AS a(address, currency, kind, allow_negative, n)
+     ORDER BY a.n
+     ON CONFLICT DO NOTHING`,
+    [ctx.principal.platformId, ctx.now, rows.map((r) => r.address), rows.map((r) => r.currency), rows.map((r) => describeAccount(r.address).kind), rows.map((r) => describeAccount(r.address).allowNegative)],
+  );
 }

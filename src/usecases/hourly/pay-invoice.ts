@@ -100,8 +100,9 @@ export async function settleInvoice(
       mode === 'client' ? await resolvePaymentMethod(ctx, contract, paymentMethod) : known ? known.defaultMethod : await defaultMethod(ctx, contract);
     if (!method) return pastDue(ctx, contract, inv, 'the client has no default payment method');
     const fee = feeOf(rest, contract.policy.platformFee.clientBps);
+    // Stored with the outcome below (one update of the invoice instead of two): a transaction
+    // that fails after the call rolls the count back, and its retry repeats the same key.
     const attempt = inv.charge_attempts + 1;
-    inv = await updateInvoice(ctx.tx, inv.id, { charge_attempts: attempt }, ctx.now);
     let charge;
     try {
       charge = await ctx.deps.provider.charge({
@@ -114,17 +115,17 @@ export async function settleInvoice(
     } catch (e) {
       if (!(e instanceof PaymentDeclinedError)) throw e;
       if (mode === 'client') throw new AppError('payment_declined', 'the card was declined', { declineCode: e.declineCode, invoiceId: inv.id });
-      return pastDue(ctx, contract, inv, `the card was declined (${e.declineCode})`);
+      return pastDue(ctx, contract, inv, `the card was declined (${e.declineCode})`, { charge_attempts: attempt });
     }
     const paymentId = newId('payment');
     await insertPayment(ctx, contract, { id: paymentId, milestoneId: null, kind: 'invoice', amount: rest, fee: 0, status: 'processing' });
     const [payment] = await ctx.tx.query<PaymentRow>('UPDATE payments SET invoice_id = $2, provider_ref = $3 WHERE id = $1 RETURNING *', [paymentId, inv.id, charge.reference]);
     if (charge.status === 'pending') {
       await enqueueJob(ctx, { kind: 'settle_invoice_charge', payload: { invoiceId: inv.id, paymentId }, platformId: contract.platform_id, contractId: contract.id, dedupeKey: `settle-invoice:${paymentId}` });
-      return updateInvoice(ctx.tx, inv.id, { charge_pending: true }, ctx.now);
+      return updateInvoice(ctx.tx, inv.id, { charge_pending: true, charge_attempts: attempt }, ctx.now);
     }
     await completePayment(ctx, contract, payment!, charge.reference, fee);
-    inv = await updateInvoice(ctx.tx, inv.id, { charged: inv.charged + rest, client_fee: inv.client_fee + fee }, ctx.now);
+    return markPaid(ctx, contract, inv, { charged: inv.charged + rest, client_fee: inv.client_fee + fee, charge_attempts: attempt });
   }
   return markPaid(ctx, contract, inv);
 }
@@ -134,8 +135,11 @@ async function defaultMethod(ctx: UseCaseCtx, contract: ContractRow): Promise<st
   return row?.default_payment_method ?? null;
 }
 
-async function markPaid(ctx: UseCaseCtx, contract: ContractRow, inv: InvoiceRow): Promise<InvoiceRow> {
-  const paid = await updateInvoice(ctx.tx, inv.id, { status: 'paid', paid_at: ctx.now, past_due_reason: null }, ctx.now);
+type InvoiceChange = Partial<Record<keyof InvoiceRow, unknown>>;
+
+/** The invoice is paid (`also`: the card's figures, written in the same update). */
+async function markPaid(ctx: UseCaseCtx, contract: ContractRow, inv: InvoiceRow, also: InvoiceChange = {}): Promise<InvoiceRow> {
+  const paid = await updateInvoice(ctx.tx, inv.id, { ...also, status: 'paid', paid_at: ctx.now, past_due_reason: null }, ctx.now);
   await recordEvent(ctx, contract, {
     kind: 'invoice.paid',
     actorRole: 'system',
@@ -148,9 +152,9 @@ async function markPaid(ctx: UseCaseCtx, contract: ContractRow, inv: InvoiceRow)
  * The card did not cover the invoice: it is past due, both parties are told (app, email,
  * webhook) the first time, and the worker tries again daily, PAST_DUE_RETRIES times.
  */
-async function pastDue(ctx: UseCaseCtx, contract: ContractRow, inv: InvoiceRow, reason: string): Promise<InvoiceRow> {
+async function pastDue(ctx: UseCaseCtx, contract: ContractRow, inv: InvoiceRow, reason: string, also: InvoiceChange = {}): Promise<InvoiceRow> {
   const first = inv.status !== 'past_due';
-  const row = await updateInvoice(ctx.tx, inv.id, { status: 'past_due', past_due_reason: reason, charge_pending: false }, ctx.now);
+  const row = await updateInvoice(ctx.tx, inv.id, { ...also, status: 'past_due', past_due_reason: reason, charge_pending: false }, ctx.now);
   if (first) {
     await recordEvent(ctx, contract, { kind: 'invoice.past_due', actorRole: 'system', data: { invoiceId: inv.id, number: inv.number, amount: balanceDue(row), reason } });
   }
@@ -203,7 +207,7 @@ export async function payScheduledInvoices(ctx: UseCaseCtx, invoiceIds: string[]
        EXISTS (SELECT 1 FROM disputes d WHERE d.id = i.dispute_id AND d.status <> 'resolved') AS held,
        EXISTS (SELECT 1 FROM milestones m WHERE m.contract_id = i.contract_id AND m.status IN ('funded', 'submitted') AND NOT m.funding_pending
                  AND m.funded_amount - m.released_amount - m.refunded_amount > 0) AS escrow
-     FROM invoices i JOIN users u ON u.id = i.client_id
+     FROM invoices i LEFT JOIN users u ON u.id = i.client_id
      WHERE i.id = ANY($1) AND i.status = 'open' AND NOT i.charge_pending`,
     [invoiceIds],
   );
