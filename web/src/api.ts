@@ -1,74 +1,22 @@
 /** Same-origin calls to the Tranche API; the session cookie rides along. */
 
-export type User = { id: string; email: string; name: string; defaultPaymentMethod: string | null };
-export type Overview = { total: number; inEscrow: number; paid: number; remaining: number; currency: string };
-export type MilestoneStatus =
-  | 'proposed' | 'accepted' | 'declined' | 'funded' | 'in_progress' | 'submitted'
-  | 'approved' | 'paid' | 'disputed' | 'refunded' | 'cancelled';
-export type Milestone = {
-  id: string;
-  contractId: string;
-  position: number;
-  title: string;
-  description: string | null;
-  amount: number;
-  currency: string;
-  dueDate: string;
-  status: MilestoneStatus;
-  proposedBy: 'client' | 'contractor' | null;
-  fundedAmount: number;
-  releasedAmount: number;
-  inEscrow: number;
-  fundingPending: boolean;
-  revisionCount: number;
-  submission: { note: string | null; submittedAt: string } | null;
-  lastRejectReason: string | null;
-  version: number;
-};
-export type Policy = { preset: string; milestoneCreators: 'client' | 'contractor' | 'both'; escrow: 'required' | 'none'; submissionRequired?: boolean };
-export type Contract = {
-  id: string;
-  title: string;
-  description: string | null;
-  clientId: string;
-  contractorId: string;
-  type: 'fixed' | 'hourly';
-  currency: string;
-  status: 'proposal' | 'active' | 'closed' | 'withdrawn' | 'declined';
-  policy: Policy;
-  createdBy: string;
-  version: number;
-  overview?: Overview;
-  /** Messages of the contract's conversation the caller has not read. */
-  unreadMessages: number;
-};
-export type DiffSide = { title: string; amount: number; dueDate: string; description: string | null; position: number } | null;
-export type ChangeRequest = {
-  id: string;
-  authorId: string;
-  authorRole: 'client' | 'contractor';
-  status: string;
-  message: string | null;
-  diff: { milestones: { milestoneId: string | null; change: 'added' | 'updated' | 'removed' | 'moved'; before: DiffSide; after: DiffSide }[]; totalBefore: number; totalAfter: number };
-  createdAt: string;
-};
-export type Activity = { id: string; milestoneId: string | null; actorRole: string; kind: string; data: Record<string, unknown>; createdAt: string };
-export type Payment = {
-  id: string;
-  contractId: string;
-  milestoneId: string | null;
-  clientId: string;
-  contractorId: string;
-  kind: string;
-  amount: number;
-  fee: number;
-  net: number;
-  currency: string;
-  status: 'draft' | 'processing' | 'paid' | 'failed' | 'refunded';
-  paidAt: string | null;
-  createdAt: string;
-};
-export type Notification = { id: string; contractId: string | null; kind: string; title: string; body: string; readAt: string | null; createdAt: string };
+import type { components, operations } from '@tranche/client';
+
+// Resource types come from the client package generated from the server's OpenAPI document
+// (packages/client): the app and the API cannot drift apart unnoticed.
+type Schemas = components['schemas'];
+export type User = Schemas['User'];
+export type Milestone = Schemas['Milestone'];
+export type MilestoneStatus = Milestone['status'];
+export type Contract = Schemas['Contract'];
+export type Overview = NonNullable<Contract['overview']>;
+export type Policy = Contract['policy'];
+export type ChangeRequest = Schemas['ChangeRequest'];
+export type DiffSide = ChangeRequest['diff']['milestones'][number]['before'];
+export type Payment = Schemas['Payment'];
+type Ok<Op extends keyof operations> = operations[Op]['responses'] extends { 200: { content: { 'application/json': infer B } } } ? B : never;
+export type Activity = Ok<'listContractActivity'> extends { data: (infer A)[] } ? A : never;
+export type Notification = Ok<'listNotifications'> extends { data: (infer N)[] } ? N : never;
 export type Page<T> = { data: T[]; nextCursor: string | null };
 
 /** A failed call: carries the RFC 9457 problem's `detail` (and per-field errors) for the alert region. */

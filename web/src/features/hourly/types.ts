@@ -1,40 +1,14 @@
-/** Resources of hourly contracts, as the API answers them (see /docs: Hourly contracts). */
+import type { components } from '@tranche/client';
+
+/** Resources of hourly contracts, as the API answers them: the types generated from its OpenAPI document. */
+type Schemas = components['schemas'];
 export type Role = 'client' | 'contractor';
-export type TimeEntry = { id: string; date: string; minutes: number; memo: string; invoiceId: string | null; billedMinutes: number | null; version: number };
-export type Week = {
-  weekStart: string;
-  weekEnd: string;
-  hourlyRate: number;
-  weeklyLimitHours: number | null;
-  loggedMinutes: number;
-  billableMinutes: number;
-  unbilledMinutes: number;
-  amount: number;
-  closed: boolean;
-  invoiceId: string | null;
-  invoiceStatus: string | null;
-};
-export type Timesheet = { from: string; to: string; currency: string; data: TimeEntry[]; weeks: Week[] };
-export type Invoice = {
-  id: string;
-  number: string;
-  periodStart: string;
-  periodEnd: string;
-  loggedMinutes: number;
-  billedMinutes: number;
-  amount: number;
-  amountDue: number;
-  currency: string;
-  status: 'open' | 'paid' | 'past_due' | 'void';
-  dueDate: string;
-  paidFromEscrow: number;
-  charged: number;
-  balanceDue: number;
-  disputeId: string | null;
-  pastDueReason: string | null;
-};
-export type MilestoneRequest = { id: string; amount: number; currency: string; description: string; status: 'open' | 'accepted' | 'declined' | 'withdrawn'; declineReason: string | null; createdAt: string };
-export type HourlyOverview = { thisWeek: Week; invoiced: number; paid: number; open: number; pastDue: number; inEscrow: number; openRequests: number };
+export type TimeEntry = Schemas['TimeEntry'];
+export type Week = Schemas['TimesheetWeek'];
+export type Timesheet = Schemas['Timesheet'];
+export type Invoice = Schemas['Invoice'];
+export type MilestoneRequest = Schemas['MilestoneRequest'];
+export type HourlyOverview = Schemas['HourlyOverview'];
 
 /** 150 → "2:30 h". */
 export const hours = (minutes: number) => `${Math.floor(minutes / 60)}:${String(minutes % 60).padStart(2, '0')} h`;

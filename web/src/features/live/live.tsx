@@ -1,17 +1,11 @@
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import type { components } from '@tranche/client';
 import type { Activity, Notification } from '../../api.ts';
 import './live.css';
 
 /** What GET /v1/events sends (see the API reference: Events). */
 export type Unread = { notifications: number; messages: number };
-export type ChatMessage = {
-  id: string;
-  contractId: string;
-  authorId: string;
-  body: string;
-  attachments: { id: string; filename: string; contentType: string; size: number }[];
-  createdAt: string;
-};
+export type ChatMessage = components['schemas']['Message'];
 export type LiveEvent =
   | { type: 'message'; message: ChatMessage; unreadMessages: number; unread: Unread }
   | { type: 'activity'; activity: Activity & { contractId: string } }
