@@ -20,8 +20,8 @@ type WeekTotal = {
 /**
  * Monday's job (state job `hourly_invoicing`, one per platform and week): one invoice per
  * hourly contract with time in the week just ended, billing at most the weekly limit, its
- * amount rounded once; the week's entries become its lines; the invoices' payment is
- * scheduled for Wednesday 00:00, in batches. Set-based (a handful of statements whatever the number of
+ * amount rounded once; the week's entries become its lines; their payment is scheduled for
+ * Wednesday 00:00, in batches. Set-based (a handful of statements whatever the number of
  * contracts), and idempotent: the invoice is unique per contract and week, and entries
  * already on an invoice are not billed again, so a second run, here or in another worker,
  * creates nothing.
