@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from '../domain/errors.ts';
 import { ID_PREFIXES, idPattern, type IdKind } from '../domain/ids.ts';
 import { MILESTONE_STATUSES } from '../domain/milestone-machine.ts';
 import { isCurrency, MAX_AMOUNT } from '../domain/money.ts';
@@ -52,7 +53,7 @@ export const ContractCreateBody = z
   .object({
     title: Title,
     description: Description.nullish(),
-    clientId: Id('user'),
+    clientId: z.union([Id('user'), Id('organization')]).describe('a user, or an organisation you are a member of (its members then act for the client by role)'),
     contractorId: Id('user'),
     type: z.enum(['fixed', 'hourly']),
     currency: Currency,
@@ -258,7 +259,9 @@ export const ProblemSchema = z
     type: z.string(),
     title: z.string(),
     status: z.number().int(),
-    code: z.string(),
+    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).describe(
+      'The stable code; each always comes with the same HTTP status: ' + Object.entries(ERROR_CODES).map(([code, e]) => `\`${code}\` ${e.status}`).join(', ') + '.',
+    ),
     detail: z.string(),
     instance: z.string().optional(),
     requestId: z.string().optional(),

@@ -1570,6 +1570,183 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/organizations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organisations you are a member of, with your roles */
+        get: operations["listOrganizations"];
+        put?: never;
+        /** Found an organisation: the caller is its owner */
+        post: operations["createOrganization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An organisation (members only) */
+        get: operations["getOrganization"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Admin: rename the organisation */
+        patch: operations["updateOrganization"];
+        trace?: never;
+    };
+    "/v1/organizations/{id}/payment-method": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Finance: the organisation’s default payment method for charges that name none */
+        put: operations["setOrganizationPaymentMethod"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The members and their roles */
+        get: operations["listOrganizationMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{id}/members/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Admin: remove a member, or leave yourself (the last owner cannot) */
+        delete: operations["deleteOrganizationMember"];
+        options?: never;
+        head?: never;
+        /** Admin: set a member’s roles (only an owner grants or takes away owner; the last owner stays) */
+        patch: operations["updateOrganizationMember"];
+        trace?: never;
+    };
+    "/v1/organizations/{id}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Admin: invitations, newest first */
+        get: operations["listOrganizationInvitations"];
+        put?: never;
+        /** Admin: invite someone by email (a single-use link valid 7 days; its token is never returned) */
+        post: operations["createOrganizationInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{id}/invitations/{invitationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Admin: revoke a pending invitation (its link stops working) */
+        delete: operations["deleteOrganizationInvitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invitations/{token}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join an organisation: signed in as the invited email, or with name and password to create that user
+         * @description The link works once and for 7 days: used, revoked or expired links get 410, an unknown one 404.
+         */
+        post: operations["acceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{id}/contractors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The people the organisation contracts with, with totals per currency from the ledger */
+        get: operations["listOrganizationContractors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{id}/contractors/{userId}/milestones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A contractor’s milestones across the organisation’s contracts: pending (in progress or awaiting review) or approved */
+        get: operations["listOrganizationContractorMilestones"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2055,7 +2232,11 @@ export interface components {
             type: string;
             title: string;
             status: number;
-            code: string;
+            /**
+             * @description The stable code; each always comes with the same HTTP status: `validation_failed` 422, `malformed_request` 400, `payload_too_large` 413, `unsupported_media_type` 415, `unauthenticated` 401, `forbidden` 403, `csrf_refused` 403, `not_found` 404, `invalid_state` 409, `conflict` 409, `version_mismatch` 409, `funding_limit_reached` 409, `change_request_open` 409, `refund_request_open` 409, `limit_exceeded` 422, `revision_limit_reached` 409, `funding_pending` 409, `email_taken` 409, `external_id_taken` 409, `webhook_endpoint_limit_reached` 409, `webhook_url_not_allowed` 422, `idempotency_key_reused` 422, `idempotency_in_progress` 409, `payment_declined` 402, `week_invoiced` 409, `daily_limit_exceeded` 422, `not_hourly` 422, `payment_method_required` 422, `amount_below_minimum` 422, `already_member` 409, `invitation_not_usable` 410, `last_owner` 409, `rate_limited` 429, `upload_quota_exceeded` 429, `service_unavailable` 503, `internal_error` 500.
+             * @enum {string}
+             */
+            code: "validation_failed" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_refused" | "not_found" | "invalid_state" | "conflict" | "version_mismatch" | "funding_limit_reached" | "change_request_open" | "refund_request_open" | "limit_exceeded" | "revision_limit_reached" | "funding_pending" | "email_taken" | "external_id_taken" | "webhook_endpoint_limit_reached" | "webhook_url_not_allowed" | "idempotency_key_reused" | "idempotency_in_progress" | "payment_declined" | "week_invoiced" | "daily_limit_exceeded" | "not_hourly" | "payment_method_required" | "amount_below_minimum" | "already_member" | "invitation_not_usable" | "last_owner" | "rate_limited" | "upload_quota_exceeded" | "service_unavailable" | "internal_error";
             detail: string;
             instance?: string;
             requestId?: string;
@@ -2511,6 +2692,109 @@ export interface components {
             };
             version: number;
             updatedAt: string;
+        };
+        /**
+         * @example {
+         *       "id": "org_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "platformId": "plt_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "name": "Acme Ltd",
+         *       "defaultPaymentMethod": null,
+         *       "myRoles": [
+         *         "owner"
+         *       ],
+         *       "createdAt": "2026-11-22T10:00:00.000Z",
+         *       "updatedAt": "2026-11-22T10:00:00.000Z"
+         *     }
+         */
+        Organization: {
+            id: string;
+            platformId: string;
+            name: string;
+            defaultPaymentMethod: string | null;
+            /** @description the caller’s roles in the organisation */
+            myRoles: string[];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /**
+         * @example {
+         *       "userId": "usr_01jdq4z9v6x7m3k8t2w5r1c0ab",
+         *       "name": "Grace Hopper",
+         *       "email": "grace@acme.example",
+         *       "roles": [
+         *         "manager"
+         *       ],
+         *       "joinedAt": "2026-11-22T10:00:00.000Z"
+         *     }
+         */
+        OrganizationMember: {
+            userId: string;
+            name: string;
+            email: string;
+            roles: string[];
+            /** Format: date-time */
+            joinedAt: string;
+        };
+        /**
+         * @description The link’s token is only ever sent by email; the API never returns it.
+         * @example {
+         *       "id": "oinv_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "organizationId": "org_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "email": "grace@acme.example",
+         *       "roles": [
+         *         "finance"
+         *       ],
+         *       "status": "pending",
+         *       "invitedBy": "usr_01jdq4z9v6x7m3k8t2w5r1c0ab",
+         *       "acceptedBy": null,
+         *       "expiresAt": "2026-11-29T10:00:00.000Z",
+         *       "createdAt": "2026-11-22T10:00:00.000Z"
+         *     }
+         */
+        OrganizationInvitation: {
+            id: string;
+            organizationId: string;
+            email: string;
+            roles: string[];
+            /** @enum {string} */
+            status: "pending" | "accepted" | "revoked" | "expired";
+            invitedBy: string;
+            acceptedBy: string | null;
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        /**
+         * @example {
+         *       "userId": "usr_01jdq4z9v6x7m3k8t2w5r1c0ac",
+         *       "name": "Ada Lovelace",
+         *       "email": "ada@example.com",
+         *       "totals": [
+         *         {
+         *           "currency": "USD",
+         *           "contracts": 2,
+         *           "inEscrow": 50000,
+         *           "paid": 120000,
+         *           "pending": 30000
+         *         }
+         *       ]
+         *     }
+         */
+        OrganizationContractor: {
+            userId: string;
+            name: string;
+            email: string;
+            totals: {
+                currency: string;
+                contracts: number;
+                inEscrow: number;
+                paid: number;
+                /** @description agreed, neither in escrow nor paid */
+                pending: number;
+            }[];
         };
     };
     responses: never;
@@ -3061,7 +3345,7 @@ export interface operations {
                 "application/json": {
                     title: string;
                     description?: string | null;
-                    /** @example usr_01jdq4z9v6x7m3k8t2w5r1c0aa */
+                    /** @description a user, or an organisation you are a member of (its members then act for the client by role) */
                     clientId: string;
                     /** @example usr_01jdq4z9v6x7m3k8t2w5r1c0aa */
                     contractorId: string;
@@ -7844,6 +8128,665 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RefundRequest"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listOrganizations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Organization"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organization"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organization"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organization"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setOrganizationPaymentMethod: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description A payment method of the configured provider. The embedded sandbox provider knows three test cards: `pm_card_ok` (succeeds), `pm_card_declined` (declined at once: 402 payment_declined) and `pm_card_fails_later` (accepted, then fails: the escrow is reversed).
+                     * @example pm_card_ok
+                     */
+                    paymentMethod: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organization"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listOrganizationMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["OrganizationMember"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteOrganizationMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateOrganizationMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    roles: ("owner" | "admin" | "manager" | "finance" | "viewer")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationMember"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listOrganizationInvitations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["OrganizationInvitation"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createOrganizationInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: email */
+                    email: string;
+                    roles: ("owner" | "admin" | "manager" | "finance" | "viewer")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationInvitation"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteOrganizationInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                invitationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationInvitation"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    password?: string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        organizationId: string;
+                        member: components["schemas"]["OrganizationMember"];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listOrganizationContractors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["OrganizationContractor"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listOrganizationContractorMilestones: {
+        parameters: {
+            query?: {
+                section?: "pending" | "approved";
+            };
+            header?: never;
+            path: {
+                id: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: string;
+                            contractId: string;
+                            position: number;
+                            title: string;
+                            description: string | null;
+                            amount: number;
+                            currency: string;
+                            dueDate: string;
+                            /** @enum {string} */
+                            status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
+                            proposedBy: ("client" | "contractor") | null;
+                            fundedAmount: number;
+                            releasedAmount: number;
+                            refundedAmount: number;
+                            inEscrow: number;
+                            fundingPending: boolean;
+                            revisionCount: number;
+                            attachmentIds: string[];
+                            submission: {
+                                note: string | null;
+                                attachmentIds: string[];
+                                /** Format: date-time */
+                                submittedAt: string;
+                            } | null;
+                            lastRejectReason: string | null;
+                            externalId: string | null;
+                            /**
+                             * @description your own key–value strings (≤ 50 keys; keys ≤ 40, values ≤ 500 characters)
+                             * @example {
+                             *       "orderId": "8841",
+                             *       "team": "mobile"
+                             *     }
+                             */
+                            metadata: {
+                                [key: string]: string;
+                            };
+                            version: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            contractTitle: string;
+                        }[];
+                    };
                 };
             };
             /** @description Default Response */
