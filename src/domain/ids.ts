@@ -40,6 +40,8 @@ export const ID_PREFIXES = {
   milestoneRequest: 'mr',
   hourlyTerms: 'ht',
   message: 'cmsg',
+  organization: 'org',
+  invitation: 'oinv',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

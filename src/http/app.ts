@@ -37,6 +37,7 @@ import { negotiationRoutes } from './routes/change-requests.ts';
 import { paymentRoutes } from './routes/payments.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { platformRoutes } from './routes/platform.ts';
+import { organizationRoutes } from './routes/organizations.ts';
 import { refundRequestRoutes } from './routes/refund-requests.ts';
 import { timelineRoutes } from './routes/timeline.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
@@ -214,6 +215,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     platformRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     operatorRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     refundRequestRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    organizationRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
   }, { prefix: '/v1' });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

@@ -16,12 +16,18 @@ export function createMailer(smtpUrl: string | undefined, from: string): Mailer 
 }
 
 /**
- * Delivers one `email` job: a notification (`notificationId`), or a message composed by a use
- * case for one user (`userId`, `subject`, `text`: the conversation's digest).
+ * Delivers one `email` job: a notification (`notificationId`), a message composed by a use
+ * case for one user (`userId`, `subject`, `text`: the conversation's digest), or for an
+ * address (`to`, `subject`, `text`: an invitation).
  */
 export async function sendEmailJob(db: Queryable, mailer: Mailer, payload: Record<string, unknown>): Promise<'sent' | 'skipped'> {
   if (typeof payload.notificationId === 'string') return sendNotificationEmail(db, mailer, payload.notificationId);
   if (!mailer.configured) return 'skipped';
+  // An address that may not be a user yet (an organisation's invitation).
+  if (typeof payload.to === 'string') {
+    await mailer.send({ to: payload.to, subject: String(payload.subject), text: `Hello,\n\n${String(payload.text)}\n\n— Tranche` });
+    return 'sent';
+  }
   const [u] = await db.query<{ email: string; name: string }>('SELECT email, name FROM users WHERE id = $1', [String(payload.userId)]);
   if (!u) return 'skipped';
   await mailer.send({ to: u.email, subject: String(payload.subject), text: `Hello ${u.name},\n\n${String(payload.text)}\n\n— Tranche` });

@@ -4,7 +4,8 @@ import { AppError, notFound } from '../domain/errors.ts';
 import { assertContractLimits } from '../domain/limits.ts';
 import type { Actor } from '../domain/milestone-machine.ts';
 import type { Role } from '../domain/policy.ts';
-import { isPlatformAdmin, type UseCaseCtx } from './context.ts';
+import { grants, isOrganizationId, type OrgRole } from '../domain/organizations.ts';
+import { isPlatformAdmin, type Principal, type UseCaseCtx } from './context.ts';
 
 export type ContractRole = Role | 'admin';
 
@@ -24,7 +25,9 @@ export async function loadContract(ctx: UseCaseCtx, contractId: string, lock: bo
 function partyRole(ctx: UseCaseCtx, contract: ContractRow, what: string): ContractRole {
   try {
     return roleIn(ctx, contract);
-  } catch {
+  } catch (err) {
+    // A member acting outside their roles is told which role is missing (403), not 404.
+    if (err instanceof AppError && err.code === 'forbidden') throw err;
     throw notFound(what);
   }
 }
@@ -34,7 +37,34 @@ export function roleIn(ctx: UseCaseCtx, contract: ContractRow): ContractRole {
   if (isPlatformAdmin(p)) return 'admin';
   if (p.userId === contract.client_id) return 'client';
   if (p.userId === contract.contractor_id) return 'contractor';
-  throw notFound('contract');
+  const roles = p.orgs?.[contract.client_id];
+  if (!roles) throw notFound('contract');
+  requireOrgRole(roles, p.orgNeed ?? 'manager');
+  return 'client';
+}
+
+/**
+ * A member of the client organisation acts as the client only within their roles: 403 naming
+ * the role the action needs (a non-member never gets here: the contract is a 404 to them).
+ */
+export function requireOrgRole(roles: readonly string[], need: OrgRole): void {
+  if (!grants(roles, need)) {
+    throw new AppError('forbidden', `this needs the ${need} role in the organisation (you have: ${roles.join(', ')})`, { missingRole: need, roles });
+  }
+}
+
+/** The caller's roles in an organisation, or 404 for a non-member (its existence is not disclosed). */
+export function orgRolesOf(p: Principal, orgId: string): string[] {
+  const roles = p.orgs?.[orgId];
+  if (!roles) throw notFound('organization');
+  return roles;
+}
+
+/** The user ids who stand for a party: the client organisation's members, or the one user. */
+export async function partyUserIds(ctx: Pick<UseCaseCtx, 'tx'>, partyId: string): Promise<string[]> {
+  if (!isOrganizationId(partyId)) return [partyId];
+  const rows = await ctx.tx.query<{ user_id: string }>('SELECT user_id FROM organization_members WHERE org_id = $1 ORDER BY user_id', [partyId]);
+  return rows.map((r) => r.user_id);
 }
 
 /** Loads a milestone and its contract, locking the contract first and then the milestone. */

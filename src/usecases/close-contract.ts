@@ -41,7 +41,7 @@ export async function closeContract(ctx: UseCaseCtx, contractId: string, input: 
 
 /** Checks that `role` may close the contract now and splits the escrow it holds as asked. */
 export async function planClose(ctx: UseCaseCtx, contract: ContractRow, role: ContractRole, input: { release?: number; refund?: number }): Promise<{ milestones: MilestoneRow[]; plan: Settlement }> {
-  const createdByRole = contract.created_by === contract.client_id ? 'client' : 'contractor';
+  const createdByRole = contract.created_by === contract.contractor_id ? 'contractor' : 'client';
   const t = contractTransition({ status: contract.status, createdByRole }, { type: 'close' }, { role });
   if (!t.ok) throw t.error;
   if (role === 'contractor' && (input.release ?? 0) > 0) throw forbidden('only the client releases escrow to the contractor');

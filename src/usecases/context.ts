@@ -1,5 +1,6 @@
 import type { Tx } from '../db/client.ts';
 import type { Clock } from '../domain/clock.ts';
+import type { OrgRole } from '../domain/organizations.ts';
 import type { PaymentProvider } from '../payments/provider.ts';
 
 /** Who is calling: a user (by token or session), or the platform admin (optionally acting for a user). */
@@ -11,6 +12,10 @@ export type Principal = {
   viaAdmin: boolean;
   /** The credential: the token id (with the acting user for the admin), or `session:<user>`. */
   key: string;
+  /** The user's organisations and their roles there (read with the credential, so always current). */
+  orgs?: Record<string, string[]>;
+  /** The organisation role the request's action needs (declared by its route; reads need `viewer`). */
+  orgNeed?: OrgRole;
 };
 
 export const isPlatformAdmin = (p: Principal) => p.viaAdmin && p.userId === null;

@@ -1,12 +1,14 @@
 import { findUser } from '../db/repos/users.ts';
 import { AppError, type FieldError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
+import { isOrganizationId } from '../domain/organizations.ts';
 import { initialStatus } from '../domain/milestone-machine.ts';
 import { assertContractLimits } from '../domain/limits.ts';
 import { isCurrency } from '../domain/money.ts';
 import { mayCreateMilestones, resolvePolicy, type PolicyInput, type Role } from '../domain/policy.ts';
 import type { ContractRow } from '../db/repos/contracts.ts';
 import type { NewMilestone } from './add-milestone.ts';
+import { requireOrgRole } from './access.ts';
 import type { UseCaseCtx } from './context.ts';
 import { assertFilesUsable } from './files.ts';
 import { assertDueDates } from './milestone-input.ts';
@@ -38,7 +40,10 @@ export type NewContract = {
 export async function createContract(ctx: UseCaseCtx, input: NewContract) {
   const { tx, principal, now } = ctx;
   if (!principal.userId) throw new AppError('forbidden', 'a contract is created by one of its parties: use the Acting-User header');
-  const role: Role | null = principal.userId === input.clientId ? 'client' : principal.userId === input.contractorId ? 'contractor' : null;
+  // The client may be an organisation: a member proposes for it, within their roles.
+  const org = isOrganizationId(input.clientId);
+  const memberRoles = org ? principal.orgs?.[input.clientId] : undefined;
+  const role: Role | null = principal.userId === input.clientId || memberRoles ? 'client' : principal.userId === input.contractorId ? 'contractor' : null;
   const errors: FieldError[] = [];
   if (input.clientId === input.contractorId) errors.push({ field: 'contractorId', message: 'must differ from clientId' });
   if (!isCurrency(input.currency)) errors.push({ field: 'currency', message: 'is not an ISO 4217 currency' });
@@ -48,11 +53,17 @@ export async function createContract(ctx: UseCaseCtx, input: NewContract) {
     if (input.hourlyRate !== undefined) errors.push({ field: 'hourlyRate', message: 'is only for hourly contracts' });
     if (input.weeklyLimitHours !== undefined) errors.push({ field: 'weeklyLimitHours', message: 'is only for hourly contracts' });
   }
-  for (const field of ['clientId', 'contractorId'] as const) {
+  if (org) {
+    const [found] = await tx.query('SELECT 1 FROM organizations WHERE platform_id = $1 AND id = $2', [principal.platformId, input.clientId]);
+    if (!found) errors.push({ field: 'clientId', message: 'is not an organisation of this platform' });
+  }
+  for (const field of org ? (['contractorId'] as const) : (['clientId', 'contractorId'] as const)) {
     if (!(await findUser(tx, principal.platformId, input[field]))) errors.push({ field, message: 'is not a user of this platform' });
   }
   if (errors.length) throw new AppError('validation_failed', 'the contract is not valid', {}, errors);
+  if (org && !memberRoles) throw new AppError('forbidden', 'you are not a member of this organisation', {}, [{ field: 'clientId', message: 'you are not a member of this organisation' }]);
   if (!role) throw new AppError('forbidden', 'you must be the client or the contractor of a contract you create');
+  if (memberRoles) requireOrgRole(memberRoles, 'manager');
   const platform = await loadPlatform(tx, principal.platformId);
   // Hourly contracts default to the preset made for them (seed 003), not the platform's default.
   const policy = resolvePolicy(input.policy ?? (input.type === 'hourly' ? 'hourly_requests' : undefined), platform.settings);

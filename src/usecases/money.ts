@@ -36,7 +36,11 @@ export async function resolvePaymentMethod(ctx: UseCaseCtx, contract: ContractRo
     }
     return named;
   }
-  const [row] = await ctx.tx.query<{ default_payment_method: string | null }>('SELECT default_payment_method FROM users WHERE id = $1', [contract.client_id]);
+  // The client is a user or an organisation (its finance members save the default).
+  const [row] = await ctx.tx.query<{ default_payment_method: string | null }>(
+    'SELECT default_payment_method FROM users WHERE id = $1 UNION ALL SELECT default_payment_method FROM organizations WHERE id = $1',
+    [contract.client_id],
+  );
   if (!row?.default_payment_method) {
     throw new AppError('payment_method_required', 'name a paymentMethod or save a default one with PUT /v1/me/payment-method');
   }

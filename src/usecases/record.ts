@@ -1,8 +1,10 @@
 import type { ContractRow } from '../db/repos/contracts.ts';
 import { newId } from '../domain/ids.ts';
+import { isOrganizationId } from '../domain/organizations.ts';
 import type { Role } from '../domain/policy.ts';
 import { describe, type EventData, type EventKind, type PlatformEventKind } from '../notify/templates.ts';
 import { webhookBody } from '../notify/webhooks.ts';
+import { partyUserIds } from './access.ts';
 import type { UseCaseCtx } from './context.ts';
 
 export type ActorRole = Role | 'admin' | 'system';
@@ -23,13 +25,17 @@ export type EventInput = {
  */
 export async function recordEvent(ctx: UseCaseCtx, contract: ContractRow, ev: EventInput): Promise<string> {
   const { tx, now, principal } = ctx;
-  const data: EventData = { currency: contract.currency, ...ev.data };
   const activityId = newId('activity');
   const actorId = ev.actorRole === 'system' ? null : ev.actorRole === 'admin' ? null : principal.userId;
+  // A client organisation: its members are told and see the timeline live, and the event names
+  // the member who acted as well as the organisation.
+  const org = isOrganizationId(contract.client_id);
+  const data: EventData = { currency: contract.currency, ...(org ? { organizationId: contract.client_id, actorId } : {}), ...ev.data };
+  const clientUsers = await partyUserIds(ctx, contract.client_id);
   const roles: Role[] =
     ev.notify ?? (ev.actorRole === 'client' ? ['contractor'] : ev.actorRole === 'contractor' ? ['client'] : ['client', 'contractor']);
   const text = describe(ev.kind, data, contract.title);
-  const recipients = roles.map((role) => (role === 'client' ? contract.client_id : contract.contractor_id));
+  const recipients = roles.flatMap((role) => (role === 'client' ? (org ? clientUsers.filter((u) => u !== actorId) : clientUsers) : [contract.contractor_id]));
   const notificationIds = recipients.map(() => newId('notification'));
   const emailJobIds = recipients.map(() => newId('job'));
   const webhook = webhookBody(ev.kind, now, { activityId, contractId: contract.id, milestoneId: ev.milestoneId ?? null, ...data });
@@ -57,7 +63,7 @@ export async function recordEvent(ctx: UseCaseCtx, contract: ContractRow, ev: Ev
     [
       activityId, contract.platform_id, contract.id, ev.milestoneId ?? null, actorId, ev.actorRole, ev.kind, JSON.stringify(data), now,
       text.title, text.body, JSON.stringify({ ...data, milestoneId: ev.milestoneId ?? null }), notificationIds, recipients, emailJobIds,
-      newId('webhookMessage'), JSON.stringify(webhook), [contract.client_id, contract.contractor_id],
+      newId('webhookMessage'), JSON.stringify(webhook), [...clientUsers, contract.contractor_id],
     ],
   );
   return activityId;
@@ -80,29 +86,30 @@ const excerpt = (body: string) => {
  */
 export async function recordMessage(ctx: UseCaseCtx, contract: ContractRow, m: MessageInput): Promise<void> {
   const { tx, now } = ctx;
-  const recipient = m.authorId === contract.client_id ? contract.contractor_id : contract.client_id;
+  const clientUsers = await partyUserIds(ctx, contract.client_id);
+  const recipients = m.authorId === contract.contractor_id ? clientUsers : [contract.contractor_id];
   const data = { messageId: m.id, authorId: m.authorId, authorName: m.authorName, excerpt: excerpt(m.body) };
   const text = describe('message.created', data, contract.title);
-  const notificationId = newId('notification');
+  const notificationIds = recipients.map(() => newId('notification'));
   const webhook = webhookBody('message.created', now, {
     messageId: m.id, contractId: contract.id, authorId: m.authorId, body: m.body, attachmentIds: m.attachmentIds, createdAt: m.createdAt.toISOString(),
   });
   await tx.query(
     `WITH ntf AS (
        INSERT INTO notifications (id, platform_id, user_id, contract_id, kind, title, body, data, created_at)
-       VALUES ($1, $2, $3, $4, 'message.created', $5, $6, $7::jsonb, $8)
+       SELECT n.id, $2, n.user_id, $4, 'message.created', $5, $6, $7::jsonb, $8 FROM unnest($1::text[], $3::text[]) AS n(id, user_id)
      ), live AS (
        INSERT INTO live_events (platform_id, user_id, contract_id, type, ref_id, created_at)
        SELECT $2, p.user_id, $4, 'message', $9, $8 FROM unnest($10::text[]) AS p(user_id)
-       UNION ALL SELECT $2, $3, $4, 'notification', $1, $8
+       UNION ALL SELECT $2, n.user_id, $4, 'notification', n.id, $8 FROM unnest($1::text[], $3::text[]) AS n(id, user_id)
      )
      INSERT INTO webhook_messages (endpoint_id, id, platform_id, event_type, payload, next_attempt_at, created_at, updated_at)
      SELECT e.id, $11, $2, 'message.created', $12::jsonb, $8, $8, $8
      FROM webhook_endpoints e
      WHERE e.platform_id = $2 AND e.disabled_at IS NULL AND (e.events ? 'message.created' OR e.events ? '*')`,
     [
-      notificationId, contract.platform_id, recipient, contract.id, text.title, text.body, JSON.stringify(data), now, m.id,
-      [contract.client_id, contract.contractor_id], newId('webhookMessage'), JSON.stringify(webhook),
+      notificationIds, contract.platform_id, recipients, contract.id, text.title, text.body, JSON.stringify(data), now, m.id,
+      [...clientUsers, contract.contractor_id], newId('webhookMessage'), JSON.stringify(webhook),
     ],
   );
 }

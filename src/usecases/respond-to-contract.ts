@@ -22,7 +22,7 @@ const EVENTS: Record<'activate' | 'withdraw' | 'decline', EventKind> = {
  */
 export async function respondToContract(ctx: UseCaseCtx, contractId: string, command: Exclude<ContractCommand['type'], 'close'>, expectedVersion?: number) {
   const { contract, role } = await loadContract(ctx, contractId, true);
-  const createdByRole = contract.created_by === contract.client_id ? 'client' : 'contractor';
+  const createdByRole = contract.created_by === contract.contractor_id ? 'contractor' : 'client';
   const t = contractTransition({ status: contract.status, createdByRole }, { type: command } as ContractCommand, { role });
   if (!t.ok) throw t.error;
   assertVersion(contract, expectedVersion);

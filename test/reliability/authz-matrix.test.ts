@@ -214,8 +214,49 @@ describe(`authorization matrix over every route (${engine})`, () => {
     const hook = await newHook();
     const hookMessage = ok(await s.admin.post(`/v1/webhook-endpoints/${hook}/test`), 202).messageId as string;
 
+    // Organisations: the client owns them; the contractor is no member; the platform admin acts
+    // for a person only (403 without Acting-User, on any platform).
+    const newOrg = async () => ok(await client.api.post('/v1/organizations', { name: 'Matrix Ltd' }), 201).id as string;
+    const org = await newOrg();
+    const member = (admin: Class = '403'): Expect => ({ ...party('2xx', '404', admin), foreignAdmin: '403' });
+    const orgWithMember = async () => {
+      const o = await newOrg();
+      const m = await mkUser('member');
+      await s.db.query(`INSERT INTO organization_members (org_id, user_id, roles, created_at) VALUES ($1, $2, ARRAY['viewer'], now())`, [o, m.id]);
+      return { o, m: m.id };
+    };
+    const newInvitation = async () => ok(await client.api.post(`/v1/organizations/${org}/invitations`, { email: `inv-${randomBytes(4).toString('hex')}@example.com`, roles: ['viewer'] }), 201).id as string;
+    /** A pending invitation for nobody's address, with a token this test knows (email delivery is organizations.test.ts's). */
+    const invitationToken = async () => {
+      const token = randomBytes(32).toString('base64url');
+      await s.db.query(
+        `INSERT INTO organization_invitations (id, org_id, email, roles, token_hash, invited_by, status, expires_at, created_at, updated_at)
+         VALUES ($1, $2, $3, ARRAY['viewer'], $4, $5, 'pending', now() + interval '7 days', now(), now())`,
+        [newId('invitation'), org, `nobody-${randomBytes(4).toString('hex')}@example.com`, sha256hex(token), client.id],
+      );
+      return token;
+    };
+
     // ---- the table: every documented route ----
     const table: Record<string, Entry> = {
+      'POST /v1/organizations': { setup: fixed({ path: '/v1/organizations', body: { name: 'New Ltd' } }), expect: anyUser('403') },
+      'GET /v1/organizations': { setup: fixed({ path: '/v1/organizations' }), expect: anyUser('403') },
+      'GET /v1/organizations/{id}': { setup: fixed({ path: `/v1/organizations/${org}` }), expect: member() },
+      'PATCH /v1/organizations/{id}': { setup: fixed({ path: `/v1/organizations/${org}`, body: { name: 'Renamed Ltd' } }), expect: member() },
+      'PUT /v1/organizations/{id}/payment-method': { setup: fixed({ path: `/v1/organizations/${org}/payment-method`, body: { paymentMethod: 'pm_card_ok' } }), expect: member() },
+      'GET /v1/organizations/{id}/members': { setup: fixed({ path: `/v1/organizations/${org}/members` }), expect: member() },
+      'PATCH /v1/organizations/{id}/members/{userId}': { setup: fixed({ path: `/v1/organizations/${org}/members/${client.id}`, body: { roles: ['owner', 'admin'] } }), expect: member() },
+      'DELETE /v1/organizations/{id}/members/{userId}': { setup: async () => { const { o, m } = await orgWithMember(); return { path: `/v1/organizations/${o}/members/${m}` }; }, expect: member() },
+      'POST /v1/organizations/{id}/invitations': { setup: async () => ({ path: `/v1/organizations/${org}/invitations`, body: { email: `x-${randomBytes(4).toString('hex')}@example.com`, roles: ['viewer'] } }), expect: member() },
+      'GET /v1/organizations/{id}/invitations': { setup: fixed({ path: `/v1/organizations/${org}/invitations` }), expect: member() },
+      'DELETE /v1/organizations/{id}/invitations/{invitationId}': { setup: async () => ({ path: `/v1/organizations/${org}/invitations/${await newInvitation()}` }), expect: member() },
+      // Public, like login: the token decides; a signed-in caller must be the invited address.
+      'POST /v1/invitations/{token}/accept': {
+        setup: async () => ({ path: `/v1/invitations/${await invitationToken()}/accept` }),
+        expect: { client: '403', contractor: '403', stranger: '403', foreign: '404', anonymous: '422', revoked: '401', admin: '403', foreignAdmin: '403' },
+      },
+      'GET /v1/organizations/{id}/contractors': { setup: fixed({ path: `/v1/organizations/${org}/contractors` }), expect: member() },
+      'GET /v1/organizations/{id}/contractors/{userId}/milestones': { setup: fixed({ path: `/v1/organizations/${org}/contractors/${contractor.id}/milestones?section=pending` }), expect: member() },
       'POST /v1/users': { setup: async () => ({ path: '/v1/users', body: { email: `new-${Math.random().toString(36).slice(2)}@example.com`, name: 'New' } }), expect: adminOnly },
       'GET /v1/users/{id}': { setup: fixed({ path: `/v1/users/${client.id}` }), expect: party('2xx', '404', '2xx') },
       'POST /v1/users/{id}/tokens': { setup: fixed({ path: `/v1/users/${client.id}/tokens`, body: {} }), expect: adminOnly },

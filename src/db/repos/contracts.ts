@@ -105,7 +105,7 @@ export async function setContractStatus(q: Queryable, id: string, status: Contra
  * fees included; total is what the agreed milestones are worth (settled ones count what was
  * actually paid); remaining is the rest. Columns over a contract row aliased `c`.
  */
-const OVERVIEW_COLUMNS = `
+export const OVERVIEW_COLUMNS = `
   (SELECT COALESCE(SUM(balance), 0)::bigint FROM ledger_accounts
      WHERE platform_id = c.platform_id AND contract_id = c.id AND kind = 'escrow') AS ov_in_escrow,
   (SELECT COALESCE(SUM(amount), 0)::bigint FROM postings

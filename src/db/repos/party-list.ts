@@ -5,6 +5,8 @@ export type PartyListQuery = {
   /** The caller; null for the platform admin, who sees every row of the platform. */
   userId: string | null;
   role?: 'client' | 'contractor';
+  /** The organisations the caller is a member of: their rows count as the caller's on the client side. */
+  orgIds?: string[];
   /** Equality filters; column names come from code, never from input. */
   filters: Record<string, unknown>;
   /** More conditions, each SQL written in code with one `?` for its bound value. */
@@ -29,7 +31,9 @@ export async function listByParty<T>(q: Queryable, table: 'contracts' | 'payment
   };
   const where = ['platform_id = $1'];
   const me = o.userId === null ? null : p(o.userId);
-  if (me && o.role) where.push(`${o.role}_id = ${me}`);
+  // The client side is the caller or one of their organisations (kept an equality for a caller without any).
+  const asClient = me && o.orgIds?.length && o.role !== 'contractor' ? `(client_id = ${me} OR client_id = ANY(${p(o.orgIds)}::text[]))` : `client_id = ${me}`;
+  if (me && o.role) where.push(o.role === 'client' ? asClient : `contractor_id = ${me}`);
   for (const [column, value] of Object.entries(o.filters)) if (value !== undefined) where.push(`${column} = ${p(value)}`);
   for (const [sql, value] of o.where ?? []) if (value !== undefined) where.push(sql.replace('?', p(value)));
   if (me && o.condition) where.push(o.condition(`${me}::text`));
@@ -38,7 +42,7 @@ export async function listByParty<T>(q: Queryable, table: 'contracts' | 'payment
   const cond = where.join(' AND ');
   const sql =
     me && !o.role
-      ? `(SELECT * FROM ${table} WHERE ${cond} AND client_id = ${me} ORDER BY id DESC LIMIT ${limit})
+      ? `(SELECT * FROM ${table} WHERE ${cond} AND ${asClient} ORDER BY id DESC LIMIT ${limit})
          UNION ALL (SELECT * FROM ${table} WHERE ${cond} AND contractor_id = ${me} ORDER BY id DESC LIMIT ${limit})
          ORDER BY id DESC LIMIT ${limit}`
       : `SELECT * FROM ${table} WHERE ${cond} ORDER BY id DESC LIMIT ${limit}`;

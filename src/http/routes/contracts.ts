@@ -56,6 +56,7 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
         const rows = await listByParty<ContractRow>(tx, 'contracts', {
           platformId: principal.platformId,
           userId: viewer,
+          orgIds: viewer ? Object.keys(principal.orgs ?? {}) : undefined,
           role: q.role,
           filters: { status: q.status, external_id: q.externalId },
           where: [
@@ -107,6 +108,7 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
   app.post(
     '/contracts/:id/close',
     {
+      config: { orgRole: 'finance' },
       schema: {
         tags,
         summary: 'Close a live contract; a client’s refund of escrow is a refund request the contractor answers (202)',

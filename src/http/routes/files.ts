@@ -35,11 +35,12 @@ async function canRead(ctx: UseCaseCtx, f: FileRow): Promise<boolean> {
   const p = ctx.principal;
   if (isPlatformAdmin(p) || p.userId === f.owner_id) return true;
   const [hit] = await ctx.tx.query(
-    `SELECT 1 FROM contracts c WHERE c.platform_id = $1 AND (c.client_id = $2 OR c.contractor_id = $2) AND (c.client_id = $3 OR c.contractor_id = $3) AND (
+    `SELECT 1 FROM contracts c WHERE c.platform_id = $1 AND (c.client_id = ANY($5::text[]) OR c.contractor_id = $2)
+       AND (c.client_id = $3 OR c.contractor_id = $3 OR c.client_id IN (SELECT org_id FROM organization_members WHERE user_id = $3)) AND (
        EXISTS (SELECT 1 FROM milestones m WHERE m.contract_id = c.id AND (m.attachment_ids ? $4 OR m.submission_files ? $4))
     OR EXISTS (SELECT 1 FROM disputes d WHERE d.contract_id = c.id AND (d.evidence_ids ? $4 OR d.response_ids ? $4))
     OR EXISTS (SELECT 1 FROM messages msg WHERE msg.contract_id = c.id AND msg.author_id = $3 AND msg.attachment_ids ? $4)) LIMIT 1`,
-    [p.platformId, p.userId, f.owner_id, f.id],
+    [p.platformId, p.userId, f.owner_id, f.id, [p.userId, ...Object.keys(p.orgs ?? {})]],
   );
   return hit !== undefined;
 }

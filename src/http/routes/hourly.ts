@@ -325,6 +325,7 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
     const rows = await listByParty<InvoiceRow>(ctx.tx, 'invoices', {
       platformId: ctx.principal.platformId,
       userId: isPlatformAdmin(ctx.principal) ? null : ctx.principal.userId,
+      orgIds: Object.keys(ctx.principal.orgs ?? {}),
       filters: { contract_id: q.contractId, status: q.status },
       before: decodeCursor(q.cursor),
       limit: q.limit + 1,
@@ -415,7 +416,7 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
       try {
         const doc = await runner.within(req, async (ctx) => {
           const { invoice, contract } = await loadInvoice(ctx, req.params.id, false);
-          const people = await ctx.tx.query<{ id: string; name: string; email: string }>('SELECT id, name, email FROM users WHERE id = ANY($1)', [[contract.client_id, contract.contractor_id]]);
+          const people = await ctx.tx.query<{ id: string; name: string; email: string }>('SELECT id, name, email FROM users WHERE id = ANY($1) UNION ALL SELECT id, name, \'\' FROM organizations WHERE id = ANY($1)', [[contract.client_id, contract.contractor_id]]);
           const person = (id: string) => people.find((u) => u.id === id) ?? { name: id, email: '' };
           const platform = await loadPlatform(ctx.tx, contract.platform_id);
           const inv = await presentInvoiceWithLines(ctx, invoice);
@@ -431,6 +432,7 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
   app.post(
     '/invoices/:id/pay',
     {
+      config: { orgRole: 'finance' },
       schema: {
         tags,
         summary: 'The client pays an open or past-due invoice now: escrow first, then the card named or their default',
@@ -451,6 +453,7 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
   app.post(
     '/invoices/:id/dispute',
     {
+      config: { orgRole: 'finance' },
       schema: {
         tags,
         summary: 'The client disputes an open invoice in its review window (Monday’s invoice to Wednesday’s payment)',

@@ -111,6 +111,7 @@ export function messageRoutes(app: V1, { runner }: RouteContext) {
   app.post(
     '/contracts/:id/messages/read',
     {
+      config: { orgRole: 'viewer' },
       schema: {
         tags,
         summary: 'Mark your side of the conversation read, up to a message of it (by default the latest); never moves back',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { OrgRole } from '../../domain/organizations.ts';
 import { ExternalId, MetadataFilter, splitMetadataFilter } from '../../domain/operator-fields.ts';
 import { listContractMilestones } from '../../db/repos/milestones.ts';
 import { APPROVED_STATUSES, PENDING_STATUSES } from '../../domain/milestone-machine.ts';
@@ -138,6 +139,8 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
     name: string;
     summary: string;
     body: z.ZodType;
+    /** The organisation role a member of a client organisation needs (default: manager). */
+    orgRole?: OrgRole;
     run: (ctx: UseCaseCtx, id: string, body: Record<string, unknown>, version: number | undefined) => Promise<{ status: number; body: unknown }>;
   };
   const withVersion = <T extends z.ZodRawShape>(shape: T) => z.object({ ...shape, ...ExpectedVersion }).strict();
@@ -146,6 +149,7 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
     { name: 'decline', summary: 'Decline a milestone the other party proposed', body: z.object({ reason: Reason.optional() }).strict().nullish(), run: async (c, id, b) => ok(await declineMilestone(c, id, { reason: b.reason as string | undefined })) },
     {
       name: 'fund',
+      orgRole: 'finance',
       summary: 'Client: hold the milestone’s amount in escrow (charges the payment method)',
       body: withVersion({ paymentMethod: PaymentMethod.optional() }).nullish(),
       run: async (c, id, b, v) => ok(await fundMilestone(c, id, { paymentMethod: b.paymentMethod as string | undefined, expectedVersion: v })),
@@ -173,7 +177,7 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
   for (const cmd of commands) {
     app.post(
       `/milestones/:id/${cmd.name}`,
-      { schema: { tags, summary: cmd.summary, params: IdParams('milestone'), body: cmd.body, response: cmd.name === 'dispute' ? { 201: DisputeSchema } : MilestoneAnswer } },
+      { config: { orgRole: cmd.orgRole }, schema: { tags, summary: cmd.summary, params: IdParams('milestone'), body: cmd.body, response: cmd.name === 'dispute' ? { 201: DisputeSchema } : MilestoneAnswer } },
       (req, reply) =>
         runner.run(req, reply, async (ctx) => {
           const body = (req.body ?? {}) as Record<string, unknown>;

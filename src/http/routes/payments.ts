@@ -29,6 +29,7 @@ export function paymentRoutes(app: V1, { runner }: RouteContext) {
         const rows = await listByParty<PaymentRow>(tx, 'payments', {
           platformId: principal.platformId,
           userId: isPlatformAdmin(principal) ? null : principal.userId,
+          orgIds: Object.keys(principal.orgs ?? {}),
           role: q.role,
           filters: { contract_id: q.contractId, status: q.status },
           before: decodeCursor(q.cursor),
@@ -42,14 +43,14 @@ export function paymentRoutes(app: V1, { runner }: RouteContext) {
   app.get('/payments/:id', { schema: { tags, summary: 'A payment', params: IdParams('payment'), response: { 200: PaymentSchema } } }, (req, reply) =>
     runner.run(req, reply, async ({ tx, principal }) => {
       const [row] = await tx.query<PaymentRow>('SELECT * FROM payments WHERE platform_id = $1 AND id = $2', [principal.platformId, req.params.id]);
-      if (!row || (!isPlatformAdmin(principal) && principal.userId !== row.client_id && principal.userId !== row.contractor_id)) throw notFound('payment');
+      if (!row || (!isPlatformAdmin(principal) && principal.userId !== row.client_id && principal.userId !== row.contractor_id && !principal.orgs?.[row.client_id])) throw notFound('payment');
       return { status: 200, body: presentPayment(row) };
     }),
   );
 
   app.post(
     '/payments/:id/pay',
-    { schema: { tags, summary: 'Client: pay a draft payment', params: IdParams('payment'), body: z.object({ paymentMethod: PaymentMethod.optional() }).strict().nullish(), response: { 200: PaymentSchema } } },
+    { config: { orgRole: 'finance' }, schema: { tags, summary: 'Client: pay a draft payment', params: IdParams('payment'), body: z.object({ paymentMethod: PaymentMethod.optional() }).strict().nullish(), response: { 200: PaymentSchema } } },
     (req, reply) =>
       runner.run(req, reply, async (ctx) => {
         const [paid] = await payPayments(ctx, [req.params.id], { paymentMethod: req.body?.paymentMethod });
@@ -60,6 +61,7 @@ export function paymentRoutes(app: V1, { runner }: RouteContext) {
   app.post(
     '/payments/pay',
     {
+      config: { orgRole: 'finance' },
       schema: {
         tags,
         summary: 'Client: pay several draft payments at once (all or nothing)',

@@ -94,6 +94,7 @@ export function refundRequestRoutes(app: V1, { runner }: RouteContext) {
   app.post(
     '/refund-requests/:id/accept',
     {
+      config: { orgRole: 'finance' },
       schema: {
         tags,
         summary: 'The other party accepts the split: the contract closes and the escrow moves as asked',
@@ -112,6 +113,7 @@ export function refundRequestRoutes(app: V1, { runner }: RouteContext) {
   app.post(
     '/refund-requests/:id/counter',
     {
+      config: { orgRole: 'finance' },
       schema: {
         tags,
         summary: 'The other party proposes another refund instead; the first party then accepts or declines it',
@@ -132,6 +134,7 @@ export function refundRequestRoutes(app: V1, { runner }: RouteContext) {
   app.post(
     '/refund-requests/:id/decline',
     {
+      config: { orgRole: 'finance' },
       schema: {
         tags,
         summary: 'The other party declines: the escrow goes to a dispute the platform settles',
@@ -151,7 +154,7 @@ export function refundRequestRoutes(app: V1, { runner }: RouteContext) {
 
   app.post(
     '/refund-requests/:id/withdraw',
-    { schema: { tags, summary: 'The party who asked withdraws the request; nothing moves', params: IdParams('refundRequest'), body: VersionBody, response: { 200: RefundRequestSchema } } },
+    { config: { orgRole: 'finance' }, schema: { tags, summary: 'The party who asked withdraws the request; nothing moves', params: IdParams('refundRequest'), body: VersionBody, response: { 200: RefundRequestSchema } } },
     (req, reply) =>
       runner.run(req, reply, async (ctx) => {
         const row = await withdrawRefundRequest(ctx, req.params.id, expectedVersion(req, req.body?.expectedVersion));

@@ -2,7 +2,7 @@ import { toMessage, findMessage, type Message } from '../../db/repos/messages.ts
 import { conversationWritable, MESSAGE_EMAIL_DELAY_MS } from '../../domain/conversation.ts';
 import { invalidState } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
-import { loadContract, requireParty } from '../access.ts';
+import { loadContract, partyUserIds, requireParty } from '../access.ts';
 import type { UseCaseCtx } from '../context.ts';
 import { assertFilesUsable } from '../files.ts';
 import { enqueueJob, recordEvent, recordMessage } from '../record.ts';
@@ -24,7 +24,7 @@ export async function sendMessage(ctx: UseCaseCtx, contractId: string, input: { 
   const attachmentIds = [...new Set(input.attachmentIds ?? [])];
   await assertFilesUsable(ctx, contract, attachmentIds);
   const authorId = ctx.principal.userId!;
-  const recipientId = authorId === contract.client_id ? contract.contractor_id : contract.client_id;
+  const recipientIds = party === 'contractor' ? await partyUserIds(ctx, contract.client_id) : [contract.contractor_id];
   const id = newId('message');
   const [state] = await tx.query<{ first: boolean; author_name: string }>(
     `WITH ins AS (
@@ -41,7 +41,7 @@ export async function sendMessage(ctx: UseCaseCtx, contractId: string, input: { 
     await recordEvent(ctx, contract, { kind: 'conversation.started', actorRole: party, data: { messageId: id, messages: `/v1/contracts/${contract.id}/messages` }, notify: [] });
   }
   await recordMessage(ctx, contract, { id, authorId, authorName: state!.author_name, body: input.body, attachmentIds, createdAt: now });
-  await scheduleDigest(ctx, contract.platform_id, contract.id, recipientId);
+  for (const recipientId of recipientIds) await scheduleDigest(ctx, contract.platform_id, contract.id, recipientId);
   return toMessage((await findMessage(tx, contract.id, id))!);
 }
 
