@@ -198,6 +198,12 @@ describe.each(engines())('organisations on %s', (engine) => {
     for (const m of [owner, members.viewer!, members.finance!]) {
       expect((await m.api.get('/v1/contracts')).body.data.map((x: { id: string }) => x.id)).toContain(c.id);
     }
+    // Messages reach every member: the contractor writes, each member counts it unread.
+    expect((await contractor.api.post(`/v1/contracts/${c.id}/messages`, { body: 'Invoice attached' })).status).toBe(201);
+    for (const m of [owner, members.manager!, members.viewer!]) expect((await m.api.get('/v1/me')).body.unreadMessages).toBe(1);
+    expect((await members.viewer!.api.post(`/v1/contracts/${c.id}/messages/read`, {})).status).toBe(200);
+    expectProblem(await members.viewer!.api.post(`/v1/contracts/${c.id}/messages`, { body: 'Hi' }), 403, 'forbidden');
+    expect((await members.manager!.api.post(`/v1/contracts/${c.id}/messages`, { body: 'Thanks' })).status).toBe(201);
     // A removed member loses access at once.
     expect((await owner.api.del(`/v1/organizations/${orgId}/members/${members.viewer!.id}`)).status).toBe(204);
     expectProblem(await members.viewer!.api.get(`/v1/contracts/${c.id}`), 404, 'not_found');

@@ -70,12 +70,13 @@ export async function unreadByContract(q: Queryable, userId: string, contractIds
   return new Map(rows.map((r) => [r.id, r.n]));
 }
 
-/** A user's unread counts: notifications, and messages across every contract they are a party to. */
+/** A user's unread counts: notifications, and messages across every contract they are a party to (or a member of its client organisation). */
 export async function unreadCounts(q: Queryable, platformId: string, userId: string): Promise<{ unreadNotifications: number; unreadMessages: number }> {
   const [row] = await q.query<{ notifications: number; messages: number }>(
     `SELECT (SELECT count(*)::int FROM notifications WHERE user_id = $2 AND read_at IS NULL) AS notifications,
             (SELECT COALESCE(sum(${unreadMessagesSql('c.id', '$2')}), 0)::int FROM contracts c
-              WHERE c.platform_id = $1 AND (c.client_id = $2 OR c.contractor_id = $2)
+              WHERE c.platform_id = $1
+                AND (c.client_id = $2 OR c.contractor_id = $2 OR c.client_id IN (SELECT org_id FROM organization_members WHERE user_id = $2))
                 AND EXISTS (SELECT 1 FROM messages x WHERE x.contract_id = c.id)) AS messages`,
     [platformId, userId],
   );
