@@ -126,6 +126,9 @@ async function main() {
     await fundSome(db, deps, platformId);
     // The seed's own notifications (the fundings) are not part of the timed phases.
     await db.query("UPDATE jobs SET status = 'done' WHERE kind = 'email'");
+    // Statistics as autovacuum would keep them (it is off on some servers, e.g. this machine's):
+    // without them the planner sees the bulk-loaded tables as empty.
+    await db.query('ANALYZE');
     log(`  seeding took ${((performance.now() - t) / 1000).toFixed(1)} s`);
     await db.query(
       `INSERT INTO jobs (id, platform_id, kind, payload, run_at, dedupe_key, created_at, updated_at)
@@ -136,10 +139,12 @@ async function main() {
     clock.set(new Date('2030-01-14T00:00:01Z'));
     const monday = await phase(db, deps, 'hourly_invoicing', 1, 1);
     const [inv] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM invoices');
+    await db.query('ANALYZE'); // Monday wrote the invoices, their lines and Wednesday's jobs
     clock.set(new Date('2030-01-16T00:00:01Z'));
     const open = async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM invoices WHERE status = 'open'"))[0]!.n;
     const wednesday = await phase(db, deps, 'invoice_payment', inv!.n, WORKERS, open);
     const [paid] = await db.query<{ n: number; escrow: number }>("SELECT count(*)::int AS n, count(*) FILTER (WHERE paid_from_escrow > 0)::int AS escrow FROM invoices WHERE status = 'paid'");
+    await db.query('ANALYZE'); // Wednesday wrote the payments, journal entries and postings
     t = performance.now();
     const report = await checkLedger(db, platformId);
     log(`  ledger check: ${report.ok ? 'clean' : `${report.violations.length} violations`} (${report.entries} entries, ${((performance.now() - t) / 1000).toFixed(1)} s)`);
