@@ -131,7 +131,11 @@ export async function settleInvoice(
 }
 
 async function defaultMethod(ctx: UseCaseCtx, contract: ContractRow): Promise<string | null> {
-  const [row] = await ctx.tx.query<{ default_payment_method: string | null }>('SELECT default_payment_method FROM users WHERE id = $1', [contract.client_id]);
+  // The client is a user or an organisation (whose finance members set its default).
+  const [row] = await ctx.tx.query<{ default_payment_method: string | null }>(
+    'SELECT default_payment_method FROM users WHERE id = $1 UNION ALL SELECT default_payment_method FROM organizations WHERE id = $1',
+    [contract.client_id],
+  );
   return row?.default_payment_method ?? null;
 }
 
@@ -203,11 +207,11 @@ export async function payScheduledInvoices(ctx: UseCaseCtx, invoiceIds: string[]
   );
   const invoices = await tx.query<InvoiceRow>('SELECT * FROM invoices WHERE platform_id = $1 AND id = ANY($2) ORDER BY contract_id FOR UPDATE', [platformId, invoiceIds]);
   const facts = await tx.query<{ id: string; held: boolean; escrow: boolean; default_payment_method: string | null }>(
-    `SELECT i.id, u.default_payment_method,
+    `SELECT i.id, COALESCE(u.default_payment_method, o.default_payment_method) AS default_payment_method,
        EXISTS (SELECT 1 FROM disputes d WHERE d.id = i.dispute_id AND d.status <> 'resolved') AS held,
        EXISTS (SELECT 1 FROM milestones m WHERE m.contract_id = i.contract_id AND m.status IN ('funded', 'submitted') AND NOT m.funding_pending
                  AND m.funded_amount - m.released_amount - m.refunded_amount > 0) AS escrow
-     FROM invoices i LEFT JOIN users u ON u.id = i.client_id
+     FROM invoices i LEFT JOIN users u ON u.id = i.client_id LEFT JOIN organizations o ON o.id = i.client_id
      WHERE i.id = ANY($1) AND i.status = 'open' AND NOT i.charge_pending`,
     [invoiceIds],
   );
