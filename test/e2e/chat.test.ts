@@ -1,59 +1,33 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { BrowserPeople, ensureWebBuilt, haveChromium, launchChromium, logIn, STEP } from '../support/browser.ts';
 import { inDays, startTestServer, type TestServer } from '../support/harness.ts';
 
 // Two parties chat in two browser contexts: messages, an attachment, the unread counters and
 // the other party's page (thread, milestones, notifications) change without a reload.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const haveChromium = existsSync(CHROMIUM);
 const PASSWORD = 'chat-test-password-42';
-const STEP = 20_000;
 
 describe.skipIf(!haveChromium)('chat in the web app (Chromium)', () => {
   let s: TestServer;
   let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  const people = new BrowserPeople(() => browser);
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'web/dist/index.html'))) {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', 'web', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
-    }
-    [s, browser] = await Promise.all([
-      startTestServer('pglite'),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      }),
-    ]);
+    ensureWebBuilt();
+    [s, browser] = await Promise.all([startTestServer('pglite'), launchChromium()]);
   });
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
+    await people.closeAll();
     await browser?.close().catch(() => undefined);
     await s?.stop();
   });
 
-  async function newPage(): Promise<Page> {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-    contexts.push(ctx);
-    const page = await ctx.newPage();
-    page.setDefaultTimeout(STEP);
-    return page;
-  }
-
-  async function login(page: Page, email: string) {
-    await page.goto(s.url);
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('heading', { name: 'Contracts', level: 1 }).waitFor();
-  }
+  const newPage = () => people.newPage();
+  const login = (page: Page, email: string) => logIn(page, s.url, email, PASSWORD);
 
   const seeText = (loc: Locator, text: string | RegExp) => loc.filter({ hasText: text }).first().waitFor();
   const thread = (page: Page) => page.getByRole('list', { name: 'Conversation thread' });

@@ -1,56 +1,34 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { BrowserPeople, ensureWebBuilt, haveChromium, launchChromium, logIn } from '../support/browser.ts';
 import { expectLedgerClean, startTestServer, type TestServer } from '../support/harness.ts';
 
 // Hourly contracts in a real browser (Debian's Chromium) on PGlite: the contractor logs, edits
 // and deletes time in the weekly timesheet and requests a milestone payment; the client sees
 // the hours and accepts the request in the Milestone Requests section, which funds it.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const haveChromium = existsSync(CHROMIUM);
 const PASSWORD = 'hourly-web-password-42';
-const STEP = 20_000;
 
 describe.skipIf(!haveChromium)('hourly contracts in the web app (Chromium)', () => {
   let s: TestServer;
   let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  const people = new BrowserPeople(() => browser);
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'web/dist/index.html'))) {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', 'web', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
-    }
-    [s, browser] = await Promise.all([
-      startTestServer('pglite'),
-      chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] }),
-    ]);
+    ensureWebBuilt();
+    [s, browser] = await Promise.all([startTestServer('pglite'), launchChromium()]);
   });
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
+    await people.closeAll();
     await browser?.close().catch(() => undefined);
     await s?.stop();
   });
 
-  async function newPage(): Promise<Page> {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: 'en-US', timezoneId: 'UTC' });
-    contexts.push(ctx);
-    const page = await ctx.newPage();
-    page.setDefaultTimeout(STEP);
-    return page;
-  }
-  async function login(page: Page, email: string) {
-    await page.goto(s.url);
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('heading', { name: 'Contracts', level: 1 }).waitFor();
-  }
+  const newPage = () => people.newPage({ height: 1000, timezoneId: 'UTC' });
+  const login = (page: Page, email: string) => logIn(page, s.url, email, PASSWORD);
   const seeText = (loc: Locator, text: string | RegExp) => loc.filter({ hasText: text }).first().waitFor();
 
   it('timesheet and milestone request flow', async () => {

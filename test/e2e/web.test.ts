@@ -1,67 +1,41 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { BrowserPeople, CHROMIUM, ensureWebBuilt, haveChromium, launchChromium, logIn } from '../support/browser.ts';
 import { expectLedgerClean, inDays, startTestServer, type TestServer } from '../support/harness.ts';
 
 // The web app in a real browser (Debian's Chromium) against the real server on PGlite:
 // a client and a contractor, each in their own browser context, take one milestone from
 // proposal to paid, through a rejection with a reason and a resubmission.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing; CI installs it in .ci/run`);
   process.stderr.write(`\n⚠  ${CHROMIUM} is not installed: the browser test is SKIPPED (apt-get install chromium).\n\n`);
 }
 
 const PASSWORD = 'web-test-password-42';
-const STEP = 20_000; // the longest single wait for something to appear, on a loaded 2-core machine
 
 describe.skipIf(!haveChromium)('web app (Chromium)', () => {
   let s: TestServer;
   let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  const people = new BrowserPeople(() => browser);
 
   beforeAll(async () => {
     // `npm test` builds the app first; a lone run of this file builds it if needed. The server
     // serves web/dist only when it exists at start, so this comes before the server.
-    if (!existsSync(join(ROOT, 'web/dist/index.html'))) {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', 'web', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
-    }
-    [s, browser] = await Promise.all([
-      startTestServer('pglite'),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      }),
-    ]);
+    ensureWebBuilt();
+    [s, browser] = await Promise.all([startTestServer('pglite'), launchChromium()]);
   });
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
+    await people.closeAll();
     await browser?.close().catch(() => undefined);
     await s?.stop();
   });
 
-  async function newPage(): Promise<Page> {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-    contexts.push(ctx);
-    const page = await ctx.newPage();
-    page.setDefaultTimeout(STEP);
-    return page;
-  }
-
-  async function login(page: Page, email: string) {
-    await page.goto(s.url);
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('heading', { name: 'Contracts', level: 1 }).waitFor();
-  }
+  const newPage = () => people.newPage();
+  const login = (page: Page, email: string) => logIn(page, s.url, email, PASSWORD);
 
   /** Waits until the locator's text contains `text` (playwright-core has no auto-retrying expect). */
   async function seeText(loc: Locator, text: string | RegExp) {
