@@ -1,14 +1,13 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines, expectLedgerClean, inDays, liveContract, newParties, newUser, startTestServer, type TestServer } from '../support/harness.ts';
+import { startMailbox, type Mail } from '../support/mailbox.ts';
 import {
-  elfBinary, expectProblem, milestoneList, parseMailHeaders, runJobs, serverNow, setClock, tinyPdf, tinyPng, upload,
+  elfBinary, expectProblem, milestoneList, runJobs, serverNow, setClock, tinyPdf, tinyPng, upload,
 } from '../support/negotiation-helpers.ts';
 
-type Mail = { from: string; to: string[]; raw: string; headers: Record<string, string> };
 type Delivery = { path: string; headers: IncomingHttpHeaders; body: string };
 
 /** Listens on a free port of 127.0.0.1; returns the port. */
@@ -20,34 +19,16 @@ function listen(start: (port: number, host: string, cb: () => void) => unknown, 
 // email through a real SMTP server, signed webhooks, and retries of a failing endpoint.
 describe.each(engines())('files and notifications on %s', (engine) => {
   let s: TestServer;
-  let smtp: SMTPServer;
+  let smtp: Awaited<ReturnType<typeof startMailbox>>;
+  let mails: Mail[] = [];
   let hooks: Server;
   let hooksUrl: string;
-  const mails: Mail[] = [];
   const deliveries: Delivery[] = [];
   let failing = true;
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          const raw = Buffer.concat(chunks).toString('utf8');
-          mails.push({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw,
-            headers: parseMailHeaders(raw),
-          });
-          callback();
-        });
-      },
-    });
-    const smtpPort = await listen((port, host, cb) => smtp.listen(port, host, cb), () => smtp.server.address());
+    smtp = await startMailbox();
+    mails = smtp.mails;
 
     hooks = createServer((req, res) => {
       let body = '';
@@ -63,11 +44,11 @@ describe.each(engines())('files and notifications on %s', (engine) => {
     hooksUrl = `http://127.0.0.1:${hookPort}`;
 
     // The webhook receiver is on 127.0.0.1: allowed here only (by default such addresses are refused).
-    s = await startTestServer(engine, { SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, TRANCHE_WEBHOOK_ALLOW_PRIVATE: '1' });
+    s = await startTestServer(engine, { SMTP_URL: smtp.url, TRANCHE_WEBHOOK_ALLOW_PRIVATE: '1' });
   });
   afterAll(async () => {
     await s?.stop();
-    await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
+    await smtp?.close();
     await new Promise<void>((r) => (hooks ? hooks.close(() => r()) : r()));
   });
 

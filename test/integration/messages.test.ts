@@ -1,12 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines, liveContract, newParties, newUser, startTestServer, type TestServer } from '../support/harness.ts';
-import { expectProblem, parseMailHeaders, runJobs, serverNow, setClock, tinyPdf, upload } from '../support/negotiation-helpers.ts';
+import { startMailbox, type Mail } from '../support/mailbox.ts';
+import { expectProblem, runJobs, serverNow, setClock, tinyPdf, upload } from '../support/negotiation-helpers.ts';
 
-type Mail = { to: string[]; raw: string; headers: Record<string, string> };
 const MINUTE = 60_000;
 
 function listen(start: (port: number, host: string, cb: () => void) => unknown, address: () => AddressInfo | string | null): Promise<number> {
@@ -18,28 +17,15 @@ function listen(start: (port: number, host: string, cb: () => void) => unknown, 
 // message.created webhook; bad input refused with nothing changed.
 describe.each(engines())('messages on %s', (engine) => {
   let s: TestServer;
-  let smtp: SMTPServer;
+  let smtp: Awaited<ReturnType<typeof startMailbox>>;
+  let mails: Mail[] = [];
   let hooks: Server;
   let hooksUrl: string;
-  const mails: Mail[] = [];
   const deliveries: { body: string; headers: Record<string, string> }[] = [];
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          const raw = Buffer.concat(chunks).toString('utf8');
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw, headers: parseMailHeaders(raw) });
-          callback();
-        });
-      },
-    });
-    const smtpPort = await listen((port, host, cb) => smtp.listen(port, host, cb), () => smtp.server.address());
+    smtp = await startMailbox();
+    mails = smtp.mails;
     hooks = createServer((req, res) => {
       let body = '';
       req.setEncoding('utf8');
@@ -50,11 +36,11 @@ describe.each(engines())('messages on %s', (engine) => {
       });
     });
     hooksUrl = `http://127.0.0.1:${await listen((port, host, cb) => hooks.listen(port, host, cb), () => hooks.address())}`;
-    s = await startTestServer(engine, { SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, TRANCHE_WEBHOOK_ALLOW_PRIVATE: '1' });
+    s = await startTestServer(engine, { SMTP_URL: smtp.url, TRANCHE_WEBHOOK_ALLOW_PRIVATE: '1' });
   });
   afterAll(async () => {
     await s?.stop();
-    await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
+    await smtp?.close();
     await new Promise<void>((r) => (hooks ? hooks.close(() => r()) : r()));
   });
 

@@ -1,10 +1,8 @@
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines, expectLedgerClean, inDays, newUser, startTestServer, type Client, type TestServer } from '../support/harness.ts';
+import { startMailbox, type Mail } from '../support/mailbox.ts';
 import { DAY, expectProblem, runJobs, serverNow, setClock } from '../support/negotiation-helpers.ts';
 
-type Mail = { to: string[]; raw: string };
 
 /** The invitation token of the newest mail to `email` (it is never returned by the API). */
 function tokenFor(mails: Mail[], email: string): string {
@@ -19,29 +17,17 @@ function tokenFor(mails: Mail[], email: string): string {
 // Organisations (issue 11): a company is the client; its members act for it by role.
 describe.each(engines())('organisations on %s', (engine) => {
   let s: TestServer;
-  let smtp: SMTPServer;
-  const mails: Mail[] = [];
+  let smtp: Awaited<ReturnType<typeof startMailbox>>;
+  let mails: Mail[] = [];
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
-          callback();
-        });
-      },
-    });
-    const port = await new Promise<number>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve((smtp.server.address() as AddressInfo).port)));
-    s = await startTestServer(engine, { SMTP_URL: `smtp://127.0.0.1:${port}` });
+    smtp = await startMailbox();
+    mails = smtp.mails;
+    s = await startTestServer(engine, { SMTP_URL: smtp.url });
   });
   afterAll(async () => {
     await s?.stop();
-    await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
+    await smtp?.close();
   });
 
   /** An organisation whose owner invited and admitted one member per role given. */
