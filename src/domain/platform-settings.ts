@@ -13,12 +13,15 @@ export function isTimeZone(tz: string): boolean {
 }
 
 const Bps = z.number().int().min(0).max(5000);
+/** The platform operator's address for notices about the platform (not about a contract). */
+export const AdminEmail = z.email('must be an email address').max(254, 'must be at most 254 characters');
 
 /**
  * What the platform's admin decides for every contract of the platform, never a party: the
  * platform fees (copied into a contract's policy when it is proposed, so both parties see them
  * before accepting), the preset used when a proposal names none, the time zone of weekly
- * schedules, and the smallest milestone amount per currency.
+ * schedules, the smallest milestone amount per currency, and where the platform's operator is
+ * emailed about the platform itself (a webhook endpoint disabled after three days of failures).
  */
 export const PlatformSettingsSchema = z
   .object({
@@ -26,6 +29,7 @@ export const PlatformSettingsSchema = z
     defaultPreset: z.enum(PRESET_NAMES),
     timeZone: z.string().min(1).max(64).refine(isTimeZone, 'is not an IANA time zone'),
     minimumAmounts: z.record(z.string().regex(/^[A-Z]{3}$/), z.number().int().min(1).max(MAX_AMOUNT)),
+    adminEmail: AdminEmail.nullable(),
   })
   .strict();
 export type PlatformSettings = z.infer<typeof PlatformSettingsSchema>;
@@ -35,6 +39,7 @@ export const DEFAULT_PLATFORM_SETTINGS: PlatformSettings = {
   defaultPreset: DEFAULT_PRESET as PresetName,
   timeZone: 'UTC',
   minimumAmounts: {},
+  adminEmail: null,
 };
 
 /** Stored settings over the defaults (rows from before a setting existed read as its default). */
@@ -45,5 +50,6 @@ export function readSettings(stored: unknown, timeZone: string): PlatformSetting
     defaultPreset: s.defaultPreset ?? DEFAULT_PLATFORM_SETTINGS.defaultPreset,
     timeZone,
     minimumAmounts: { ...s.minimumAmounts },
+    adminEmail: s.adminEmail ?? null,
   };
 }

@@ -17,7 +17,7 @@ export async function loadPlatform(q: Queryable, platformId: string, lock = fals
   return view(row);
 }
 
-export type PlatformPatch = { name?: string; fees?: Partial<PlatformSettings['fees']>; defaultPreset?: PlatformSettings['defaultPreset']; timeZone?: string; minimumAmounts?: PlatformSettings['minimumAmounts'] };
+export type PlatformPatch = { name?: string; fees?: Partial<PlatformSettings['fees']>; defaultPreset?: PlatformSettings['defaultPreset']; timeZone?: string; minimumAmounts?: PlatformSettings['minimumAmounts']; adminEmail?: string | null };
 
 /**
  * The platform admin changes the platform's settings. New values apply to contracts proposed
@@ -32,6 +32,7 @@ export async function updatePlatform(ctx: UseCaseCtx, patch: PlatformPatch, expe
     defaultPreset: patch.defaultPreset ?? current.settings.defaultPreset,
     timeZone: patch.timeZone ?? current.settings.timeZone,
     minimumAmounts: patch.minimumAmounts ?? current.settings.minimumAmounts,
+    adminEmail: patch.adminEmail === undefined ? current.settings.adminEmail : patch.adminEmail,
   };
   const parsed = PlatformSettingsSchema.safeParse(merged);
   if (!parsed.success) {

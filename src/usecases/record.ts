@@ -124,19 +124,26 @@ export async function recordReadMarker(ctx: Pick<UseCaseCtx, 'tx' | 'now'>, plat
 
 /**
  * A platform event, on no contract: a webhook message to each enabled endpoint of the platform
- * that subscribed to it, or (`to`) to one endpoint whatever it subscribed to. Returns the message id.
+ * that subscribed to it, or (`to`) to one endpoint whatever it subscribed to; with `email`, also
+ * an email to the platform's admin address (the `adminEmail` setting), when one is set. Returns
+ * the message id.
  */
 export async function recordPlatformEvent(
   ctx: Pick<UseCaseCtx, 'tx' | 'now'>,
   platformId: string,
-  ev: { kind: PlatformEventKind | 'webhook.test'; data: Record<string, unknown>; to?: string },
+  ev: { kind: PlatformEventKind | 'webhook.test'; data: Record<string, unknown>; to?: string; email?: { subject: string; text: string } },
 ): Promise<string> {
   const id = newId('webhookMessage');
   await ctx.tx.query(
-    `INSERT INTO webhook_messages (endpoint_id, id, platform_id, event_type, payload, next_attempt_at, created_at, updated_at)
+    `WITH mail AS (
+       INSERT INTO jobs (id, platform_id, kind, payload, run_at, created_at, updated_at)
+       SELECT $7, p.id, 'email', jsonb_build_object('to', p.settings->>'adminEmail', 'subject', $8::text, 'text', $9::text), $5, $5, $5
+         FROM platforms p WHERE p.id = $2 AND $8::text IS NOT NULL AND p.settings->>'adminEmail' IS NOT NULL
+     )
+     INSERT INTO webhook_messages (endpoint_id, id, platform_id, event_type, payload, next_attempt_at, created_at, updated_at)
      SELECT e.id, $1, $2, $3, $4::jsonb, $5, $5, $5 FROM webhook_endpoints e
      WHERE e.platform_id = $2 AND CASE WHEN $6::text IS NULL THEN e.disabled_at IS NULL AND (e.events ? $3 OR e.events ? '*') ELSE e.id = $6 END`,
-    [id, platformId, ev.kind, JSON.stringify(webhookBody(ev.kind, ctx.now, ev.data)), ctx.now, ev.to ?? null],
+    [id, platformId, ev.kind, JSON.stringify(webhookBody(ev.kind, ctx.now, ev.data)), ctx.now, ev.to ?? null, newId('job'), ev.email?.subject ?? null, ev.email?.text ?? null],
   );
   return id;
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines, inDays, liveContract, newParties, startTestServer, type TestServer } from '../support/harness.ts';
+import { startMailbox } from '../support/mailbox.ts';
 import { activityKinds, DAY, expectProblem, HOUR, milestoneList, runJobs, serverNow, setClock } from '../support/negotiation-helpers.ts';
 
 type Delivery = { path: string; headers: Record<string, string>; body: string };
@@ -55,14 +56,17 @@ const until = async (cond: () => boolean, ms = 5000) => {
 describe.each(engines())('webhooks on %s', (engine) => {
   let s: TestServer;
   let hooks: Awaited<ReturnType<typeof receiver>>;
+  let smtp: Awaited<ReturnType<typeof startMailbox>>;
 
   beforeAll(async () => {
     hooks = await receiver();
+    smtp = await startMailbox();
     // The receiver is on 127.0.0.1, which only TRANCHE_WEBHOOK_ALLOW_PRIVATE=1 lets deliveries reach.
-    s = await startTestServer(engine, { TRANCHE_WEBHOOK_ALLOW_PRIVATE: '1' });
+    s = await startTestServer(engine, { TRANCHE_WEBHOOK_ALLOW_PRIVATE: '1', SMTP_URL: smtp.url });
   });
   afterAll(async () => {
     await hooks?.close();
+    await smtp?.close();
     await s?.stop();
   });
 
@@ -223,7 +227,9 @@ describe.each(engines())('webhooks on %s', (engine) => {
     await s.admin.del(`/v1/webhook-endpoints/${ep.id}`);
   });
 
-  it('disables an endpoint after three days of failures and tells the platform', async () => {
+  it('disables an endpoint after three days of failures and tells the platform by webhook and its admin by email', async () => {
+    const admin = `ops-${engine}@example.com`;
+    expect((await s.admin.patch('/v1/admin/platform', { adminEmail: admin })).body).toMatchObject({ adminEmail: admin });
     const dead = await register('/fail', ['milestone.released']);
     const watcher = await register('/ok', ['webhook_endpoint.disabled']);
     const t0 = serverNow(s);
@@ -244,6 +250,11 @@ describe.each(engines())('webhooks on %s', (engine) => {
     const told = hooks.to('/ok').filter((d) => JSON.parse(d.body).type === 'webhook_endpoint.disabled' && JSON.parse(d.body).data.endpointId === dead.id);
     expect(told).toHaveLength(1);
     expect(verify(watcher.secret, told[0]!)).toMatchObject({ type: 'webhook_endpoint.disabled', data: { endpointId: dead.id, url: `${hooks.url}/fail`, reason: 'failing' } });
+    await runJobs(s); // the email was queued by the delivery that disabled the endpoint
+    const mailed = smtp.mails.filter((m) => m.to.includes(admin));
+    expect(mailed).toHaveLength(1);
+    expect(mailed[0]!.headers.subject).toMatch(/webhook endpoint was disabled/);
+    expect(mailed[0]!.raw.replace(/=\r?\n/g, '')).toContain(dead.id); // quoted-printable soft line breaks
 
     // Disabled: nothing more is sent; enabled again, the failure streak starts over.
     const attemptsBefore = hooks.to('/fail').length;
@@ -252,6 +263,8 @@ describe.each(engines())('webhooks on %s', (engine) => {
     expect(hooks.to('/fail')).toHaveLength(attemptsBefore);
     expect((await s.admin.patch(`/v1/webhook-endpoints/${dead.id}`, { enabled: true })).body).toMatchObject({ enabled: true, failingSince: null, disabledReason: null });
     for (const id of [dead.id, watcher.id]) await s.admin.del(`/v1/webhook-endpoints/${id}`);
+    expect((await s.admin.patch('/v1/admin/platform', { adminEmail: null })).body).toMatchObject({ adminEmail: null });
+    expect(smtp.mails.filter((m) => m.to.includes(admin))).toHaveLength(1);
   });
 
   it('a hanging endpoint does not delay a due settlement', async () => {

@@ -73,6 +73,13 @@ export async function recordDeliveryAttempt(
   await recordPlatformEvent(ctx, endpoint.platform_id, {
     kind: 'webhook_endpoint.disabled',
     data: { endpointId: msg.endpointId, url: endpoint.url, reason: 'failing', failingSince: failingSince.toISOString(), disabledAt: now.toISOString() },
+    email: {
+      subject: 'A webhook endpoint was disabled after three days of failures',
+      text:
+        `The webhook endpoint ${endpoint.url} (${msg.endpointId}) has failed every delivery since ${failingSince.toISOString()} ` +
+        `and was disabled at ${now.toISOString()}. Nothing more is sent to it until it is enabled again ` +
+        `(PATCH /v1/webhook-endpoints/${msg.endpointId} {"enabled": true}); its delivery log lists the attempts, and messages can be redelivered by hand.`,
+    },
   });
   return 'endpoint_disabled';
 }
