@@ -1,6 +1,7 @@
 /** Same-origin calls to the Tranche API; the session cookie rides along. */
 
 import type { components, operations } from '@tranche/client';
+import { problemSentence } from './app/words.ts';
 
 // Resource types come from the client package generated from the server's OpenAPI document
 // (packages/client): the app and the API cannot drift apart unnoticed.
@@ -14,27 +15,43 @@ export type Policy = Contract['policy'];
 export type ChangeRequest = Schemas['ChangeRequest'];
 export type DiffSide = ChangeRequest['diff']['milestones'][number]['before'];
 export type Payment = Schemas['Payment'];
+export type Problem = Schemas['Problem'];
+export type ErrorCode = Problem['code'];
 type Ok<Op extends keyof operations> = operations[Op]['responses'] extends { 200: { content: { 'application/json': infer B } } } ? B : never;
 export type Activity = Ok<'listContractActivity'> extends { data: (infer A)[] } ? A : never;
 export type Notification = Ok<'listNotifications'> extends { data: (infer N)[] } ? N : never;
 export type Page<T> = { data: T[]; nextCursor: string | null };
 
-/** A failed call: carries the RFC 9457 problem's `detail` (and per-field errors) for the alert region. */
+/**
+ * A failed call: the RFC 9457 problem's stable `code`, its extra members (`minimum`,
+ * `currency`, `state` …) and field errors. `text` is the sentence people read (app/words.ts):
+ * never the server's developer-facing `detail` or a validator's message.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    /** A Problem.code, or `network` / `error` when no problem came back. */
+    readonly code: ErrorCode | 'network' | 'error' | (string & {}),
     detail: string,
-    readonly errors: { field: string; message: string }[] = [],
+    readonly errors: { field: string; message: string; code?: string }[] = [],
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(detail);
   }
-  /** One line for people: the detail, then each field's message. */
+  /** One sentence for people, from the code and the problem's members. */
   get text(): string {
-    const fields = this.errors.map((e) => `${e.field} ${e.message}`).join('; ');
-    return fields ? `${this.message} (${fields})` : this.message;
+    return problemSentence(this);
   }
 }
+
+/** The problem body of a failed answer (or what can be made of a body that is not one) as an ApiError. */
+export function toApiError(status: number, body: unknown): ApiError {
+  const p = (body && typeof body === 'object' ? body : {}) as Partial<Problem> & Record<string, unknown>;
+  const { code, detail, title, errors, type: _t, status: _s, instance: _i, requestId: _r, ...extra } = p;
+  return new ApiError(status, (code as ErrorCode | undefined) ?? 'error', detail ?? title ?? `Request failed (${status})`, errors ?? [], extra);
+}
+
+export const networkError = () => new ApiError(0, 'network', 'The server cannot be reached.');
 
 /** crypto.randomUUID exists only in secure contexts (https, localhost); fall back to getRandomValues elsewhere. */
 export function newKey(): string {
@@ -54,7 +71,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   try {
     res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
-    throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection and try again.');
+    throw networkError();
   }
   if (res.status === 204) return undefined as T;
   const text = await res.text();
@@ -64,17 +81,19 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   } catch {
     /* not JSON */
   }
-  if (!res.ok) {
-    const p = (json ?? {}) as { code?: string; detail?: string; title?: string; errors?: { field: string; message: string }[] };
-    throw new ApiError(res.status, p.code ?? 'error', p.detail ?? p.title ?? `Request failed (${res.status})`, p.errors ?? []);
-  }
+  if (!res.ok) throw toApiError(res.status, json);
   return json as T;
 }
 
+/**
+ * Untyped calls by path, kept for code written before the typed client (app/client.ts);
+ * new code uses `tranche` + `ok` from there.
+ */
 export const api = {
   get: <T>(path: string) => call<T>('GET', path),
   post: <T>(path: string, body?: unknown) => call<T>('POST', path, body),
   patch: <T>(path: string, body?: unknown) => call<T>('PATCH', path, body),
+  put: <T>(path: string, body?: unknown) => call<T>('PUT', path, body),
   del: <T>(path: string) => call<T>('DELETE', path),
 };
 

@@ -1,15 +1,17 @@
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
-import { errorText } from './api.ts';
+import { ApiError, errorText } from './api.ts';
+import { problemSentence, type WordsContext } from './app/words.ts';
 
 type State = { error: string | null; info: string | null };
-type Notice = { error: (e: unknown) => void; info: (text: string) => void; clear: () => void };
+type Notice = { error: (e: unknown, ctx?: WordsContext) => void; info: (text: string) => void; clear: () => void };
 const Ctx = createContext<Notice>({ error: () => undefined, info: () => undefined, clear: () => undefined });
 const StateCtx = createContext<State & { clear: () => void }>({ error: null, info: null, clear: () => undefined });
 
-/** Holds the one alert (a failed call's problem `detail`) and the one status message (a success). */
+/** Holds the one alert (a failed call, in words) and the one status message (a success). */
 export function NoticeProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<State>({ error: null, info: null });
-  const error = useCallback((e: unknown) => setState({ error: errorText(e), info: null }), []);
+  // The sentence for people (app/words.ts); `ctx.currency` formats amounts the problem names without one.
+  const error = useCallback((e: unknown, ctx?: WordsContext) => setState({ error: e instanceof ApiError ? problemSentence(e, ctx) : errorText(e), info: null }), []);
   const info = useCallback((text: string) => setState({ error: null, info: text }), []);
   const clear = useCallback(() => setState({ error: null, info: null }), []);
   const value = useMemo(() => ({ error, info, clear }), [error, info, clear]);

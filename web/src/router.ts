@@ -1,23 +1,25 @@
-import { useEffect, useState, type MouseEvent } from 'react';
+import type { MouseEvent } from 'react';
 
-/** A tiny history-API router: the server answers every app path with index.html. */
-export function navigate(to: string) {
-  if (to === location.pathname + location.search) return;
-  history.pushState(null, '', to);
-  dispatchEvent(new PopStateEvent('popstate'));
+/**
+ * Navigation from code that is not a React Router component (an event handler, a helper).
+ * The router itself is React Router's data router (app/routes.tsx); inside components prefer
+ * its <Link> and useNavigate.
+ */
+type Navigate = (to: string, opts?: { replace?: boolean; state?: unknown }) => unknown;
+let go: Navigate = (to) => {
+  location.assign(to);
+};
+
+/** Set once by app/routes.tsx with the router's own navigate. */
+export function setNavigate(n: Navigate) {
+  go = n;
 }
 
-export function usePath(): string {
-  const [path, setPath] = useState(location.pathname);
-  useEffect(() => {
-    const on = () => setPath(location.pathname);
-    addEventListener('popstate', on);
-    return () => removeEventListener('popstate', on);
-  }, []);
-  return path;
+export function navigate(to: string, opts?: { replace?: boolean; state?: unknown }) {
+  void go(to, opts);
 }
 
-/** An in-app link: plain clicks navigate without reloading; modified clicks keep the browser's behaviour. */
+/** An in-app link for a plain <a>: plain clicks navigate without reloading; modified clicks keep the browser's behaviour. */
 export function link(to: string) {
   return (e: MouseEvent) => {
     if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;

@@ -1,7 +1,9 @@
 import { useState, type FormEvent } from 'react';
-import { api, type User } from '../api.ts';
+import { type User } from '../api.ts';
+import { ok, tranche } from '../app/client.ts';
 import { useNotice } from '../notice.tsx';
 
+/** The login form; its email field has focus when it shows. */
 export function LoginPage({ onLogin }: { onLogin: (u: User) => void }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -12,7 +14,7 @@ export function LoginPage({ onLogin }: { onLogin: (u: User) => void }) {
     e.preventDefault();
     setBusy(true);
     try {
-      const r = await api.post<{ user: User }>('/v1/auth/login', { email, password });
+      const r = await ok(tranche.POST('/v1/auth/login', { body: { email, password } }));
       onLogin(r.user);
     } catch (err) {
       notice.error(err);
@@ -23,10 +25,11 @@ export function LoginPage({ onLogin }: { onLogin: (u: User) => void }) {
 
   return (
     <form className="card stack" onSubmit={submit} aria-labelledby="login-title">
-      <h2 id="login-title">Log in</h2>
+      <h1 id="login-title">Log in to Tranche</h1>
       <label>
         Email
-        <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+        {/* eslint-disable-next-line jsx-a11y/no-autofocus -- the one thing to do on this page */}
+        <input type="email" autoComplete="username" required autoFocus value={email} onChange={(e) => setEmail(e.target.value)} />
       </label>
       <label>
         Password

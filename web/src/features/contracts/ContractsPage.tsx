@@ -1,8 +1,8 @@
-import { api, type Contract, type Page, type User } from '../api.ts';
-import { link } from '../router.ts';
-import { statusLabel } from '../format.ts';
-import { useLoad } from '../hooks.ts';
-import { useLiveReload } from '../features/live/live.tsx';
+import { api, type Contract, type Page, type User } from '../../api.ts';
+import { link } from '../../router.ts';
+import { statusLabel } from '../../format.ts';
+import { useLoad } from '../../hooks.ts';
+import { useLiveReload } from '../../features/live/live.tsx';
 
 export function ContractsPage({ me, onUnauthenticated }: { me: User; onUnauthenticated: () => void }) {
   const { data, loading, reload } = useLoad(() => api.get<Page<Contract>>('/v1/contracts?limit=100'), onUnauthenticated);

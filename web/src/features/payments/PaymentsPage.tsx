@@ -1,11 +1,11 @@
 import { useState } from 'react';
-import { api, type Contract, type Page, type Payment, type User } from '../api.ts';
-import { link } from '../router.ts';
-import { formatTime, statusLabel } from '../format.ts';
-import { useLoad } from '../hooks.ts';
-import { formatMoney } from '../money.ts';
-import { useNotice } from '../notice.tsx';
-import { useLiveReload } from '../features/live/live.tsx';
+import { api, type Contract, type Page, type Payment, type User } from '../../api.ts';
+import { link } from '../../router.ts';
+import { formatTime, statusLabel } from '../../format.ts';
+import { useLoad } from '../../hooks.ts';
+import { formatMoney } from '../../money.ts';
+import { useNotice } from '../../notice.tsx';
+import { useLiveReload } from '../../features/live/live.tsx';
 
 /** The "Pay contractor" view: what you pay (client) or receive (contractor), with status. */
 export function PaymentsPage({ me, onUnauthenticated }: { me: User; onUnauthenticated: () => void }) {

@@ -1,0 +1,12 @@
+import type { FeatureRoutes } from '../../app/nav.ts';
+import { useOnUnauthenticated, useMe } from '../../app/session.tsx';
+import { useTitle } from '../../app/page.ts';
+import { PaymentsPage } from './PaymentsPage.tsx';
+
+function PaymentsRoute() {
+  useTitle('Payments');
+  return <PaymentsPage me={useMe()} onUnauthenticated={useOnUnauthenticated()} />;
+}
+
+export const routes: FeatureRoutes['routes'] = [{ path: 'payments', element: <PaymentsRoute /> }];
+export const nav: FeatureRoutes['nav'] = [{ to: '/payments', label: 'Payments', order: 30 }];
