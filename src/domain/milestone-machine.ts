@@ -56,7 +56,7 @@ export type MilestoneCommand =
   | { type: 'approve' }
   | { type: 'auto_approve' }
   | { type: 'reject'; reason: string }
-  | { type: 'release'; amount: number }
+  | { type: 'release'; amount: number; rest?: ReleaseRest }
   | { type: 'refund' }
   | { type: 'dispute' }
   | { type: 'resolve'; releaseAmount: number; refundAmount: number }
@@ -65,6 +65,14 @@ export type MilestoneCommand =
 
 export type CommandType = MilestoneCommand['type'];
 
+/**
+ * What a partial release does with the escrow it leaves: `keep` it held (more may be released
+ * later), move it to the `next` unfunded milestone (this one is settled as paid), or `refund` it
+ * to the client (settled as paid too).
+ */
+export const RELEASE_RESTS = ['keep', 'next', 'refund'] as const;
+export type ReleaseRest = (typeof RELEASE_RESTS)[number];
+
 /** What must happen to money as a result of a transition; the use case turns these into ledger entries. */
 export type MoneyEffect =
   | { type: 'charge'; amount: number }
@@ -72,7 +80,9 @@ export type MoneyEffect =
   | { type: 'refund'; amount: number }
   | { type: 'reverse_charge'; amount: number }
   | { type: 'draft_payment'; amount: number }
-  | { type: 'charge_on_acceptance' };
+  | { type: 'charge_on_acceptance' }
+  /** Escrow leaving this milestone to fund the next one (posted with that milestone's funding). */
+  | { type: 'move_to_next'; amount: number };
 
 export type Transition =
   | { ok: true; next: MilestoneState; effects: MoneyEffect[] }
@@ -237,7 +247,14 @@ export function transition(
         return fail(new AppError('validation_failed', `amount exceeds the ${held} held in escrow`, { inEscrow: held }, [{ field: 'amount', message: `must be at most ${held}` }]));
       }
       const rest = held - cmd.amount;
-      return ok({ ...m, status: rest === 0 ? 'paid' : m.status, releasedAmount: m.releasedAmount + cmd.amount }, [{ type: 'release', amount: cmd.amount }]);
+      const released = { ...m, releasedAmount: m.releasedAmount + cmd.amount };
+      if (rest === 0 || (cmd.rest ?? 'keep') === 'keep') return ok({ ...released, status: rest === 0 ? 'paid' : m.status }, [{ type: 'release', amount: cmd.amount }]);
+      // Settled now: the rest leaves this milestone's escrow back to the client's side (refunded,
+      // or moved to fund the next milestone), so `refundedAmount` counts it either way.
+      return ok({ ...released, status: 'paid', refundedAmount: m.refundedAmount + rest }, [
+        { type: 'release', amount: cmd.amount },
+        cmd.rest === 'next' ? { type: 'move_to_next', amount: rest } : { type: 'refund', amount: rest },
+      ]);
     }
     case 'refund': {
       const e = requireRole(actor, 'contractor', 'admin');

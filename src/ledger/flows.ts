@@ -43,3 +43,28 @@ export function directPaymentPostings(p: Parties, gross: number, clientFee: numb
     { source: funding, destination: Accounts.clientFees(), amount: clientFee },
   ];
 }
+
+/**
+ * What is left of one milestone's escrow moves to fund the next: `moved` goes escrow to escrow;
+ * the client's card pays the `charged` difference (plus its fee) when the rest falls short, and
+ * gets the `excess` back (with its share of the fee paid on it) when the rest is more. One entry.
+ */
+export function escrowTransferPostings(
+  p: Parties,
+  from: string,
+  to: string,
+  m: { moved: number; charged: number; chargedFee: number; excess: number; excessFeeBack: number },
+): Posting[] {
+  const funding = Accounts.clientFunding(p.clientId);
+  const source = Accounts.escrow(p.contractId, from);
+  const target = Accounts.escrow(p.contractId, to);
+  return [
+    { source, destination: target, amount: m.moved },
+    { source: Accounts.world(), destination: funding, amount: m.charged + m.chargedFee },
+    { source: funding, destination: target, amount: m.charged },
+    { source: funding, destination: Accounts.clientFees(), amount: m.chargedFee },
+    { source, destination: funding, amount: m.excess },
+    { source: Accounts.clientFees(), destination: funding, amount: m.excessFeeBack },
+    { source: funding, destination: Accounts.world(), amount: m.excess + m.excessFeeBack },
+  ];
+}

@@ -150,6 +150,9 @@ export async function applyMoneyEffects(
       case 'charge_on_acceptance':
         // Handled by the accept use case, which runs a fund transition of its own.
         break;
+      case 'move_to_next':
+        // Posted by release-milestone.ts with the next milestone's funding, in one entry.
+        break;
     }
   }
   if (feeCharged !== before.client_fee_charged) out.columns.client_fee_charged = feeCharged;

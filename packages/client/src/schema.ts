@@ -755,7 +755,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Client: release part of the escrow; the rest stays held */
+        /** Client: release part of the escrow; the rest stays held, is refunded, or funds the next milestone */
         post: operations["releaseMilestone"];
         delete?: never;
         options?: never;
@@ -1772,6 +1772,7 @@ export interface components {
          *       "attachmentIds": [],
          *       "submission": null,
          *       "lastRejectReason": null,
+         *       "pendingApproval": null,
          *       "externalId": "order-8841-1",
          *       "metadata": {
          *         "sprint": "12"
@@ -1791,7 +1792,7 @@ export interface components {
             currency: string;
             dueDate: string;
             /** @enum {string} */
-            status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
+            status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approval_pending" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
             proposedBy: ("client" | "contractor") | null;
             fundedAmount: number;
             releasedAmount: number;
@@ -1807,6 +1808,20 @@ export interface components {
                 submittedAt: string;
             } | null;
             lastRejectReason: string | null;
+            /** @description Four eyes: while `approval_pending`, the first approval of a member of the client organisation, waiting for a second member */
+            pendingApproval: {
+                /** @description the member who gave the first approval */
+                approvedBy: string;
+                /** Format: date-time */
+                approvedAt: string;
+                /**
+                 * @description what a second member confirms: approving the milestone, or releasing `amount`
+                 * @enum {string}
+                 */
+                action: "approve" | "release";
+                /** @description minor units at stake */
+                amount: number;
+            } | null;
             externalId: string | null;
             /**
              * @description your own key–value strings (≤ 50 keys; keys ≤ 40, values ≤ 500 characters)
@@ -1903,6 +1918,7 @@ export interface components {
          *           "attachmentIds": [],
          *           "submission": null,
          *           "lastRejectReason": null,
+         *           "pendingApproval": null,
          *           "externalId": "order-8841-1",
          *           "metadata": {
          *             "sprint": "12"
@@ -2002,6 +2018,7 @@ export interface components {
          *       "currency": "USD",
          *       "status": "paid",
          *       "paidAt": "2026-11-22T10:00:00.000Z",
+         *       "pendingApproval": null,
          *       "version": 1,
          *       "createdAt": "2026-11-22T10:00:00.000Z",
          *       "updatedAt": "2026-11-22T10:00:00.000Z"
@@ -2021,6 +2038,13 @@ export interface components {
             /** @enum {string} */
             status: "draft" | "processing" | "paid" | "failed" | "refunded";
             paidAt: string | null;
+            /** @description Four eyes: a draft at or above the organisation’s approval threshold that one member paid; it is charged when a second member pays it */
+            pendingApproval: {
+                /** @description the finance member who paid first */
+                approvedBy: string;
+                /** Format: date-time */
+                approvedAt: string;
+            } | null;
             version: number;
             /** Format: date-time */
             createdAt: string;
@@ -2233,10 +2257,10 @@ export interface components {
             title: string;
             status: number;
             /**
-             * @description The stable code; each always comes with the same HTTP status: `validation_failed` 422, `malformed_request` 400, `payload_too_large` 413, `unsupported_media_type` 415, `unauthenticated` 401, `forbidden` 403, `csrf_refused` 403, `not_found` 404, `invalid_state` 409, `conflict` 409, `version_mismatch` 409, `funding_limit_reached` 409, `change_request_open` 409, `refund_request_open` 409, `limit_exceeded` 422, `revision_limit_reached` 409, `funding_pending` 409, `email_taken` 409, `external_id_taken` 409, `webhook_endpoint_limit_reached` 409, `webhook_url_not_allowed` 422, `idempotency_key_reused` 422, `idempotency_in_progress` 409, `payment_declined` 402, `week_invoiced` 409, `daily_limit_exceeded` 422, `not_hourly` 422, `payment_method_required` 422, `amount_below_minimum` 422, `already_member` 409, `invitation_not_usable` 410, `last_owner` 409, `rate_limited` 429, `upload_quota_exceeded` 429, `service_unavailable` 503, `internal_error` 500.
+             * @description The stable code; each always comes with the same HTTP status: `validation_failed` 422, `malformed_request` 400, `payload_too_large` 413, `unsupported_media_type` 415, `unauthenticated` 401, `forbidden` 403, `csrf_refused` 403, `not_found` 404, `invalid_state` 409, `conflict` 409, `version_mismatch` 409, `funding_limit_reached` 409, `change_request_open` 409, `refund_request_open` 409, `limit_exceeded` 422, `revision_limit_reached` 409, `funding_pending` 409, `no_next_milestone` 409, `email_taken` 409, `external_id_taken` 409, `webhook_endpoint_limit_reached` 409, `webhook_url_not_allowed` 422, `idempotency_key_reused` 422, `idempotency_in_progress` 409, `payment_declined` 402, `week_invoiced` 409, `daily_limit_exceeded` 422, `not_hourly` 422, `payment_method_required` 422, `amount_below_minimum` 422, `already_member` 409, `invitation_not_usable` 410, `last_owner` 409, `second_approver_required` 403, `rate_limited` 429, `upload_quota_exceeded` 429, `service_unavailable` 503, `internal_error` 500.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_refused" | "not_found" | "invalid_state" | "conflict" | "version_mismatch" | "funding_limit_reached" | "change_request_open" | "refund_request_open" | "limit_exceeded" | "revision_limit_reached" | "funding_pending" | "email_taken" | "external_id_taken" | "webhook_endpoint_limit_reached" | "webhook_url_not_allowed" | "idempotency_key_reused" | "idempotency_in_progress" | "payment_declined" | "week_invoiced" | "daily_limit_exceeded" | "not_hourly" | "payment_method_required" | "amount_below_minimum" | "already_member" | "invitation_not_usable" | "last_owner" | "rate_limited" | "upload_quota_exceeded" | "service_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_refused" | "not_found" | "invalid_state" | "conflict" | "version_mismatch" | "funding_limit_reached" | "change_request_open" | "refund_request_open" | "limit_exceeded" | "revision_limit_reached" | "funding_pending" | "no_next_milestone" | "email_taken" | "external_id_taken" | "webhook_endpoint_limit_reached" | "webhook_url_not_allowed" | "idempotency_key_reused" | "idempotency_in_progress" | "payment_declined" | "week_invoiced" | "daily_limit_exceeded" | "not_hourly" | "payment_method_required" | "amount_below_minimum" | "already_member" | "invitation_not_usable" | "last_owner" | "second_approver_required" | "rate_limited" | "upload_quota_exceeded" | "service_unavailable" | "internal_error";
             detail: string;
             instance?: string;
             requestId?: string;
@@ -2641,7 +2665,7 @@ export interface components {
             /** @description the activity id; the same as the webhook body’s data and the stream’s event id */
             id: string;
             /** @enum {string} */
-            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
+            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
             /** Format: date-time */
             createdAt: string;
             contractId: string;
@@ -2665,18 +2689,21 @@ export interface components {
          *       "minimumAmounts": {
          *         "USD": 500
          *       },
+         *       "adminEmail": "ops@example.com",
          *       "version": 2,
          *       "updatedAt": "2026-11-22T10:00:00.000Z"
          *     }
          */
         Platform: {
+            /** @description The platform’s id */
             id: string;
+            /** @description The platform’s name, shown in emails and the web app */
             name: string;
             /** @description platform fees copied into every new contract (a party can never set them) */
             fees: {
-                /** @description basis points (100 = 1 %) */
+                /** @description Fee charged to the client on top of each payment, in basis points (100 = 1 %) */
                 clientBps: number;
-                /** @description basis points (100 = 1 %) */
+                /** @description Fee kept from each payment to the contractor, in basis points (100 = 1 %) */
                 contractorBps: number;
             };
             /**
@@ -2690,7 +2717,14 @@ export interface components {
             minimumAmounts: {
                 [key: string]: number;
             };
+            /** @description Where the platform’s operator is emailed about the platform itself (a webhook endpoint disabled after three days of failures); null: nobody is emailed */
+            adminEmail: string | null;
+            /** @description Incremented by every change; send it as If-Match or expectedVersion to change the settings safely */
             version: number;
+            /**
+             * Format: date-time
+             * @description When the settings last changed
+             */
             updatedAt: string;
         };
         /**
@@ -5383,10 +5417,20 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
+                     * @description What is released to the contractor now, in minor units: at most what the milestone holds in escrow.
                      * @example 150000
                      */
                     amount: number;
+                    /**
+                     * @description What happens to the escrow left after this release. `keep` (default): it stays held, more can be released or approved later. `refund`: it goes back to the client and the milestone is settled as paid. `next`: the milestone is settled as paid and what is left funds the next agreed, unfunded milestone in order (escrow to escrow); the client is charged only the difference, or refunded any excess (409 `no_next_milestone` when there is none). Nothing is left when `amount` is the whole escrow: then `rest` changes nothing.
+                     * @enum {string}
+                     */
+                    rest?: "keep" | "next" | "refund";
+                    /**
+                     * @description With `rest: "next"`: the card charged for the difference (default: the client’s saved one).
+                     * @example pm_card_ok
+                     */
+                    paymentMethod?: string;
                     /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
                     expectedVersion?: number;
                 };
@@ -6762,7 +6806,7 @@ export interface operations {
                      */
                     url: string;
                     /** @description Event types to receive; `*` for all. */
-                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
                     /** @default true */
                     enabled?: boolean;
                 };
@@ -6931,7 +6975,7 @@ export interface operations {
                      */
                     url?: string;
                     /** @description Event types to receive; `*` for all. */
-                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
                     enabled?: boolean;
                 };
             };
@@ -7526,20 +7570,28 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The platform’s name */
                     name?: string;
+                    /** @description Platform fees for contracts proposed from now on; a fee left out keeps its value */
                     fees?: {
-                        /** @description basis points (100 = 1 %) */
+                        /** @description Fee charged to the client on top of each payment, in basis points (100 = 1 %) */
                         clientBps?: number;
-                        /** @description basis points (100 = 1 %) */
+                        /** @description Fee kept from each payment to the contractor, in basis points (100 = 1 %) */
                         contractorBps?: number;
                     };
-                    /** @enum {string} */
+                    /**
+                     * @description The preset of a proposal that names none
+                     * @enum {string}
+                     */
                     defaultPreset?: "company_managed" | "sequential_escrow" | "client_creates" | "contractor_creates" | "hourly_requests" | "accept_every_change";
+                    /** @description IANA time zone of weekly schedules (hourly invoices on Monday, payment on Wednesday) */
                     timeZone?: string;
                     /** @description smallest escrow deposit per currency, in minor units; added to every new contract’s policy */
                     minimumAmounts?: {
                         [key: string]: number;
                     };
+                    /** @description Where the platform’s operator is emailed about the platform itself; null stops those emails */
+                    adminEmail?: string | null;
                     /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
                     expectedVersion?: number;
                 };
@@ -7803,7 +7855,7 @@ export interface operations {
             query?: {
                 /** @description only events after this one */
                 after?: string;
-                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
+                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
                 contractId?: string;
                 limit?: number;
             };
@@ -8752,7 +8804,7 @@ export interface operations {
                             currency: string;
                             dueDate: string;
                             /** @enum {string} */
-                            status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
+                            status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approval_pending" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
                             proposedBy: ("client" | "contractor") | null;
                             fundedAmount: number;
                             releasedAmount: number;
@@ -8768,6 +8820,20 @@ export interface operations {
                                 submittedAt: string;
                             } | null;
                             lastRejectReason: string | null;
+                            /** @description Four eyes: while `approval_pending`, the first approval of a member of the client organisation, waiting for a second member */
+                            pendingApproval: {
+                                /** @description the member who gave the first approval */
+                                approvedBy: string;
+                                /** Format: date-time */
+                                approvedAt: string;
+                                /**
+                                 * @description what a second member confirms: approving the milestone, or releasing `amount`
+                                 * @enum {string}
+                                 */
+                                action: "approve" | "release";
+                                /** @description minor units at stake */
+                                amount: number;
+                            } | null;
                             externalId: string | null;
                             /**
                              * @description your own key–value strings (≤ 50 keys; keys ≤ 40, values ≤ 500 characters)

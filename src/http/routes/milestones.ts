@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { OrgRole } from '../../domain/organizations.ts';
 import { ExternalId, MetadataFilter, splitMetadataFilter } from '../../domain/operator-fields.ts';
 import { listContractMilestones } from '../../db/repos/milestones.ts';
-import { APPROVED_STATUSES, PENDING_STATUSES } from '../../domain/milestone-machine.ts';
+import { APPROVED_STATUSES, PENDING_STATUSES, RELEASE_RESTS, type ReleaseRest } from '../../domain/milestone-machine.ts';
 import { acceptMilestone } from '../../usecases/accept-milestone.ts';
 import { loadContract, loadMilestone } from '../../usecases/access.ts';
 import { addMilestone } from '../../usecases/add-milestone.ts';
@@ -162,7 +162,25 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
     },
     { name: 'approve', summary: 'Client: approve the work (releases escrow, or creates a draft payment without escrow)', body: withVersion({}).nullish(), run: async (c, id, _b, v) => ok(await approveMilestone(c, id, { expectedVersion: v })) },
     { name: 'reject', summary: 'Client: send the work back with a reason', body: withVersion({ reason: Reason }), run: async (c, id, b, v) => ok(await rejectMilestone(c, id, { reason: b.reason as string, expectedVersion: v })) },
-    { name: 'release', summary: 'Client: release part of the escrow; the rest stays held', body: withVersion({ amount: Amount }), run: async (c, id, b, v) => ok(await releaseMilestone(c, id, { amount: b.amount as number, expectedVersion: v })) },
+    {
+      name: 'release',
+      summary: 'Client: release part of the escrow; the rest stays held, is refunded, or funds the next milestone',
+      body: withVersion({
+        amount: Amount.describe('What is released to the contractor now, in minor units: at most what the milestone holds in escrow.'),
+        rest: z
+          .enum(RELEASE_RESTS)
+          .optional()
+          .describe(
+            'What happens to the escrow left after this release. `keep` (default): it stays held, more can be released or approved later. ' +
+              '`refund`: it goes back to the client and the milestone is settled as paid. `next`: the milestone is settled as paid and what is left funds ' +
+              'the next agreed, unfunded milestone in order (escrow to escrow); the client is charged only the difference, or refunded any excess (409 ' +
+              '`no_next_milestone` when there is none). Nothing is left when `amount` is the whole escrow: then `rest` changes nothing.',
+          ),
+        paymentMethod: PaymentMethod.optional().describe('With `rest: "next"`: the card charged for the difference (default: the client’s saved one).'),
+      }).meta({ example: { amount: 15000, rest: 'next' } }),
+      run: async (c, id, b, v) =>
+        ok(await releaseMilestone(c, id, { amount: b.amount as number, rest: b.rest as ReleaseRest | undefined, paymentMethod: b.paymentMethod as string | undefined, expectedVersion: v })),
+    },
     { name: 'refund', summary: 'Contractor or admin: return the escrow to the client', body: withVersion({}).nullish(), run: async (c, id, _b, v) => ok(await refundMilestone(c, id, { expectedVersion: v })) },
     {
       name: 'dispute',
