@@ -84,7 +84,7 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
     // The client logs in, sees the proposal with their role, opens it and accepts it.
     await login(client, clientEmail);
     const row = client.getByRole('row').filter({ hasText: 'Website relaunch' });
-    await seeText(row, /Client.*proposal.*USD/);
+    await seeText(row, /USD.*Client.*Offer/);
     await client.getByRole('link', { name: 'Website relaunch' }).click();
     await client.getByRole('heading', { name: 'Website relaunch', level: 1 }).waitFor();
     await client.getByRole('button', { name: 'Accept contract' }).click();
@@ -103,7 +103,7 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
 
     // The contractor logs in (second context) and accepts it.
     await login(contractor, contractorEmail);
-    await seeText(contractor.getByRole('row').filter({ hasText: 'Website relaunch' }), /Contractor.*active/);
+    await seeText(contractor.getByRole('row').filter({ hasText: 'Website relaunch' }), /Contractor.*Active/);
     await contractor.getByRole('link', { name: 'Website relaunch' }).click();
     await milestone(contractor, 'Landing page').getByRole('button', { name: 'Accept' }).click();
     await seeText(status(contractor), '“Landing page” was accepted.');
@@ -155,9 +155,9 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
     // The payments page shows the payment paid, to both parties.
     await client.getByRole('link', { name: 'Payments' }).click();
     await client.getByRole('heading', { name: 'Payments', level: 1 }).waitFor();
-    await seeText(client.getByRole('row').filter({ hasText: 'Website relaunch' }), /You pay.*\$1,500\.00.*paid/);
+    await seeText(client.getByRole('row').filter({ hasText: 'Website relaunch' }), /You pay.*\$1,500\.00.*Paid/);
     await contractor.getByRole('link', { name: 'Payments' }).click();
-    await seeText(contractor.getByRole('row').filter({ hasText: 'Website relaunch' }), /You receive.*\$1,500\.00.*paid/);
+    await seeText(contractor.getByRole('row').filter({ hasText: 'Website relaunch' }), /You receive.*\$1,500\.00.*Paid/);
 
     // The contractor was notified of the rejection with its reason.
     await contractor.getByRole('link', { name: 'Notifications' }).click();

@@ -40,3 +40,8 @@ export function parseMoney(input: string, currency: string): number | null {
   if (minor > BigInt(Number.MAX_SAFE_INTEGER)) return null;
   return Number(minor);
 }
+
+/** The platform's fee on an amount, as the server computes it (src/domain/money.ts feeOf): basis points, rounded down. */
+export function feeOf(amount: number, bps: number): number {
+  return Number((BigInt(amount) * BigInt(bps)) / 10_000n);
+}

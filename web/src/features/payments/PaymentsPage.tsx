@@ -1,40 +1,73 @@
-import { useState } from 'react';
-import { api, type Contract, type Page, type Payment, type User } from '../../api.ts';
-import { link } from '../../router.ts';
-import { formatTime, statusLabel } from '../../format.ts';
-import { useLoad } from '../../hooks.ts';
-import { formatMoney } from '../../money.ts';
+import { useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMemo, useState } from 'react';
+import { Link } from 'react-router';
+import type { Contract, Payment, User } from '../../api.ts';
+import { ok, tranche } from '../../app/client.ts';
+import { useConfirm } from '../../app/ConfirmDialog.tsx';
+import { contractQuery } from '../../app/queries.ts';
+import { keys } from '../../app/query.ts';
+import { cardName, paymentKindWord, statusWord } from '../../app/words.ts';
+import { formatTime } from '../../format.ts';
+import { feeOf, formatMoney } from '../../money.ts';
 import { useNotice } from '../../notice.tsx';
-import { useLiveReload } from '../../features/live/live.tsx';
 
-/** The "Pay contractor" view: what you pay (client) or receive (contractor), with status. */
-export function PaymentsPage({ me, onUnauthenticated }: { me: User; onUnauthenticated: () => void }) {
+/** The payments of both sides ("Pay contractor"): what you pay or receive, named by contract and milestone; drafts are paid here. */
+export function PaymentsPage({ me }: { me: User }) {
   const notice = useNotice();
+  const confirm = useConfirm();
+  const qc = useQueryClient();
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [busy, setBusy] = useState(false);
-  const { data, loading, reload } = useLoad(async () => {
-    const [payments, contracts] = await Promise.all([api.get<Page<Payment>>('/v1/payments?limit=100'), api.get<Page<Contract>>('/v1/contracts?limit=100')]);
-    return { payments: payments.data, titles: new Map(contracts.data.map((c) => [c.id, c.title])) };
-  }, onUnauthenticated);
-  // Payments change with contract activity (approvals, releases, payments made).
-  useLiveReload(reload, (e) => e.type === 'activity');
+  const list = useQuery({ queryKey: keys.payments({ limit: 100 }), queryFn: () => ok(tranche.GET('/v1/payments', { params: { query: { limit: 100 } } })) });
+  const payments = useMemo(() => list.data?.data ?? [], [list.data]);
+  // Titles of contracts and milestones, from the contracts' pages (shared with the contract page's cache).
+  const contractIds = [...new Set(payments.map((p) => p.contractId))];
+  const contracts = useQueries({ queries: contractIds.map((id) => contractQuery(id)) });
+  const byId = new Map<string, Contract>();
+  for (const q of contracts) if (q.data) byId.set(q.data.id, q.data);
 
-  const payments = data?.payments ?? [];
   const payable = payments.filter((p) => p.status === 'draft' && p.clientId === me.id);
   const chosen = payable.filter((p) => selected.has(p.id));
+  const allChosen = payable.length > 0 && chosen.length === payable.length;
+  const titleOf = (p: Payment) => byId.get(p.contractId)?.title ?? 'Contract';
+  const milestoneOf = (p: Payment) => (p.milestoneId ? byId.get(p.contractId)?.milestones?.find((m) => m.id === p.milestoneId)?.title : undefined);
+  const clientFee = (p: Payment) => feeOf(p.amount, byId.get(p.contractId)?.policy.platformFee.clientBps ?? 0);
 
-  const pay = async (ids: string[], what: string) => {
+  const pay = async (ps: Payment[]) => {
+    // Totals per currency: amounts of different currencies never add up.
+    const sums = new Map<string, { amount: number; fee: number }>();
+    for (const p of ps) {
+      const s = sums.get(p.currency) ?? { amount: 0, fee: 0 };
+      sums.set(p.currency, { amount: s.amount + p.amount, fee: s.fee + clientFee(p) });
+    }
+    const [[currency, one]] = [...sums] as [[string, { amount: number; fee: number }]];
+    const single = sums.size === 1;
+    const total = [...sums].map(([c, s]) => formatMoney(s.amount + s.fee, c)).join(' + ');
+    const yes = await confirm({
+      title: ps.length === 1 ? `Pay ${milestoneOf(ps[0]!) ?? titleOf(ps[0]!)}?` : `Pay ${ps.length} payments?`,
+      ...(single && { amount: one.amount, currency, fee: one.fee, feeLabel: 'Platform fee paid by you' }),
+      card: me.defaultPaymentMethod,
+      details: [
+        ...(single ? [] : [...sums].map(([c, s]) => ({ label: `In ${c}`, value: `${formatMoney(s.amount, c)} + ${formatMoney(s.fee, c)} fee` }))),
+        { label: 'Charged to your card', value: total },
+        ...(ps.length > 1 ? [{ label: 'Contracts', value: [...new Set(ps.map(titleOf))].join(', ') }] : []),
+      ],
+      next: `${cardName(me.defaultPaymentMethod)} is charged ${total}. The contractor is paid once the charge settles; both of you see it here as Paid.`,
+      confirmLabel: `Pay ${total}`,
+    });
+    if (!yes) return;
     setBusy(true);
     try {
-      if (ids.length === 1) await api.post(`/v1/payments/${ids[0]}/pay`);
-      else await api.post('/v1/payments/pay', { paymentIds: ids });
-      notice.info(what);
+      if (ps.length === 1) await ok(tranche.POST('/v1/payments/{id}/pay', { params: { path: { id: ps[0]!.id } } }));
+      else await ok(tranche.POST('/v1/payments/pay', { body: { paymentIds: ps.map((p) => p.id) } }));
+      notice.info(ps.length === 1 ? `${formatMoney(ps[0]!.amount, ps[0]!.currency)} paid.` : `${ps.length} payments paid.`);
       setSelected(new Set());
     } catch (e) {
-      notice.error(e);
+      notice.error(e, { currency });
     } finally {
       setBusy(false);
-      await reload();
+      await qc.invalidateQueries({ queryKey: ['payments'] });
+      for (const id of new Set(ps.map((p) => p.contractId))) void qc.invalidateQueries({ queryKey: keys.contract(id) });
     }
   };
 
@@ -44,46 +77,52 @@ export function PaymentsPage({ me, onUnauthenticated }: { me: User; onUnauthenti
     else next.add(id);
     setSelected(next);
   };
-  const allChosen = payable.length > 0 && chosen.length === payable.length;
-
-  // Totals of the selection, per currency (amounts of different currencies never add up).
-  const totals = new Map<string, number>();
-  for (const p of chosen) totals.set(p.currency, (totals.get(p.currency) ?? 0) + p.amount);
 
   return (
-    <section aria-labelledby="payments-title" aria-busy={busy || loading}>
+    <section aria-labelledby="payments-title" aria-busy={busy || list.isPending} className="stack">
       <div className="row between wrap">
         <h1 id="payments-title">Payments</h1>
-        <div className="row">
-          {payable.length > 0 && (
-            <button type="button" disabled={busy || chosen.length === 0} onClick={() => pay(chosen.map((p) => p.id), `${chosen.length} payment(s) paid.`)}>
+        {payable.length > 0 && (
+          <div className="row wrap">
+            <label className="row inline-check">
+              <input type="checkbox" checked={allChosen} onChange={() => setSelected(allChosen ? new Set() : new Set(payable.map((p) => p.id)))} />
+              Select all to pay
+            </label>
+            <button type="button" disabled={busy || chosen.length === 0} onClick={() => void pay(chosen)}>
               Pay selected ({chosen.length})
-              {chosen.length > 0 && ` · ${[...totals].map(([c, n]) => formatMoney(n, c)).join(' + ')}`}
             </button>
-          )}
-        </div>
+          </div>
+        )}
       </div>
-      {data && payments.length === 0 && <p className="muted">No payments yet.</p>}
+      {list.data && payments.length === 0 && (
+        <div className="card empty">
+          <h2>No payments yet</h2>
+          <p className="muted">Payments appear here when milestones are approved or released. Open a contract to fund or approve work.</p>
+          <Link to="/" className="button">
+            Go to your contracts
+          </Link>
+        </div>
+      )}
       {payments.length > 0 && (
-        <table className="table">
+        <table className="table cards">
+          <caption className="sr-only">Your payments</caption>
           <thead>
             <tr>
               <th scope="col">
-                {payable.length > 0 && (
-                  <input
-                    type="checkbox"
-                    aria-label="Select all draft payments"
-                    checked={allChosen}
-                    onChange={() => setSelected(allChosen ? new Set() : new Set(payable.map((p) => p.id)))}
-                  />
-                )}
+                <span className="sr-only">Select</span>
               </th>
-              <th scope="col">Contract</th>
-              <th scope="col">For</th>
+              <th scope="col">Contract and milestone</th>
+              <th scope="col">Kind</th>
               <th scope="col">Direction</th>
-              <th scope="col" className="num">Amount</th>
-              <th scope="col" className="num">Fee</th>
-              <th scope="col" className="num">Net</th>
+              <th scope="col" className="num">
+                Amount
+              </th>
+              <th scope="col" className="num">
+                Fee
+              </th>
+              <th scope="col" className="num">
+                Net
+              </th>
               <th scope="col">Status</th>
               <th scope="col">Date</th>
               <th scope="col">
@@ -93,29 +132,40 @@ export function PaymentsPage({ me, onUnauthenticated }: { me: User; onUnauthenti
           </thead>
           <tbody>
             {payments.map((p) => {
-              const title = data?.titles.get(p.contractId) ?? p.contractId;
+              const title = titleOf(p);
+              const ms = milestoneOf(p);
               const canPay = p.status === 'draft' && p.clientId === me.id;
+              const amount = formatMoney(p.amount, p.currency);
               return (
-                <tr key={p.id} aria-label={`${title} ${p.kind} payment ${formatMoney(p.amount, p.currency)} ${p.status}`}>
-                  <td>{canPay && <input type="checkbox" aria-label={`Select payment ${formatMoney(p.amount, p.currency)} on ${title}`} checked={selected.has(p.id)} onChange={() => toggle(p.id)} />}</td>
-                  <td>
-                    <a href={`/contracts/${p.contractId}`} onClick={link(`/contracts/${p.contractId}`)}>
-                      {title}
-                    </a>
+                <tr key={p.id}>
+                  <td data-label={canPay ? 'Select' : ''} className={canPay ? undefined : 'empty-cell'}>
+                    {canPay && <input type="checkbox" aria-label={`Select payment ${amount} for ${ms ?? title}`} checked={selected.has(p.id)} onChange={() => toggle(p.id)} />}
                   </td>
-                  <td>{statusLabel(p.kind)}</td>
-                  <td>{p.clientId === me.id ? 'You pay' : 'You receive'}</td>
-                  <td className="num">{formatMoney(p.amount, p.currency)}</td>
-                  <td className="num">{formatMoney(p.fee, p.currency)}</td>
-                  <td className="num">{formatMoney(p.net, p.currency)}</td>
-                  <td>
-                    <span className={`badge s-${p.status}`}>{statusLabel(p.status)}</span>
+                  <td className="primary" data-label="">
+                    <span>
+                      <Link to={`/contracts/${p.contractId}`}>{title}</Link>
+                      {ms && <span className="muted"> · {ms}</span>}
+                    </span>
                   </td>
-                  <td>{formatTime(p.paidAt ?? p.createdAt)}</td>
-                  <td>
+                  <td data-label="Kind">{paymentKindWord(p.kind)}</td>
+                  <td data-label="Direction">{p.clientId === me.id ? 'You pay' : 'You receive'}</td>
+                  <td data-label="Amount" className="num">
+                    {amount}
+                  </td>
+                  <td data-label="Fee" className="num">
+                    {formatMoney(p.fee, p.currency)}
+                  </td>
+                  <td data-label="Net" className="num">
+                    {formatMoney(p.net, p.currency)}
+                  </td>
+                  <td data-label="Status">
+                    <span className={`badge s-${p.status}`}>{statusWord(p.status)}</span>
+                  </td>
+                  <td data-label="Date">{formatTime(p.paidAt ?? p.createdAt)}</td>
+                  <td data-label="" className={canPay ? undefined : 'empty-cell'}>
                     {canPay && (
-                      <button type="button" disabled={busy} onClick={() => pay([p.id], `${formatMoney(p.amount, p.currency)} paid.`)}>
-                        Pay
+                      <button type="button" disabled={busy} onClick={() => void pay([p])}>
+                        Pay {amount}
                       </button>
                     )}
                   </td>

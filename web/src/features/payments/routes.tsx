@@ -1,11 +1,11 @@
 import type { FeatureRoutes } from '../../app/nav.ts';
-import { useOnUnauthenticated, useMe } from '../../app/session.tsx';
+import { useMe } from '../../app/session.tsx';
 import { useTitle } from '../../app/page.ts';
 import { PaymentsPage } from './PaymentsPage.tsx';
 
 function PaymentsRoute() {
   useTitle('Payments');
-  return <PaymentsPage me={useMe()} onUnauthenticated={useOnUnauthenticated()} />;
+  return <PaymentsPage me={useMe()} />;
 }
 
 export const routes: FeatureRoutes['routes'] = [{ path: 'payments', element: <PaymentsRoute /> }];
