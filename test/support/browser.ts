@@ -32,8 +32,10 @@ export class BrowserPeople {
   private readonly contexts: BrowserContext[] = [];
   constructor(private readonly browser: () => Browser) {}
 
-  async newPage(opts: { height?: number; timezoneId?: string } = {}): Promise<Page> {
-    const ctx = await this.browser().newContext({ viewport: { width: 1280, height: opts.height ?? 900 }, locale: 'en-US', ...(opts.timezoneId && { timezoneId: opts.timezoneId }) });
+  /** `width: 390` is a phone (touch, mobile viewport); the default is a 1280 px desktop. */
+  async newPage(opts: { height?: number; width?: number; timezoneId?: string } = {}): Promise<Page> {
+    const phone = (opts.width ?? 1280) <= 480;
+    const ctx = await this.browser().newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? (phone ? 844 : 900) }, ...(phone && { isMobile: true, hasTouch: true, deviceScaleFactor: 2 }), locale: 'en-US', ...(opts.timezoneId && { timezoneId: opts.timezoneId }) });
     this.contexts.push(ctx);
     const page = await ctx.newPage();
     page.setDefaultTimeout(STEP);

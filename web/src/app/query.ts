@@ -25,13 +25,14 @@ let onUnauthenticated: () => void = () => undefined;
 export const setUnauthenticatedHandler = (f: () => void) => {
   onUnauthenticated = f;
 };
-const watch401 = (e: unknown) => {
-  if (e instanceof ApiError && e.status === 401) onUnauthenticated();
+/** A 401 ends the person's session, except on the admin page's calls (`meta: { admin: true }`: the admin token, not the session). */
+const watch401 = (e: unknown, meta: Record<string, unknown> | undefined) => {
+  if (e instanceof ApiError && e.status === 401 && !meta?.admin) onUnauthenticated();
 };
 
 export const queryClient = new QueryClient({
-  queryCache: new QueryCache({ onError: watch401 }),
-  mutationCache: new MutationCache({ onError: watch401 }),
+  queryCache: new QueryCache({ onError: (e, query) => watch401(e, query.meta) }),
+  mutationCache: new MutationCache({ onError: (e, _v, _c, mutation) => watch401(e, mutation.meta) }),
   defaultOptions: {
     queries: {
       // The live stream invalidates what changes; no refetch on every window focus.

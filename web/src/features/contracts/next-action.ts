@@ -42,7 +42,9 @@ export function nextAction(c: Contract, role: Role | null, meId: string, milesto
       return { text: 'Fund the next milestone', mine: true };
     if (has((m) => m.status === 'funded' || m.status === 'in_progress')) return { text: `Waiting for ${otherName}’s work`, mine: false };
   } else {
-    if (has((m) => m.status === 'funded' || m.status === 'in_progress')) return { text: 'Do the work and submit it', mine: true };
+    // Without escrow, agreed work may start at once (PRODUCT.md: accepted → in_progress in no-escrow policies).
+    const workable = (m: Milestone) => m.status === 'funded' || m.status === 'in_progress' || (c.policy.escrow === 'none' && m.status === 'accepted');
+    if (has(workable)) return { text: 'Do the work and submit it', mine: true };
     if (has((m) => m.status === 'disputed')) return { text: 'Answer the dispute', mine: true };
     if (has(proposedByOther)) return { text: 'Answer a proposed milestone', mine: true };
     if (has((m) => m.status === 'submitted')) return { text: `Waiting for ${otherName}’s review`, mine: false };
