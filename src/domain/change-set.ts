@@ -153,3 +153,56 @@ export function planChangeSet(
 }
 
 const positionIn = (list: { id: string }[], id: string) => list.findIndex((m) => m.id === id) + 1;
+
+/** Agreed milestones (not proposed, declined, cancelled or refunded) count in the agreed total. */
+const agreed = (m: { status: MilestoneStatus }) => m.status !== 'proposed' && m.status !== 'refunded' && !GONE.includes(m.status);
+
+/**
+ * The one notion of "total" a change set is shown with: what is agreed now, and what would be
+ * agreed once this set is accepted (milestones it adds count; proposed ones it leaves alone do not).
+ */
+export function agreedTotals(current: MilestoneView[], plan: Planned): { agreedBefore: number; agreedAfter: number } {
+  return {
+    agreedBefore: current.filter(agreed).reduce((a, m) => a + m.amount, 0),
+    agreedAfter: plan.after.filter((m) => m.id === null || agreed(m)).reduce((a, m) => a + m.amount, 0),
+  };
+}
+
+/**
+ * The diff in words, for notifications and emails: `add “Logo” (300.00 USD), remove “Draft”,
+ * change “Design”: amount 400.00 USD → 450.00 USD, reorder the milestones`. Positions that only
+ * shift because of an addition or removal are not news; a new relative order is. Long sets are
+ * cut after `max` changes.
+ */
+export function describeDiff(diff: Diff, money: (amount: number) => string, max = 6): string {
+  const q = (t: string) => `“${t}”`;
+  const rows = diff.milestones;
+  const kept = rows.filter((r) => r.before && r.after);
+  const order = (side: 'before' | 'after') => [...kept].sort((x, y) => x[side]!.position - y[side]!.position).map((r) => r.milestoneId).join();
+  const parts = [
+    ...rows.filter((r) => r.change === 'added').map((r) => `add ${q(r.after!.title)} (${money(r.after!.amount)})`),
+    ...rows.filter((r) => r.change === 'removed').map((r) => `remove ${q(r.before!.title)}`),
+    ...rows
+      .filter((r) => r.change === 'updated')
+      .map((r) => `change ${q(r.before!.title)}: ${describeFieldChanges({ ...r.before!, position: 0 }, { ...r.after!, position: 0 }, money)}`),
+    ...(order('before') !== order('after') ? ['reorder the milestones'] : []),
+  ];
+  const shown = parts.slice(0, max).join(', ');
+  return parts.length > max ? `${shown} and ${parts.length - max} more` : shown || 'no change';
+}
+
+/** A milestone's changed fields in words: `amount 400.00 USD → 450.00 USD, due 2027-03-01 → 2027-04-01`. */
+export function describeFieldChanges(
+  b: MilestoneFields & { position?: number },
+  a: MilestoneFields & { position?: number },
+  money: (amount: number) => string,
+): string {
+  const what: string[] = [];
+  if (a.title !== b.title) what.push(`title “${b.title}” → “${a.title}”`);
+  if (a.amount !== b.amount) what.push(`amount ${money(b.amount)} → ${money(a.amount)}`);
+  if (a.dueDate !== b.dueDate) what.push(`due ${b.dueDate} → ${a.dueDate}`);
+  if ((a.description ?? null) !== (b.description ?? null)) what.push('description');
+  if (JSON.stringify(a.attachmentIds ?? []) !== JSON.stringify(b.attachmentIds ?? [])) what.push('attachments');
+  if (a.position !== b.position) what.push(`position ${b.position} → ${a.position}`);
+  return what.join(', ') || 'no change';
+}

@@ -56,6 +56,8 @@ export const presentChangeRequest = (r: ChangeRequestRow) => ({
   diff: r.diff as never,
   declineReason: r.decline_reason,
   failureReason: r.failure_reason,
+  supersedes: r.supersedes ?? null,
+  supersededBy: r.superseded_by ?? null,
   version: r.version,
   resolvedAt: iso(r.resolved_at),
   createdAt: isoReq(r.created_at),

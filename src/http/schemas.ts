@@ -170,13 +170,17 @@ const DiffSide = z
   .object({ title: z.string(), amount: z.number().int(), dueDate: z.string(), description: z.string().nullable(), attachmentIds: z.array(z.string()), position: z.number().int() })
   .nullable();
 
+export const CHANGE_REQUEST_STATUSES = ['open', 'accepted', 'declined', 'withdrawn', 'failed', 'superseded'] as const;
+
 export const ChangeRequestSchema = z
   .object({
     id: z.string(),
     contractId: z.string(),
     authorId: z.string(),
     authorRole: z.enum(['client', 'contractor']),
-    status: z.enum(['open', 'accepted', 'declined', 'withdrawn', 'failed']),
+    status: z
+      .enum(CHANGE_REQUEST_STATUSES)
+      .describe('`open` waits for the other party; `superseded`: the other party modified it, see `supersededBy` for their counter-proposal'),
     operations: z.array(z.any()),
     message: z.string().nullable(),
     diff: z.object({
@@ -186,6 +190,8 @@ export const ChangeRequestSchema = z
     }),
     declineReason: z.string().nullable(),
     failureReason: z.string().nullable(),
+    supersedes: z.string().nullable().describe('A counter-proposal: the change request of the other party that this one modified (and superseded)'),
+    supersededBy: z.string().nullable().describe('When `superseded`: the other party’s counter-proposal that replaced this change request'),
     version: z.number().int(),
     resolvedAt: Timestamp.nullable(),
     createdAt: Timestamp,
@@ -302,7 +308,7 @@ example(ChangeRequestSchema, {
     id: exampleId('changeRequest'), contractId: exampleId('contract'), authorId: exampleId('user', 2), authorRole: 'contractor', status: 'open',
     operations: [{ op: 'update', milestoneId: exampleId('milestone'), changes: { amount: 175000 } }], message: 'More screens than planned',
     diff: { milestones: [{ milestoneId: exampleId('milestone'), change: 'updated', before: { title: 'Wireframes', amount: 150000, dueDate: '2027-03-31', description: null, attachmentIds: [], position: 1 }, after: { title: 'Wireframes', amount: 175000, dueDate: '2027-03-31', description: null, attachmentIds: [], position: 1 } }], totalBefore: 400000, totalAfter: 425000 },
-    declineReason: null, failureReason: null, version: 1, resolvedAt: null, createdAt: at, updatedAt: at,
+    declineReason: null, failureReason: null, supersedes: null, supersededBy: null, version: 1, resolvedAt: null, createdAt: at, updatedAt: at,
 });
 example(DisputeSchema, { id: exampleId('dispute'), contractId: exampleId('contract'), milestoneId: exampleId('milestone'), invoiceId: null, openedBy: exampleId('user', 1), openerRole: 'client', reason: 'The delivered screens do not match the brief', evidenceIds: [], status: 'open', respondBy: '2026-11-29T10:00:00.000Z', response: null, resolution: null, version: 1, createdAt: at, updatedAt: at });
 example(UserSchema, { id: exampleId('user'), platformId: exampleId('platform'), email: 'ada@example.com', name: 'Ada Lovelace', hasPassword: true, defaultPaymentMethod: 'pm_card_ok', externalId: 'acct-42', metadata: {}, version: 1, createdAt: at, updatedAt: at });

@@ -30,6 +30,7 @@ export const EVENT_KINDS = [
   'change_request.declined',
   'change_request.withdrawn',
   'change_request.failed',
+  'change_request.modified',
   'dispute.opened',
   'dispute.responded',
   'dispute.resolved',
@@ -69,6 +70,10 @@ const amountOf = (d: EventData, key: 'refund' | 'release') => (typeof d[key] ===
 const refund = (d: EventData) => amountOf(d, 'refund');
 const release = (d: EventData) => (typeof d.release === 'number' && d.release > 0 ? `, with ${amountOf(d, 'release')} released to the contractor` : '');
 const name = (d: EventData) => (d.title ? `“${d.title}”` : 'a milestone');
+/** Who acted, as the people involved know them (`by`, the acting user's name), else a role word. */
+const who = (d: EventData, fallback: string) => (typeof d.by === 'string' && d.by ? d.by : fallback);
+/** What a change set does, in words (`summary`, from describeDiff). */
+const what = (d: EventData) => (typeof d.summary === 'string' && d.summary ? `: ${d.summary}` : '');
 
 /** One line a person can read, for the in-app notification and the email subject/body. */
 export function describe(kind: EventKind, d: EventData, contractTitle: string): { title: string; body: string } {
@@ -80,12 +85,12 @@ export function describe(kind: EventKind, d: EventData, contractTitle: string): 
     case 'contract.withdrawn': return t('Contract proposal withdrawn');
     case 'contract.declined': return t('Contract proposal declined');
     case 'contract.closed': return t('Contract closed');
-    case 'milestone.added': return t(`Milestone ${name(d)} added`, `Milestone ${name(d)} (${money(d)}) was added ${on}.`);
-    case 'milestone.updated': return t(`Milestone ${name(d)} changed`);
-    case 'milestone.deleted': return t(`Milestone ${name(d)} removed`);
+    case 'milestone.added': return t(`Milestone ${name(d)} added`, `${who(d, 'The other party')} added milestone ${name(d)} (${money(d)}) ${on}.`);
+    case 'milestone.updated': return t(`Milestone ${name(d)} changed`, `${who(d, 'The other party')} changed ${name(d)} ${on}${what(d)}.`);
+    case 'milestone.deleted': return t(`Milestone ${name(d)} removed`, `${who(d, 'The other party')} removed ${name(d)} ${on}.`);
     case 'milestone.accepted': return t(`Milestone ${name(d)} accepted`);
     case 'milestone.declined': return t(`Milestone ${name(d)} declined`);
-    case 'milestone.reordered': return t('Milestones reordered');
+    case 'milestone.reordered': return t('Milestones reordered', `${who(d, 'The other party')} reordered the milestones ${on}.`);
     case 'milestone.funded': return t(`Milestone ${name(d)} funded`, `${money(d)} is held in escrow for ${name(d)} ${on}. Work can start.`);
     case 'milestone.funding_failed': return t(`Funding of ${name(d)} failed`, `The deposit of ${money(d)} for ${name(d)} ${on} failed; the escrow was reversed.`);
     case 'milestone.funding_settled': return t(`Funding of ${name(d)} settled`);
@@ -98,10 +103,14 @@ export function describe(kind: EventKind, d: EventData, contractTitle: string): 
     case 'milestone.refunded': return t(`Escrow refunded for ${name(d)}`, `${money(d)} was refunded for ${name(d)} ${on}.`);
     case 'payment.created': return t('Draft payment created', `A draft payment of ${money(d)} was created ${on}.`);
     case 'payment.paid': return t('Payment sent', `A payment of ${money(d)} was paid ${on}.`);
-    case 'change_request.opened': return t('Milestone changes proposed', `Changes to the milestones ${on} wait for your review.`);
-    case 'change_request.accepted': return t('Milestone changes accepted');
-    case 'change_request.declined': return t('Milestone changes declined', `The proposed milestone changes ${on} were declined${d.reason ? `: ${d.reason}` : '.'}`);
-    case 'change_request.withdrawn': return t('Milestone changes withdrawn');
+    case 'change_request.opened': return t(`${who(d, 'The other party')} proposed milestone changes`, `${who(d, 'The other party')} proposed ${on}${what(d)}. The changes wait for your review.`);
+    case 'change_request.accepted':
+      return d.applied
+        ? t(`${who(d, 'The other party')} changed the milestones`, `${who(d, 'The other party')} changed the milestones ${on}${what(d)}.`)
+        : t('Milestone changes accepted', `${who(d, 'The other party')} accepted the milestone changes ${on}${what(d)}.`);
+    case 'change_request.declined': return t('Milestone changes declined', `${who(d, 'The other party')} declined the proposed milestone changes ${on}${d.reason ? `: ${d.reason}` : '.'}`);
+    case 'change_request.withdrawn': return t('Milestone changes withdrawn', `${who(d, 'The other party')} withdrew the proposed milestone changes ${on}.`);
+    case 'change_request.modified': return t(`${who(d, 'The other party')} proposed other changes`, `${who(d, 'The other party')} answered your milestone changes ${on} with a counter-proposal${what(d)}. It waits for your review.`);
     case 'change_request.failed': return t('Milestone changes could not be applied', `The proposed changes ${on} could not be applied: ${String(d.reason ?? '')}`);
     case 'dispute.opened': return t(`Dispute opened on ${name(d)}`, `A dispute was opened on ${name(d)} ${on}: ${d.reason ?? ''}`);
     case 'dispute.responded': return t(`Dispute on ${name(d)} answered`);

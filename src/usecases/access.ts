@@ -93,6 +93,13 @@ export async function loadMilestone(
 
 export const actorFor = (role: ContractRole): Actor => ({ role });
 
+/** The acting user's name, for words people read ("Ana proposed …"); null for the platform acting as itself. */
+export async function actorName(ctx: Pick<UseCaseCtx, 'tx' | 'principal'>): Promise<string | null> {
+  if (!ctx.principal.userId) return null;
+  const [row] = await ctx.tx.query<{ name: string }>('SELECT name FROM users WHERE id = $1', [ctx.principal.userId]);
+  return row?.name ?? null;
+}
+
 export function requireParty(role: ContractRole): Role {
   if (role === 'admin') throw new AppError('forbidden', 'act for a party with the Acting-User header');
   return role;

@@ -3,7 +3,7 @@ import { AppError, forbidden, invalidState } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { initialStatus } from '../domain/milestone-machine.ts';
 import { mayCreateMilestones } from '../domain/policy.ts';
-import { assertContractRoom, assertNoOpenChangeRequest, loadContract, requireParty } from './access.ts';
+import { actorName, assertContractRoom, assertNoOpenChangeRequest, loadContract, requireParty } from './access.ts';
 import type { UseCaseCtx } from './context.ts';
 import { assertFilesUsable } from './files.ts';
 import { assertDueDates } from './milestone-input.ts';
@@ -35,6 +35,6 @@ export async function addMilestone(ctx: UseCaseCtx, contractId: string, input: N
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$12,$13,$14) RETURNING *`,
     [newId('milestone'), contract.platform_id, contract.id, pos!.next, input.title, input.description ?? null, input.amount, input.dueDate, init.status, init.proposedBy, JSON.stringify(input.attachmentIds ?? []), ctx.now, input.externalId ?? null, JSON.stringify(input.metadata ?? {})],
   );
-  await recordEvent(ctx, contract, { kind: 'milestone.added', actorRole: party, milestoneId: row!.id, data: { title: input.title, amount: input.amount, status: init.status } });
+  await recordEvent(ctx, contract, { kind: 'milestone.added', actorRole: party, milestoneId: row!.id, data: { title: input.title, amount: input.amount, status: init.status, by: await actorName(ctx) } });
   return { contract, milestone: row! };
 }

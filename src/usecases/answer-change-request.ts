@@ -1,10 +1,10 @@
 import { isDeletable } from '../domain/milestone-machine.ts';
-import { planChangeSet } from '../domain/change-set.ts';
+import { planChangeSet, type Diff } from '../domain/change-set.ts';
 import { AppError, forbidden, invalidState, notFound } from '../domain/errors.ts';
 import { loadContract, requireParty } from './access.ts';
 import { applyPlan, currentViews } from './apply-change-set.ts';
 import type { UseCaseCtx } from './context.ts';
-import { withCreatedIds, type ChangeRequestRow } from './open-change-request.ts';
+import { changeWords, openChangeRequestOn, withCreatedIds, type ChangeRequestInput, type ChangeRequestRow } from './open-change-request.ts';
 import { recordEvent } from './record.ts';
 
 /** Loads a change request and locks its contract (then the request) for an answer. */
@@ -52,7 +52,11 @@ export async function acceptChangeRequest(ctx: UseCaseCtx, id: string, input: { 
   const created = await applyPlan(ctx, contract, plan, { status: 'accepted', proposedBy: null });
   const diff = withCreatedIds(plan.diff, created);
   const accepted = await finish(ctx, id, 'accepted', { diff });
-  await recordEvent(ctx, contract, { kind: 'change_request.accepted', actorRole: party, data: { changeRequestId: id, totalBefore: diff.totalBefore, totalAfter: diff.totalAfter } });
+  await recordEvent(ctx, contract, {
+    kind: 'change_request.accepted',
+    actorRole: party,
+    data: { changeRequestId: id, totalBefore: diff.totalBefore, totalAfter: diff.totalAfter, ...(await changeWords(ctx, contract, diff)) },
+  });
   return { contract, changeRequest: accepted, failure: null };
 }
 
@@ -63,7 +67,7 @@ export async function declineChangeRequest(ctx: UseCaseCtx, id: string, input: {
   if (cr.status !== 'open') throw invalidState('change request', cr.status);
   if (party === cr.author_role) throw forbidden('withdraw your own change request instead of declining it');
   const row = await finish(ctx, id, 'declined', { decline_reason: input.reason ?? null });
-  await recordEvent(ctx, contract, { kind: 'change_request.declined', actorRole: party, data: { changeRequestId: id, reason: input.reason ?? null } });
+  await recordEvent(ctx, contract, { kind: 'change_request.declined', actorRole: party, data: { changeRequestId: id, reason: input.reason ?? null, ...(await changeWords(ctx, contract, cr.diff as Diff)) } });
   return { contract, changeRequest: row };
 }
 
@@ -74,6 +78,27 @@ export async function withdrawChangeRequest(ctx: UseCaseCtx, id: string) {
   if (cr.status !== 'open') throw invalidState('change request', cr.status);
   if (party !== cr.author_role) throw forbidden('only the author may withdraw a change request');
   const row = await finish(ctx, id, 'withdrawn');
-  await recordEvent(ctx, contract, { kind: 'change_request.withdrawn', actorRole: party, data: { changeRequestId: id } });
+  await recordEvent(ctx, contract, { kind: 'change_request.withdrawn', actorRole: party, data: { changeRequestId: id, ...(await changeWords(ctx, contract, cr.diff as Diff)) } });
   return { contract, changeRequest: row };
+}
+
+/**
+ * The other party modifies an open change request (seed 001: "approve, decline, or modify"):
+ * their counter-proposal — a whole change set against the milestones as they are — supersedes
+ * it and waits for the first party, even where the policy would let its author change alone.
+ * Checked like any change set; if the counter is refused, the original stays open.
+ */
+export async function modifyChangeRequest(ctx: UseCaseCtx, id: string, input: ChangeRequestInput & { expectedVersion?: number }) {
+  const { contract, role, cr } = await loadChangeRequest(ctx, id, true);
+  const party = requireParty(role);
+  if (cr.status !== 'open') throw invalidState('change request', cr.status);
+  if (party === cr.author_role) throw forbidden('the other party modifies this change request; withdraw it and propose another instead');
+  if (input.expectedVersion !== undefined && cr.version !== input.expectedVersion) {
+    throw new AppError('version_mismatch', `expected version ${input.expectedVersion}, the change request is at ${cr.version}`, { version: cr.version });
+  }
+  // Superseded first: one change request is open per contract, and the counter is the next one.
+  await finish(ctx, id, 'superseded');
+  const counter = await openChangeRequestOn(ctx, contract, party, { operations: input.operations, message: input.message, supersedes: id });
+  const [original] = await ctx.tx.query<ChangeRequestRow>('UPDATE change_requests SET superseded_by = $2 WHERE id = $1 RETURNING *', [id, counter.changeRequest.id]);
+  return { contract, changeRequest: counter.changeRequest, superseded: original! };
 }

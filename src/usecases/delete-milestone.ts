@@ -1,6 +1,6 @@
 import { toState } from '../db/repos/milestones.ts';
 import { changeMode, transition } from '../domain/milestone-machine.ts';
-import { assertNoOpenChangeRequest, loadMilestone } from './access.ts';
+import { actorName, assertNoOpenChangeRequest, loadMilestone } from './access.ts';
 import type { UseCaseCtx } from './context.ts';
 import { openChangeRequestOn } from './open-change-request.ts';
 import { applyMilestoneCommand, assertVersion } from './run-milestone-command.ts';
@@ -22,6 +22,6 @@ export async function deleteMilestone(ctx: UseCaseCtx, milestoneId: string, expe
     const opened = await openChangeRequestOn(ctx, contract, party, { operations: [{ op: 'remove', milestoneId }] });
     return { kind: 'change_request' as const, ...opened };
   }
-  const done = await applyMilestoneCommand(ctx, contract, milestone, party, { type: 'delete' }, { event: 'milestone.deleted' });
+  const done = await applyMilestoneCommand(ctx, contract, milestone, party, { type: 'delete' }, { event: 'milestone.deleted', data: { by: await actorName(ctx) } });
   return { kind: 'applied' as const, ...done };
 }

@@ -1,7 +1,9 @@
 import { saveMilestoneState, toState } from '../db/repos/milestones.ts';
-import type { MilestoneFields } from '../domain/change-set.ts';
+import { describeFieldChanges, type MilestoneFields } from '../domain/change-set.ts';
+import { formatMoney } from '../domain/money.ts';
+import type { MilestoneRow } from '../db/repos/milestones.ts';
 import { changeMode, transition } from '../domain/milestone-machine.ts';
-import { assertContractRoom, assertNoOpenChangeRequest, loadMilestone, requireParty } from './access.ts';
+import { actorName, assertContractRoom, assertNoOpenChangeRequest, loadMilestone, requireParty } from './access.ts';
 import type { UseCaseCtx } from './context.ts';
 import { assertFilesUsable } from './files.ts';
 import { assertDueDates } from './milestone-input.ts';
@@ -10,6 +12,8 @@ import { recordEvent } from './record.ts';
 import { assertVersion } from './run-milestone-command.ts';
 
 export type MilestoneChanges = Partial<MilestoneFields>;
+
+const fieldsOf = (m: MilestoneRow): MilestoneFields => ({ title: m.title, amount: m.amount, dueDate: m.due_date, description: m.description, attachmentIds: m.attachment_ids });
 
 /**
  * A party edits a milestone. A proposed milestone is edited in place (an edit by the other
@@ -44,7 +48,10 @@ export async function editMilestone(ctx: UseCaseCtx, milestoneId: string, change
     kind: 'milestone.updated',
     actorRole: party,
     milestoneId,
-    data: { title: saved.title, amount: saved.amount, status: saved.status, changes: fields },
+    data: {
+      title: saved.title, amount: saved.amount, status: saved.status, changes: fields, by: await actorName(ctx),
+      summary: describeFieldChanges(fieldsOf(milestone), fieldsOf(saved), (a) => formatMoney(a, contract.currency)),
+    },
   });
   return { kind: 'applied' as const, contract, milestone: saved };
 }

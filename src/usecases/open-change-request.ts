@@ -1,12 +1,13 @@
 import { isDeletable } from '../domain/milestone-machine.ts';
 import type { ContractRow } from '../db/repos/contracts.ts';
-import { planChangeSet, type ChangeOperation } from '../domain/change-set.ts';
+import { agreedTotals, describeDiff, planChangeSet, type ChangeOperation, type Diff } from '../domain/change-set.ts';
+import { formatMoney } from '../domain/money.ts';
 import { assertContractLimits } from '../domain/limits.ts';
 import { forbidden, invalidState } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { mayCreateMilestones, needsAcceptance, type Role } from '../domain/policy.ts';
 import { assertFilesUsable } from './files.ts';
-import { assertNoOpenChangeRequest, loadContract, requireParty } from './access.ts';
+import { actorName, assertNoOpenChangeRequest, loadContract, requireParty } from './access.ts';
 import { applyPlan, currentViews } from './apply-change-set.ts';
 import type { UseCaseCtx } from './context.ts';
 import { assertDueDates } from './milestone-input.ts';
@@ -18,7 +19,7 @@ export type ChangeRequestRow = {
   contract_id: string;
   author_id: string;
   author_role: Role;
-  status: 'open' | 'accepted' | 'declined' | 'withdrawn' | 'failed';
+  status: 'open' | 'accepted' | 'declined' | 'withdrawn' | 'failed' | 'superseded';
   operations: ChangeOperation[];
   message: string | null;
   diff: unknown;
@@ -26,6 +27,9 @@ export type ChangeRequestRow = {
   failure_reason: string | null;
   version: number;
   resolved_at: Date | null;
+  /** The change request this one is a counter-proposal to, and the one that superseded this one. */
+  supersedes: string | null;
+  superseded_by: string | null;
   created_at: Date;
   updated_at: Date;
 };
@@ -44,12 +48,18 @@ function checkDates(ops: ChangeOperation[], now: Date) {
  * is applied at once (status `accepted`, `applied: true`); otherwise it stays `open` for the
  * other party, and no other milestone change is possible on the contract until it is answered.
  */
-export async function openChangeRequest(ctx: UseCaseCtx, contractId: string, input: { operations: ChangeOperation[]; message?: string }) {
+export async function openChangeRequest(ctx: UseCaseCtx, contractId: string, input: ChangeRequestInput) {
   const { contract, role } = await loadContract(ctx, contractId, true);
   return openChangeRequestOn(ctx, contract, requireParty(role), input);
 }
 
-export async function openChangeRequestOn(ctx: UseCaseCtx, contract: ContractRow, author: Role, input: { operations: ChangeOperation[]; message?: string }) {
+export type ChangeRequestInput = { operations: ChangeOperation[]; message?: string };
+
+/**
+ * Everything sending a change set checks, and its plan, without writing anything: the dry run
+ * (preview) and the real thing share it, so a preview fails exactly where sending would.
+ */
+async function planChangeRequest(ctx: UseCaseCtx, contract: ContractRow, author: Role, input: ChangeRequestInput) {
   if (contract.status !== 'proposal' && contract.status !== 'active') throw invalidState('contract', contract.status);
   // The same rule as adding a milestone directly: only the policy's creators add milestones.
   if (input.operations.some((o) => o.op === 'add') && !mayCreateMilestones(contract.policy, author)) {
@@ -58,22 +68,48 @@ export async function openChangeRequestOn(ctx: UseCaseCtx, contract: ContractRow
   await assertNoOpenChangeRequest(ctx, contract.id);
   checkDates(input.operations, ctx.now);
   await assertFilesUsable(ctx, contract, input.operations.flatMap((o) => (o.op === 'add' ? (o.milestone.attachmentIds ?? []) : o.op === 'update' ? (o.changes.attachmentIds ?? []) : [])));
-  const plan = planChangeSet(await currentViews(ctx, contract.id), input.operations, (st) => isDeletable(contract.policy, st));
+  const current = await currentViews(ctx, contract.id);
+  const plan = planChangeSet(current, input.operations, (st) => isDeletable(contract.policy, st));
   assertContractLimits(plan.after.length, plan.diff.totalAfter, 'operations');
-  const direct = !needsAcceptance(contract.policy, author);
+  return { plan, current, direct: !needsAcceptance(contract.policy, author) };
+}
+
+/**
+ * The author's dry run: what sending this change set would do — applied at once (`direct`) or
+ * sent for acceptance (`change_request`) — with its diff and the agreed total before and after.
+ * Nothing is written.
+ */
+export async function previewChangeRequest(ctx: UseCaseCtx, contractId: string, input: ChangeRequestInput) {
+  const { contract, role } = await loadContract(ctx, contractId, false);
+  const { plan, current, direct } = await planChangeRequest(ctx, contract, requireParty(role), input);
+  return { contract, mode: direct ? ('direct' as const) : ('change_request' as const), diff: plan.diff, ...agreedTotals(current, plan) };
+}
+
+/** Words for notifications: who changed what (`Ana`, `add “Logo” (300.00 USD), remove “Draft”`). */
+export async function changeWords(ctx: UseCaseCtx, contract: ContractRow, diff: Diff) {
+  return { by: await actorName(ctx), summary: describeDiff(diff, (a) => formatMoney(a, contract.currency)) };
+}
+
+export async function openChangeRequestOn(ctx: UseCaseCtx, contract: ContractRow, author: Role, input: ChangeRequestInput & { supersedes?: string }) {
+  const { plan, direct: mayApply } = await planChangeRequest(ctx, contract, author, input);
+  // A counter-proposal always waits for the party whose request it supersedes.
+  const direct = mayApply && !input.supersedes;
   const id = newId('changeRequest');
   let createdIds: string[] = [];
   if (direct) createdIds = await applyPlan(ctx, contract, plan, { status: 'accepted', proposedBy: null });
   const diff = withCreatedIds(plan.diff, createdIds);
   const [row] = await ctx.tx.query<ChangeRequestRow>(
-    `INSERT INTO change_requests (id, platform_id, contract_id, author_id, author_role, status, operations, message, diff, resolved_at, created_at, updated_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11) RETURNING *`,
-    [id, contract.platform_id, contract.id, ctx.principal.userId, author, direct ? 'accepted' : 'open', JSON.stringify(input.operations), input.message ?? null, JSON.stringify(diff), direct ? ctx.now : null, ctx.now],
+    `INSERT INTO change_requests (id, platform_id, contract_id, author_id, author_role, status, operations, message, diff, resolved_at, supersedes, created_at, updated_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$12) RETURNING *`,
+    [id, contract.platform_id, contract.id, ctx.principal.userId, author, direct ? 'accepted' : 'open', JSON.stringify(input.operations), input.message ?? null, JSON.stringify(diff), direct ? ctx.now : null, input.supersedes ?? null, ctx.now],
   );
   await recordEvent(ctx, contract, {
-    kind: direct ? 'change_request.accepted' : 'change_request.opened',
+    kind: direct ? 'change_request.accepted' : input.supersedes ? 'change_request.modified' : 'change_request.opened',
     actorRole: author,
-    data: { changeRequestId: id, totalBefore: diff.totalBefore, totalAfter: diff.totalAfter, applied: direct },
+    data: {
+      changeRequestId: id, totalBefore: diff.totalBefore, totalAfter: diff.totalAfter, applied: direct,
+      ...(input.supersedes ? { supersedes: input.supersedes } : {}), ...(await changeWords(ctx, contract, diff)),
+    },
   });
   return { contract, changeRequest: row!, applied: direct };
 }

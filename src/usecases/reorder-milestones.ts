@@ -2,7 +2,7 @@ import { isDeletable } from '../domain/milestone-machine.ts';
 import { planChangeSet } from '../domain/change-set.ts';
 import { invalidState } from '../domain/errors.ts';
 import { needsAcceptance } from '../domain/policy.ts';
-import { assertNoOpenChangeRequest, loadContract, requireParty } from './access.ts';
+import { actorName, assertNoOpenChangeRequest, loadContract, requireParty } from './access.ts';
 import { applyPlan, currentViews } from './apply-change-set.ts';
 import type { UseCaseCtx } from './context.ts';
 import { openChangeRequestOn } from './open-change-request.ts';
@@ -24,6 +24,6 @@ export async function reorderMilestones(ctx: UseCaseCtx, contractId: string, mil
     return { kind: 'change_request' as const, ...opened };
   }
   await applyPlan(ctx, contract, plan, { status: 'accepted', proposedBy: null });
-  await recordEvent(ctx, contract, { kind: 'milestone.reordered', actorRole: party, data: { milestoneIds } });
+  await recordEvent(ctx, contract, { kind: 'milestone.reordered', actorRole: party, data: { milestoneIds, by: await actorName(ctx) } });
   return { kind: 'applied' as const, contract };
 }

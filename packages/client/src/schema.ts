@@ -797,6 +797,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contracts/{id}/change-requests/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dry run: the diff and totals a change set would give, and whether it applies at once; nothing is written
+         * @description Checks the set exactly as sending it would (same errors: `change_request_open`, `invalid_state`, `validation_failed`, …) and answers its plan.
+         */
+        post: operations["previewContractChangeRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{id}/change-requests": {
         parameters: {
             query?: never;
@@ -860,6 +880,26 @@ export interface paths {
         put?: never;
         /** The other party declines, optionally with a reason */
         post: operations["declineChangeRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/change-requests/{id}/modify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The other party modifies an open change request: their counter-proposal supersedes it and waits for the first party
+         * @description The body is a whole change set against the milestones as they are now (not against the original request). The original ends `superseded` (`supersededBy` names the counter); the counter (`supersedes` names the original) is `open` for the first party to accept, decline or modify in turn — even where the policy would let its author change alone. Only the party who did not author the request may modify it (403).
+         */
+        post: operations["modifyChangeRequest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -994,7 +1034,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Client: pay several draft payments at once (all or nothing) */
+        /** Client: pay several draft payments at once (each its own card charge, made after the payments are checked; a decline leaves that payment unpaid) */
         post: operations["payPayments"];
         delete?: never;
         options?: never;
@@ -1602,7 +1642,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Admin: rename the organisation */
+        /**
+         * Admin: rename the organisation, or set its four-eyes approval threshold
+         * @description With `approvalThreshold`, approving or releasing a milestone, or paying a draft payment, for an amount at or above the threshold of the contract’s currency needs two members: the first leaves it pending (`approval_pending`, `pendingApproval`), a second member confirms it; the same member twice gets 403 `second_approver_required`. Below the threshold, or in a currency without one, nothing changes.
+         */
         patch: operations["updateOrganization"];
         trace?: never;
     };
@@ -1752,6 +1795,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * @description A milestone: a piece of work with its price, funded into escrow and released on approval.
          * @example {
          *       "id": "ms_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
@@ -1783,36 +1827,65 @@ export interface components {
          *     }
          */
         Milestone: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description The contract it belongs to */
             contractId: string;
+            /** @description Place in the contract’s order, from 1 */
             position: number;
+            /** @description What the milestone delivers */
             title: string;
+            /** @description Details of the work; null when none */
             description: string | null;
+            /** @description The milestone’s price in minor units */
             amount: number;
+            /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
             currency: string;
+            /** @description The date it is due (YYYY-MM-DD) */
             dueDate: string;
-            /** @enum {string} */
+            /**
+             * @description Where the milestone is in its lifecycle (docs/lifecycle.md)
+             * @enum {string}
+             */
             status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approval_pending" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
+            /** @description While `proposed`: the party who proposed it, the other one accepts or declines; otherwise null */
             proposedBy: ("client" | "contractor") | null;
+            /** @description Deposited into escrow so far, in minor units */
             fundedAmount: number;
+            /** @description Released from escrow to the contractor so far, in minor units */
             releasedAmount: number;
+            /** @description Refunded from escrow to the client so far, in minor units */
             refundedAmount: number;
+            /** @description Held in escrow now: funded − released − refunded */
             inEscrow: number;
+            /** @description A card deposit is accepted but not settled yet (money commands wait for it: 409 funding_pending) */
             fundingPending: boolean;
+            /** @description How many times the client sent the work back */
             revisionCount: number;
+            /** @description Files attached (ids from `POST /v1/files`) */
             attachmentIds: string[];
+            /** @description The latest submitted work; null before the first submission */
             submission: {
+                /** @description The contractor’s note with the work */
                 note: string | null;
+                /** @description Files attached (ids from `POST /v1/files`) */
                 attachmentIds: string[];
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @description When the work was submitted
+                 */
                 submittedAt: string;
             } | null;
+            /** @description Why the client last sent the work back; null if never */
             lastRejectReason: string | null;
             /** @description Four eyes: while `approval_pending`, the first approval of a member of the client organisation, waiting for a second member */
             pendingApproval: {
                 /** @description the member who gave the first approval */
                 approvedBy: string;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @description When it was approved
+                 */
                 approvedAt: string;
                 /**
                  * @description what a second member confirms: approving the milestone, or releasing `amount`
@@ -1822,6 +1895,7 @@ export interface components {
                 /** @description minor units at stake */
                 amount: number;
             } | null;
+            /** @description Your own id for it (unique per platform), set by the platform admin; null when none */
             externalId: string | null;
             /**
              * @description your own key–value strings (≤ 50 keys; keys ≤ 40, values ≤ 500 characters)
@@ -1833,13 +1907,21 @@ export interface components {
             metadata: {
                 [key: string]: string;
             };
+            /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it last changed
+             */
             updatedAt: string;
         };
         /**
+         * @description A contract between a client and a contractor, with its policy and, for fixed contracts, its milestones.
          * @example {
          *       "id": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "title": "Mobile app redesign",
@@ -1931,46 +2013,89 @@ export interface components {
          *     }
          */
         Contract: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description What the contract is about */
             title: string;
+            /** @description Details; null when none */
             description: string | null;
+            /** @description The client: a user, or an organisation whose members act for it by role */
             clientId: string;
+            /** @description The contractor (a user) */
             contractorId: string;
+            /** @description The user who proposed the contract */
             createdBy: string;
-            /** @enum {string} */
+            /**
+             * @description `fixed`: milestones with prices; `hourly`: time entries invoiced weekly
+             * @enum {string}
+             */
             type: "fixed" | "hourly";
+            /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
             currency: string;
-            /** @enum {string} */
+            /**
+             * @description `proposal` until the other party activates or declines it (or its proposer withdraws it); `active` until closed
+             * @enum {string}
+             */
             status: "proposal" | "active" | "closed" | "withdrawn" | "declined";
+            /** @description The workflow rules of a contract, fixed when it is created (PRODUCT.md §3). */
             policy: {
+                /** @description The preset the policy started from */
                 preset: string;
-                /** @enum {string} */
+                /**
+                 * @description Who may add milestones
+                 * @enum {string}
+                 */
                 milestoneCreators: "client" | "contractor" | "both";
+                /** @description Whose changes to milestones the other party must accept (as a change request) */
                 changesNeedAcceptance: {
+                    /** @description The client’s changes need the contractor’s acceptance */
                     client: boolean;
+                    /** @description The contractor’s changes need the client’s acceptance */
                     contractor: boolean;
                 };
-                /** @enum {string} */
+                /**
+                 * @description `required`: work starts on funded escrow; `none`: approval creates a draft payment the client pays
+                 * @enum {string}
+                 */
                 escrow: "required" | "none";
-                /** @enum {string} */
+                /**
+                 * @description Whether the client funds each milestone, or acceptance funds it from the saved card
+                 * @enum {string}
+                 */
                 fundingTrigger: "client_funds" | "on_acceptance";
+                /** @description At most this many milestones funded at once; null is no limit */
                 maxFundedMilestones: number | null;
+                /** @description Smallest escrow deposit per currency, in minor units */
                 minFundingAmount: {
                     [key: string]: number;
                 };
+                /** @description The contractor must submit the work before the client can approve it */
                 submissionRequired: boolean;
+                /** @description Days the client has to review submitted work before it is approved by default; null: no default approval */
                 reviewPeriodDays: number | null;
-                /** @enum {string} */
+                /**
+                 * @description How far a milestone may go and still be removed
+                 * @enum {string}
+                 */
                 deletableUntil: "accepted" | "funded_unpaid";
+                /** @description The platform’s fees, copied from the platform’s settings when the contract was proposed */
                 platformFee: {
+                    /** @description Fee charged to the client on top of each payment, in basis points */
                     clientBps: number;
+                    /** @description Fee kept from each payment to the contractor, in basis points */
                     contractorBps: number;
                 };
+                /** @description How many times the client may send work back; null is no limit */
                 maxRevisionRounds: number | null;
+                /** @description Days the other party has to answer a dispute */
                 disputeResponseDays: number;
-                /** @enum {string} */
+                /**
+                 * @description What happens to a dispute left unanswered
+                 * @enum {string}
+                 */
                 disputeDefaultOutcome: "opener_wins" | "release" | "refund";
             };
+            /** @description Your own id for it (unique per platform), set by the platform admin; null when none */
             externalId: string | null;
             /**
              * @description your own key–value strings (≤ 50 keys; keys ≤ 40, values ≤ 500 characters)
@@ -1988,23 +2113,40 @@ export interface components {
             hourlyRate: number | null;
             /** @description Hourly contracts: hours billed at most per week; null is no limit. */
             weeklyLimitHours: number | null;
+            /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
+            /** @description When the contract went live; null while a proposal */
             activatedAt: string | null;
+            /** @description When the contract was closed; null while open */
             closedAt: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it last changed
+             */
             updatedAt: string;
+            /** @description The contract’s payment overview, read from the ledger (minor units) */
             overview?: {
+                /** @description Sum of the live milestones’ amounts */
                 total: number;
+                /** @description Held in escrow now, from the ledger */
                 inEscrow: number;
+                /** @description Paid to the contractor so far, from the ledger */
                 paid: number;
+                /** @description Not yet paid: total − paid */
                 remaining: number;
+                /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
                 currency: string;
             };
+            /** @description The milestones in order (on the single-contract answers) */
             milestones?: components["schemas"]["Milestone"][];
         };
         /**
+         * @description A payment to the contractor: escrow released, a draft paid, or an invoice paid.
          * @example {
          *       "id": "pay_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
@@ -2025,33 +2167,58 @@ export interface components {
          *     }
          */
         Payment: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description The contract it belongs to */
             contractId: string;
+            /** @description The milestone it concerns, if any */
             milestoneId: string | null;
+            /** @description The client: a user, or an organisation whose members act for it by role */
             clientId: string;
+            /** @description The contractor (a user) */
             contractorId: string;
+            /** @description What it pays: `milestone` (escrow released or a draft paid), `invoice` (an hourly invoice), … */
             kind: string;
+            /** @description The gross amount in minor units */
             amount: number;
+            /** @description The platform’s fee kept from it, in minor units */
             fee: number;
+            /** @description What the contractor receives: amount − fee */
             net: number;
+            /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
             currency: string;
-            /** @enum {string} */
+            /**
+             * @description `draft` waits for the client to pay (contracts without escrow); `processing` while a charge settles
+             * @enum {string}
+             */
             status: "draft" | "processing" | "paid" | "failed" | "refunded";
+            /** @description When it was paid; null until then */
             paidAt: string | null;
             /** @description Four eyes: a draft at or above the organisation’s approval threshold that one member paid; it is charged when a second member pays it */
             pendingApproval: {
                 /** @description the finance member who paid first */
                 approvedBy: string;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @description When it was approved
+                 */
                 approvedAt: string;
             } | null;
+            /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it last changed
+             */
             updatedAt: string;
         };
         /**
+         * @description A proposed change to a contract’s milestones that the other party accepts or declines.
          * @example {
          *       "id": "cr_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
@@ -2096,6 +2263,8 @@ export interface components {
          *       },
          *       "declineReason": null,
          *       "failureReason": null,
+         *       "supersedes": null,
+         *       "supersededBy": null,
          *       "version": 1,
          *       "resolvedAt": null,
          *       "createdAt": "2026-11-22T10:00:00.000Z",
@@ -2103,50 +2272,98 @@ export interface components {
          *     }
          */
         ChangeRequest: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description The contract it belongs to */
             contractId: string;
+            /** @description The user who wrote it */
             authorId: string;
-            /** @enum {string} */
+            /**
+             * @description The author’s side of the contract
+             * @enum {string}
+             */
             authorRole: "client" | "contractor";
-            /** @enum {string} */
-            status: "open" | "accepted" | "declined" | "withdrawn" | "failed";
+            /**
+             * @description `open` waits for the other party; `superseded`: the other party modified it, see `supersededBy` for their counter-proposal
+             * @enum {string}
+             */
+            status: "open" | "accepted" | "declined" | "withdrawn" | "failed" | "superseded";
+            /** @description The proposed operations, as sent (`add`, `update`, `remove`, `reorder`) */
             operations: unknown[];
+            /** @description The author’s note to the other party */
             message: string | null;
+            /** @description What the request changes, milestone by milestone */
             diff: {
+                /** @description Every milestone the request touches */
                 milestones: {
+                    /** @description The milestone changed; null for one the request adds */
                     milestoneId: string | null;
-                    /** @enum {string} */
+                    /**
+                     * @description What happens to it
+                     * @enum {string}
+                     */
                     change: "added" | "updated" | "removed" | "moved";
+                    /** @description The milestone before; null when added */
                     before: {
+                        /** @description The milestone’s title */
                         title: string;
+                        /** @description The milestone’s amount in minor units */
                         amount: number;
+                        /** @description The date it is due (YYYY-MM-DD) */
                         dueDate: string;
+                        /** @description The milestone’s details */
                         description: string | null;
+                        /** @description Files attached (ids from `POST /v1/files`) */
                         attachmentIds: string[];
+                        /** @description Place in the contract’s order, from 1 */
                         position: number;
                     } | null;
+                    /** @description The milestone after; null when removed */
                     after: {
+                        /** @description The milestone’s title */
                         title: string;
+                        /** @description The milestone’s amount in minor units */
                         amount: number;
+                        /** @description The date it is due (YYYY-MM-DD) */
                         dueDate: string;
+                        /** @description The milestone’s details */
                         description: string | null;
+                        /** @description Files attached (ids from `POST /v1/files`) */
                         attachmentIds: string[];
+                        /** @description Place in the contract’s order, from 1 */
                         position: number;
                     } | null;
                 }[];
+                /** @description The contract’s total before, in minor units */
                 totalBefore: number;
+                /** @description The contract’s total after, in minor units */
                 totalAfter: number;
             };
+            /** @description Why the other party declined; null otherwise */
             declineReason: string | null;
+            /** @description Why accepting it failed (something it touches changed); null otherwise */
             failureReason: string | null;
+            /** @description A counter-proposal: the change request of the other party that this one modified (and superseded) */
+            supersedes: string | null;
+            /** @description When `superseded`: the other party’s counter-proposal that replaced this change request */
+            supersededBy: string | null;
+            /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
+            /** @description When it was resolved; null while open */
             resolvedAt: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it last changed
+             */
             updatedAt: string;
         };
         /**
+         * @description A dispute over a milestone’s escrow or an hourly invoice; the platform admin settles it.
          * @example {
          *       "id": "dsp_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
@@ -2166,41 +2383,76 @@ export interface components {
          *     }
          */
         Dispute: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description The contract it belongs to */
             contractId: string;
             /** @description The disputed milestone, or null for a dispute about an invoice. */
             milestoneId: string | null;
             /** @description Hourly contracts: the disputed invoice. */
             invoiceId: string | null;
+            /** @description The user who opened the dispute */
             openedBy: string;
-            /** @enum {string} */
+            /**
+             * @description The opener’s side of the contract
+             * @enum {string}
+             */
             openerRole: "client" | "contractor";
+            /** @description Why the dispute was opened */
             reason: string;
+            /** @description Files given as evidence (ids from `POST /v1/files`) */
             evidenceIds: string[];
-            /** @enum {string} */
+            /**
+             * @description `open` until the other party responds; `resolved` once the admin (or the policy’s default) settled it
+             * @enum {string}
+             */
             status: "open" | "responded" | "resolved";
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The other party’s deadline to respond; then the policy’s default outcome applies
+             */
             respondBy: string;
+            /** @description The other party’s response; null until then */
             response: {
+                /** @description The other party’s answer */
                 message: string;
+                /** @description Files attached (ids from `POST /v1/files`) */
                 attachmentIds: string[];
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @description When the other party responded
+                 */
                 respondedAt: string;
             } | null;
+            /** @description How the disputed amount was split; null while open */
             resolution: {
+                /** @description Released to the contractor, in minor units */
                 releaseAmount: number;
+                /** @description Refunded to the client, in minor units */
                 refundAmount: number;
+                /** @description Who settled it: `admin`, or `policy` for the default outcome */
                 by: string;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @description When it was resolved; null while open
+                 */
                 resolvedAt: string;
             } | null;
+            /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it last changed
+             */
             updatedAt: string;
         };
         /**
+         * @description A person on the platform: a client, a contractor or both.
          * @example {
          *       "id": "usr_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "platformId": "plt_01jdq4z9v6x7m3k8t2w5r1c0aa",
@@ -2216,12 +2468,19 @@ export interface components {
          *     }
          */
         User: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description The platform (marketplace) it belongs to */
             platformId: string;
+            /** @description An email address */
             email: string;
+            /** @description The person’s name as others see it */
             name: string;
+            /** @description The user can log in to the web app with a password */
             hasPassword: boolean;
+            /** @description The payment method charged when a charge names none; null when none is saved */
             defaultPaymentMethod: string | null;
+            /** @description Your own id for it (unique per platform), set by the platform admin; null when none */
             externalId: string | null;
             /**
              * @description your own key–value strings (≤ 50 keys; keys ≤ 40, values ≤ 500 characters)
@@ -2233,10 +2492,17 @@ export interface components {
             metadata: {
                 [key: string]: string;
             };
+            /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it last changed
+             */
             updatedAt: string;
         };
         /**
@@ -2253,20 +2519,30 @@ export interface components {
          *     }
          */
         Problem: {
+            /** @description A URI naming the problem type: the code after https://tranche.dev/problems/ */
             type: string;
+            /** @description The code’s fixed title */
             title: string;
+            /** @description The HTTP status */
             status: number;
             /**
              * @description The stable code; each always comes with the same HTTP status: `validation_failed` 422, `malformed_request` 400, `payload_too_large` 413, `unsupported_media_type` 415, `unauthenticated` 401, `forbidden` 403, `csrf_refused` 403, `not_found` 404, `invalid_state` 409, `conflict` 409, `version_mismatch` 409, `funding_limit_reached` 409, `change_request_open` 409, `refund_request_open` 409, `limit_exceeded` 422, `revision_limit_reached` 409, `funding_pending` 409, `no_next_milestone` 409, `email_taken` 409, `external_id_taken` 409, `webhook_endpoint_limit_reached` 409, `webhook_url_not_allowed` 422, `idempotency_key_reused` 422, `idempotency_in_progress` 409, `payment_declined` 402, `week_invoiced` 409, `daily_limit_exceeded` 422, `not_hourly` 422, `payment_method_required` 422, `amount_below_minimum` 422, `already_member` 409, `invitation_not_usable` 410, `last_owner` 409, `second_approver_required` 403, `rate_limited` 429, `upload_quota_exceeded` 429, `service_unavailable` 503, `internal_error` 500.
              * @enum {string}
              */
             code: "validation_failed" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_refused" | "not_found" | "invalid_state" | "conflict" | "version_mismatch" | "funding_limit_reached" | "change_request_open" | "refund_request_open" | "limit_exceeded" | "revision_limit_reached" | "funding_pending" | "no_next_milestone" | "email_taken" | "external_id_taken" | "webhook_endpoint_limit_reached" | "webhook_url_not_allowed" | "idempotency_key_reused" | "idempotency_in_progress" | "payment_declined" | "week_invoiced" | "daily_limit_exceeded" | "not_hourly" | "payment_method_required" | "amount_below_minimum" | "already_member" | "invitation_not_usable" | "last_owner" | "second_approver_required" | "rate_limited" | "upload_quota_exceeded" | "service_unavailable" | "internal_error";
+            /** @description What went wrong in this case, for a person */
             detail: string;
+            /** @description The request’s path */
             instance?: string;
+            /** @description The request’s id (also the `x-request-id` header), for the server’s logs */
             requestId?: string;
+            /** @description With `validation_failed`: each invalid field */
             errors?: {
+                /** @description The field, as a path: `milestones[0].dueDate` */
                 field: string;
+                /** @description What is wrong with it */
                 message: string;
+                /** @description A machine-readable reason, such as `unknown_field` */
                 code?: string;
             }[];
         } & {
@@ -2293,7 +2569,9 @@ export interface components {
          *     }
          */
         RefundRequest: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description The contract it belongs to */
             contractId: string;
             /** @description the user who asked */
             requestedBy: string | null;
@@ -2308,15 +2586,20 @@ export interface components {
             refund: number;
             /** @description escrow released to the contractor, minor units */
             release: number;
+            /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
             currency: string;
             message: string | null;
             /** @description after this, an open request becomes a dispute */
             respondBy: string;
             counterOf: string | null;
             answerReason: string | null;
+            /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
+            /** @description When it was resolved; null while open */
             resolvedAt: string | null;
+            /** @description When it was created */
             createdAt: string;
+            /** @description When it last changed */
             updatedAt: string;
         };
         /**
@@ -2334,30 +2617,47 @@ export interface components {
          *     }
          */
         TimeEntry: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description The contract it belongs to */
             contractId: string;
+            /** @description The day (YYYY-MM-DD) */
             date: string;
+            /** @description Minutes of work (1–1440) */
             minutes: number;
+            /** @description What the time was spent on */
             memo: string;
+            /** @description The invoice it concerns, if any */
             invoiceId: string | null;
             billedMinutes: number | null;
+            /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it last changed
+             */
             updatedAt: string;
         };
         TimesheetWeek: {
             weekStart: string;
             weekEnd: string;
+            /** @description Minor units of the currency per hour */
             hourlyRate: number;
+            /** @description Hours billed at most per week (1–168); null is no limit */
             weeklyLimitHours: number | null;
             loggedMinutes: number;
             billableMinutes: number;
             unbilledMinutes: number;
+            /** @description An amount in the currency’s minor unit (an integer) */
             amount: number;
             /** @description True once the week is invoiced (the Monday 00:00 after it): its entries no longer change. */
             closed: boolean;
+            /** @description The invoice it concerns, if any */
             invoiceId: string | null;
             invoiceStatus: string | null;
         };
@@ -2400,6 +2700,7 @@ export interface components {
         Timesheet: {
             from: string;
             to: string;
+            /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
             currency: string;
             data: components["schemas"]["TimeEntry"][];
             weeks: components["schemas"]["TimesheetWeek"][];
@@ -2447,22 +2748,29 @@ export interface components {
          *     }
          */
         Invoice: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
             number: string;
+            /** @description The contract it belongs to */
             contractId: string;
+            /** @description The client: a user, or an organisation whose members act for it by role */
             clientId: string;
+            /** @description The contractor (a user) */
             contractorId: string;
             periodStart: string;
             periodEnd: string;
             loggedMinutes: number;
             billedMinutes: number;
             unbilledMinutes: number;
+            /** @description Minor units of the currency per hour */
             hourlyRate: number;
+            /** @description Hours billed at most per week (1–168); null is no limit */
             weeklyLimitHours: number | null;
             /** @description round half up (billedMinutes × hourlyRate / 60), once per invoice */
             amount: number;
             /** @description the amount, or what a dispute resolution left owed */
             amountDue: number;
+            /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
             currency: string;
             /** @enum {string} */
             status: "open" | "paid" | "past_due" | "void";
@@ -2476,18 +2784,30 @@ export interface components {
             balanceDue: number;
             chargePending: boolean;
             pastDueReason: string | null;
+            /** @description The dispute it concerns, if any */
             disputeId: string | null;
+            /** @description When it was paid; null until then */
             paidAt: string | null;
+            /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it last changed
+             */
             updatedAt: string;
             lines?: {
                 entryId: string;
+                /** @description The day (YYYY-MM-DD) */
                 date: string;
+                /** @description Minutes of work (1–1440) */
                 minutes: number;
                 billedMinutes: number;
+                /** @description What the time was spent on */
                 memo: string;
             }[];
         };
@@ -2510,22 +2830,35 @@ export interface components {
          *     }
          */
         MilestoneRequest: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description The contract it belongs to */
             contractId: string;
             requestedBy: string;
+            /** @description An amount in the currency’s minor unit (an integer) */
             amount: number;
+            /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
             currency: string;
             description: string;
             /** @enum {string} */
             status: "open" | "accepted" | "declined" | "withdrawn";
             declineReason: string | null;
+            /** @description The milestone it concerns, if any */
             milestoneId: string | null;
             answeredBy: string | null;
+            /** @description When it was answered; null while open */
             answeredAt: string | null;
+            /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it last changed
+             */
             updatedAt: string;
         };
         /**
@@ -2554,13 +2887,16 @@ export interface components {
          *     }
          */
         HourlyOverview: {
+            /** @description The contract it belongs to */
             contractId: string;
+            /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
             currency: string;
             thisWeek: components["schemas"]["TimesheetWeek"];
             invoiced: number;
             paid: number;
             open: number;
             pastDue: number;
+            /** @description Held in escrow now, in minor units */
             inEscrow: number;
             openRequests: number;
         };
@@ -2579,20 +2915,31 @@ export interface components {
          *     }
          */
         HourlyTerms: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description The contract it belongs to */
             contractId: string;
             /** @enum {string} */
             proposedBy: "client" | "contractor";
             /** @enum {string} */
             status: "proposed" | "accepted" | "declined" | "withdrawn";
+            /** @description Minor units of the currency per hour */
             hourlyRate: number;
+            /** @description Hours billed at most per week (1–168); null is no limit */
             weeklyLimitHours: number | null;
             /** @description The Monday from which accepted terms bill */
             effectiveFrom: string | null;
+            /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it last changed
+             */
             updatedAt: string;
         };
         /**
@@ -2613,18 +2960,89 @@ export interface components {
          *     }
          */
         Message: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description The contract it belongs to */
             contractId: string;
+            /** @description The user who wrote it */
             authorId: string;
             body: string;
             attachments: {
+                /** @description The id of this resource: a type prefix and a ULID */
                 id: string;
+                /** @description The file’s name as uploaded */
                 filename: string;
+                /** @description The media type of the content */
                 contentType: string;
+                /** @description Size in bytes */
                 size: number;
             }[];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
+        };
+        /** @description What sending a change set would do, computed without writing anything */
+        ChangePreview: {
+            /**
+             * @description `direct`: sending applies the set at once (the policy lets you change alone); `change_request`: it waits for the other party
+             * @enum {string}
+             */
+            mode: "direct" | "change_request";
+            /** @description Each milestone before and after, and the sum of the current milestones (proposed ones included) before and after */
+            diff: {
+                /** @description Every milestone the request touches */
+                milestones: {
+                    /** @description The milestone changed; null for one the request adds */
+                    milestoneId: string | null;
+                    /**
+                     * @description What happens to it
+                     * @enum {string}
+                     */
+                    change: "added" | "updated" | "removed" | "moved";
+                    /** @description The milestone before; null when added */
+                    before: {
+                        /** @description The milestone’s title */
+                        title: string;
+                        /** @description The milestone’s amount in minor units */
+                        amount: number;
+                        /** @description The date it is due (YYYY-MM-DD) */
+                        dueDate: string;
+                        /** @description The milestone’s details */
+                        description: string | null;
+                        /** @description Files attached (ids from `POST /v1/files`) */
+                        attachmentIds: string[];
+                        /** @description Place in the contract’s order, from 1 */
+                        position: number;
+                    } | null;
+                    /** @description The milestone after; null when removed */
+                    after: {
+                        /** @description The milestone’s title */
+                        title: string;
+                        /** @description The milestone’s amount in minor units */
+                        amount: number;
+                        /** @description The date it is due (YYYY-MM-DD) */
+                        dueDate: string;
+                        /** @description The milestone’s details */
+                        description: string | null;
+                        /** @description Files attached (ids from `POST /v1/files`) */
+                        attachmentIds: string[];
+                        /** @description Place in the contract’s order, from 1 */
+                        position: number;
+                    } | null;
+                }[];
+                /** @description The contract’s total before, in minor units */
+                totalBefore: number;
+                /** @description The contract’s total after, in minor units */
+                totalAfter: number;
+            };
+            /** @description The agreed total now: milestones not proposed, declined, cancelled or refunded (minor units) */
+            agreedBefore: number;
+            /** @description The agreed total once this set is accepted or applied (milestones it adds count) */
+            agreedAfter: number;
+            /** @description The contract’s currency */
+            currency: string;
         };
         /**
          * @example {
@@ -2636,12 +3054,17 @@ export interface components {
          *     }
          */
         TokenInfo: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
             name: string | null;
             /** @description the last four characters of the token (its value is never shown again) */
             lastFour: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
+            /** @description When it was revoked; null while it works */
             revokedAt: string | null;
         };
         /**
@@ -2665,12 +3088,18 @@ export interface components {
             /** @description the activity id; the same as the webhook body’s data and the stream’s event id */
             id: string;
             /** @enum {string} */
-            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
-            /** Format: date-time */
+            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
+            /** @description The contract it belongs to */
             contractId: string;
+            /** @description The milestone it concerns, if any */
             milestoneId: string | null;
             actorRole: string;
+            /** @description The user who acted; null for the platform admin and the system */
             actorId: string | null;
             data: {
                 [key: string]: unknown;
@@ -2733,6 +3162,9 @@ export interface components {
          *       "platformId": "plt_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "name": "Acme Ltd",
          *       "defaultPaymentMethod": null,
+         *       "approvalThreshold": {
+         *         "USD": 50000
+         *       },
          *       "myRoles": [
          *         "owner"
          *       ],
@@ -2741,15 +3173,27 @@ export interface components {
          *     }
          */
         Organization: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description The platform (marketplace) it belongs to */
             platformId: string;
             name: string;
             defaultPaymentMethod: string | null;
+            /** @description four eyes: per currency, the amount from which two members must approve, release or pay */
+            approvalThreshold: {
+                [key: string]: number;
+            };
             /** @description the caller’s roles in the organisation */
             myRoles: string[];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it last changed
+             */
             updatedAt: string;
         };
         /**
@@ -2764,11 +3208,16 @@ export interface components {
          *     }
          */
         OrganizationMember: {
+            /** @description The user concerned */
             userId: string;
             name: string;
+            /** @description An email address */
             email: string;
             roles: string[];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the member joined
+             */
             joinedAt: string;
         };
         /**
@@ -2788,17 +3237,26 @@ export interface components {
          *     }
          */
         OrganizationInvitation: {
+            /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description The organisation concerned */
             organizationId: string;
+            /** @description An email address */
             email: string;
             roles: string[];
             /** @enum {string} */
             status: "pending" | "accepted" | "revoked" | "expired";
             invitedBy: string;
             acceptedBy: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it stops working
+             */
             expiresAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created
+             */
             createdAt: string;
         };
         /**
@@ -2818,12 +3276,16 @@ export interface components {
          *     }
          */
         OrganizationContractor: {
+            /** @description The user concerned */
             userId: string;
             name: string;
+            /** @description An email address */
             email: string;
             totals: {
+                /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
                 currency: string;
                 contracts: number;
+                /** @description Held in escrow now, in minor units */
                 inEscrow: number;
                 paid: number;
                 /** @description agreed, neither in escrow nor paid */
@@ -2845,7 +3307,9 @@ export interface operations {
                 email?: string;
                 /** @description your own id for this record; unique per platform */
                 externalId?: string;
+                /** @description At most this many items (1–100) */
                 limit?: number;
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
             };
             header?: never;
@@ -2861,13 +3325,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: components["schemas"]["User"][];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2875,7 +3341,34 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2896,7 +3389,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** Format: email */
+                    /**
+                     * Format: email
+                     * @description An email address
+                     */
                     email: string;
                     name: string;
                     password?: string;
@@ -2928,8 +3424,8 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2937,7 +3433,61 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `email_taken`: A user with this email already exists; `external_id_taken`: Another record has this externalId; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2953,6 +3503,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The user’s id */
                 id: string;
             };
             cookie?: never;
@@ -2968,8 +3519,8 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2977,7 +3528,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2991,11 +3578,14 @@ export interface operations {
     listUserTokens: {
         parameters: {
             query?: {
+                /** @description At most this many items (1–100) */
                 limit?: number;
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
             };
             header?: never;
             path: {
+                /** @description The user’s id */
                 id: string;
             };
             cookie?: never;
@@ -3009,13 +3599,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: components["schemas"]["TokenInfo"][];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3023,7 +3615,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3039,6 +3667,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The user’s id */
                 id: string;
             };
             cookie?: never;
@@ -3058,16 +3687,20 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
                         token: string;
+                        /** @description The user concerned */
                         userId: string;
+                        /** @description The last four characters of the secret, to tell tokens apart */
                         lastFour: string;
+                        /** @description When it was created */
                         createdAt: string;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3075,7 +3708,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3091,6 +3787,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The token’s id */
                 id: string;
             };
             cookie?: never;
@@ -3104,8 +3801,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3113,7 +3810,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3134,10 +3894,16 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** Format: email */
+                    /**
+                     * Format: email
+                     * @description An email address
+                     */
                     email: string;
                     password: string;
-                    /** @example plt_01jdq4z9v6x7m3k8t2w5r1c0aa */
+                    /**
+                     * @description The platform (marketplace) it belongs to
+                     * @example plt_01jdq4z9v6x7m3k8t2w5r1c0aa
+                     */
                     platformId?: string;
                 };
             };
@@ -3151,12 +3917,13 @@ export interface operations {
                 content: {
                     "application/json": {
                         user: components["schemas"]["User"];
+                        /** @description When it stops working */
                         expiresAt: string;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3164,7 +3931,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3195,8 +4025,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3204,7 +4034,61 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3232,6 +4116,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         user: components["schemas"]["User"] | null;
+                        /** @description The platform (marketplace) it belongs to */
                         platformId: string;
                         admin: boolean;
                         /** @description Your unread in-app notifications (0 for the platform admin). */
@@ -3241,8 +4126,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3250,7 +4135,34 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3289,8 +4201,8 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3298,7 +4210,61 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3326,7 +4292,9 @@ export interface operations {
                 createdFrom?: string;
                 /** @description created before this date (UTC) */
                 createdTo?: string;
+                /** @description At most this many items (1–100) */
                 limit?: number;
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
             };
             header?: never;
@@ -3342,13 +4310,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: components["schemas"]["Contract"][];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3356,7 +4326,34 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3377,60 +4374,103 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description A short title (1–200 characters) */
                     title: string;
                     description?: string | null;
                     /** @description a user, or an organisation you are a member of (its members then act for the client by role) */
                     clientId: string;
-                    /** @example usr_01jdq4z9v6x7m3k8t2w5r1c0aa */
+                    /**
+                     * @description The contractor (a user)
+                     * @example usr_01jdq4z9v6x7m3k8t2w5r1c0aa
+                     */
                     contractorId: string;
-                    /** @enum {string} */
+                    /**
+                     * @description `fixed`: milestones with prices; `hourly`: time entries invoiced weekly at `hourlyRate`
+                     * @enum {string}
+                     */
                     type: "fixed" | "hourly";
-                    /** @example USD */
+                    /**
+                     * @description ISO 4217 currency code; amounts are integers in its minor unit
+                     * @example USD
+                     */
                     currency: string;
+                    /** @description A preset name, or a preset with overrides; default: the platform’s default preset (`hourly_requests` for hourly contracts) */
                     policy?: ("company_managed" | "sequential_escrow" | "client_creates" | "contractor_creates" | "hourly_requests" | "accept_every_change") | {
-                        /** @enum {string} */
+                        /**
+                         * @description The preset to start from
+                         * @enum {string}
+                         */
                         preset: "company_managed" | "sequential_escrow" | "client_creates" | "contractor_creates" | "hourly_requests" | "accept_every_change";
+                        /** @description Rules that differ from the preset (any field of the policy but `preset` and `platformFee`) */
                         overrides?: {
-                            /** @enum {string} */
+                            /**
+                             * @description Who may add milestones
+                             * @enum {string}
+                             */
                             milestoneCreators?: "client" | "contractor" | "both";
                             changesNeedAcceptance?: {
                                 client?: boolean;
                                 contractor?: boolean;
                             };
-                            /** @enum {string} */
+                            /**
+                             * @description `required`: work starts on funded escrow; `none`: approval creates a draft payment the client pays
+                             * @enum {string}
+                             */
                             escrow?: "required" | "none";
-                            /** @enum {string} */
+                            /**
+                             * @description Whether the client funds each milestone, or acceptance funds it from the saved card
+                             * @enum {string}
+                             */
                             fundingTrigger?: "client_funds" | "on_acceptance";
+                            /** @description At most this many milestones funded at once; null is no limit */
                             maxFundedMilestones?: number | null;
+                            /** @description Smallest escrow deposit per currency, in minor units */
                             minFundingAmount?: {
                                 [key: string]: number;
                             };
+                            /** @description The contractor must submit the work before the client can approve it */
                             submissionRequired?: boolean;
+                            /** @description Days the client has to review submitted work before it is approved by default; null: no default approval */
                             reviewPeriodDays?: number | null;
-                            /** @enum {string} */
+                            /**
+                             * @description How far a milestone may go and still be removed
+                             * @enum {string}
+                             */
                             deletableUntil?: "accepted" | "funded_unpaid";
+                            /** @description How many times the client may send work back; null is no limit */
                             maxRevisionRounds?: number | null;
+                            /** @description Days the other party has to answer a dispute */
                             disputeResponseDays?: number;
-                            /** @enum {string} */
+                            /**
+                             * @description What happens to a dispute left unanswered
+                             * @enum {string}
+                             */
                             disputeDefaultOutcome?: "opener_wins" | "release" | "refund";
                         };
                     };
                     /**
-                     * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
+                     * @description Hourly contracts (required there): minor units per hour, at least 1
                      * @example 150000
                      */
                     hourlyRate?: number;
+                    /** @description Hourly contracts: hours billed at most per week (1–168); absent is no limit */
                     weeklyLimitHours?: number;
+                    /** @description Milestones proposed with the contract (at most 100) */
                     milestones?: {
+                        /** @description A short title (1–200 characters) */
                         title: string;
                         /**
                          * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
                          * @example 150000
                          */
                         amount: number;
-                        /** @example 2027-03-31 */
+                        /**
+                         * @description The date it is due (YYYY-MM-DD)
+                         * @example 2027-03-31
+                         */
                         dueDate: string;
                         description?: string | null;
+                        /** @description Files uploaded with `POST /v1/files` (at most 20) */
                         attachmentIds?: string[];
                         /**
                          * @description your own id for this record; unique per platform
@@ -3476,8 +4516,8 @@ export interface operations {
                     "application/json": components["schemas"]["Contract"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3485,7 +4525,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `external_id_taken`: Another record has this externalId; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `limit_exceeded`: A limit of the contract would be exceeded; `idempotency_key_reused`: The Idempotency-Key was used with another request; `amount_below_minimum`: The amount is below the minimum */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3501,6 +4604,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -3516,8 +4620,8 @@ export interface operations {
                     "application/json": components["schemas"]["Contract"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3525,7 +4629,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3541,6 +4681,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -3563,8 +4704,8 @@ export interface operations {
                     "application/json": components["schemas"]["Contract"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3572,7 +4713,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `limit_exceeded`: A limit of the contract would be exceeded; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3588,6 +4792,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -3610,8 +4815,8 @@ export interface operations {
                     "application/json": components["schemas"]["Contract"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3619,7 +4824,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3635,6 +4903,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -3657,8 +4926,8 @@ export interface operations {
                     "application/json": components["schemas"]["Contract"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3666,7 +4935,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3682,6 +5014,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -3716,8 +5049,8 @@ export interface operations {
                     "application/json": components["schemas"]["RefundRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3725,7 +5058,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `change_request_open`: A change request is open on this contract; `refund_request_open`: A refund request is open on this contract; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3746,6 +5142,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -3761,8 +5158,8 @@ export interface operations {
                     "application/json": components["schemas"]["Timesheet"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3770,7 +5167,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `not_hourly`: Only hourly contracts have time entries, milestone requests and invoices */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3786,6 +5219,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -3793,10 +5227,17 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @example 2026-11-18 */
+                    /**
+                     * @description The day (YYYY-MM-DD)
+                     * @example 2026-11-18
+                     */
                     date: string;
+                    /** @description Minutes of work (1–1440) */
                     minutes: number;
-                    /** @default  */
+                    /**
+                     * @description What the time was spent on
+                     * @default
+                     */
                     memo?: string;
                 };
             };
@@ -3811,8 +5252,8 @@ export interface operations {
                     "application/json": components["schemas"]["TimeEntry"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3820,7 +5261,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running; `week_invoiced`: The week is invoiced: its time entries can no longer change */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `daily_limit_exceeded`: A day holds at most 24 hours of time entries; `not_hourly`: Only hourly contracts have time entries, milestone requests and invoices */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3836,6 +5340,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The timeEntry’s id */
                 id: string;
             };
             cookie?: never;
@@ -3849,8 +5354,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3858,7 +5363,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `week_invoiced`: The week is invoiced: its time entries can no longer change */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3874,6 +5442,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The timeEntry’s id */
                 id: string;
             };
             cookie?: never;
@@ -3881,9 +5450,14 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @example 2026-11-18 */
+                    /**
+                     * @description The day (YYYY-MM-DD)
+                     * @example 2026-11-18
+                     */
                     date?: string;
+                    /** @description Minutes of work (1–1440) */
                     minutes?: number;
+                    /** @description What the time was spent on */
                     memo?: string;
                     /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
                     expectedVersion?: number;
@@ -3900,8 +5474,8 @@ export interface operations {
                     "application/json": components["schemas"]["TimeEntry"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3909,7 +5483,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `week_invoiced`: The week is invoiced: its time entries can no longer change */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `daily_limit_exceeded`: A day holds at most 24 hours of time entries */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3925,6 +5562,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -3940,8 +5578,8 @@ export interface operations {
                     "application/json": components["schemas"]["HourlyOverview"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3949,7 +5587,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `not_hourly`: Only hourly contracts have time entries, milestone requests and invoices */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3965,6 +5639,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -3978,13 +5653,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: components["schemas"]["HourlyTerms"][];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3992,7 +5669,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `not_hourly`: Only hourly contracts have time entries, milestone requests and invoices */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4008,6 +5721,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -4020,6 +5734,7 @@ export interface operations {
                      * @example 150000
                      */
                     hourlyRate?: number;
+                    /** @description Hours billed at most per week (1–168); null is no limit */
                     weeklyLimitHours?: number | null;
                 };
             };
@@ -4034,8 +5749,8 @@ export interface operations {
                     "application/json": components["schemas"]["HourlyTerms"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4043,7 +5758,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `change_request_open`: A change request is open on this contract; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `not_hourly`: Only hourly contracts have time entries, milestone requests and invoices */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4059,6 +5837,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The hourlyTerms’s id */
                 id: string;
             };
             cookie?: never;
@@ -4078,8 +5857,8 @@ export interface operations {
                     "application/json": components["schemas"]["HourlyTerms"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4087,7 +5866,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4103,6 +5945,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The hourlyTerms’s id */
                 id: string;
             };
             cookie?: never;
@@ -4122,8 +5965,8 @@ export interface operations {
                     "application/json": components["schemas"]["HourlyTerms"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4131,7 +5974,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4147,6 +6053,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The hourlyTerms’s id */
                 id: string;
             };
             cookie?: never;
@@ -4166,8 +6073,8 @@ export interface operations {
                     "application/json": components["schemas"]["HourlyTerms"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4175,7 +6082,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4193,6 +6163,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -4206,13 +6177,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: components["schemas"]["MilestoneRequest"][];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4220,7 +6193,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `not_hourly`: Only hourly contracts have time entries, milestone requests and invoices */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4236,6 +6245,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -4262,8 +6272,8 @@ export interface operations {
                     "application/json": components["schemas"]["MilestoneRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4271,7 +6281,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `limit_exceeded`: A limit of the contract would be exceeded; `idempotency_key_reused`: The Idempotency-Key was used with another request; `not_hourly`: Only hourly contracts have time entries, milestone requests and invoices; `amount_below_minimum`: The amount is below the minimum */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4287,6 +6360,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestoneRequest’s id */
                 id: string;
             };
             cookie?: never;
@@ -4302,8 +6376,8 @@ export interface operations {
                     "application/json": components["schemas"]["MilestoneRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4311,7 +6385,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4327,6 +6437,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestoneRequest’s id */
                 id: string;
             };
             cookie?: never;
@@ -4354,8 +6465,8 @@ export interface operations {
                     "application/json": components["schemas"]["MilestoneRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4363,7 +6474,79 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payment_declined`: The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `funding_limit_reached`: Another milestone is already funded; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `limit_exceeded`: A limit of the contract would be exceeded; `idempotency_key_reused`: The Idempotency-Key was used with another request; `payment_method_required`: A payment method is required; `amount_below_minimum`: The amount is below the minimum */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4379,6 +6562,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestoneRequest’s id */
                 id: string;
             };
             cookie?: never;
@@ -4386,6 +6570,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Why, in words the other party reads (1–2000 characters) */
                     reason: string;
                     /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
                     expectedVersion?: number;
@@ -4402,8 +6587,8 @@ export interface operations {
                     "application/json": components["schemas"]["MilestoneRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4411,7 +6596,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4427,6 +6675,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestoneRequest’s id */
                 id: string;
             };
             cookie?: never;
@@ -4449,8 +6698,8 @@ export interface operations {
                     "application/json": components["schemas"]["MilestoneRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4458,7 +6707,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4476,7 +6788,9 @@ export interface operations {
                 status?: "open" | "paid" | "past_due" | "void";
                 /** @description csv: the same rows as text/csv (also chosen by `Accept: text/csv`). */
                 format?: "json" | "csv";
+                /** @description At most this many items (1–100) */
                 limit?: number;
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
             };
             header?: never;
@@ -4492,13 +6806,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: components["schemas"]["Invoice"][];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4506,7 +6822,34 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4526,6 +6869,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -4539,13 +6883,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: components["schemas"]["Invoice"][];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4553,7 +6899,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `not_hourly`: Only hourly contracts have time entries, milestone requests and invoices */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4569,6 +6951,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The invoice’s id */
                 id: string;
             };
             cookie?: never;
@@ -4584,8 +6967,8 @@ export interface operations {
                     "application/json": components["schemas"]["Invoice"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4593,7 +6976,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4609,6 +7028,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The invoice’s id */
                 id: string;
             };
             cookie?: never;
@@ -4624,8 +7044,8 @@ export interface operations {
                     "application/pdf": string;
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4633,7 +7053,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4649,6 +7105,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The invoice’s id */
                 id: string;
             };
             cookie?: never;
@@ -4676,8 +7133,8 @@ export interface operations {
                     "application/json": components["schemas"]["Invoice"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4685,7 +7142,79 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payment_declined`: The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `payment_method_required`: A payment method is required */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4701,6 +7230,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The invoice’s id */
                 id: string;
             };
             cookie?: never;
@@ -4708,6 +7238,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Why, in words the other party reads (1–2000 characters) */
                     reason: string;
                 };
             };
@@ -4722,8 +7253,8 @@ export interface operations {
                     "application/json": components["schemas"]["Dispute"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4731,7 +7262,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4747,6 +7341,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The invoice’s id */
                 id: string;
             };
             cookie?: never;
@@ -4766,8 +7361,8 @@ export interface operations {
                     "application/json": components["schemas"]["Invoice"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4775,7 +7370,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4797,6 +7455,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -4811,12 +7470,13 @@ export interface operations {
                 content: {
                     "application/json": {
                         data: components["schemas"]["Milestone"][];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4824,7 +7484,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4840,6 +7536,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -4847,15 +7544,20 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description A short title (1–200 characters) */
                     title: string;
                     /**
                      * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
                      * @example 150000
                      */
                     amount: number;
-                    /** @example 2027-03-31 */
+                    /**
+                     * @description The date it is due (YYYY-MM-DD)
+                     * @example 2027-03-31
+                     */
                     dueDate: string;
                     description?: string | null;
+                    /** @description Files uploaded with `POST /v1/files` (at most 20) */
                     attachmentIds?: string[];
                     /**
                      * @description your own id for this record; unique per platform
@@ -4885,8 +7587,8 @@ export interface operations {
                     "application/json": components["schemas"]["Milestone"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4894,7 +7596,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `change_request_open`: A change request is open on this contract; `external_id_taken`: Another record has this externalId; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `limit_exceeded`: A limit of the contract would be exceeded; `idempotency_key_reused`: The Idempotency-Key was used with another request; `amount_below_minimum`: The amount is below the minimum */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4910,6 +7675,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestone’s id */
                 id: string;
             };
             cookie?: never;
@@ -4925,8 +7691,8 @@ export interface operations {
                     "application/json": components["schemas"]["Milestone"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4934,7 +7700,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4950,6 +7752,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestone’s id */
                 id: string;
             };
             cookie?: never;
@@ -4974,8 +7777,8 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4983,7 +7786,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `change_request_open`: A change request is open on this contract; `funding_pending`: The escrow deposit has not settled yet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4999,6 +7865,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestone’s id */
                 id: string;
             };
             cookie?: never;
@@ -5006,15 +7873,20 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description A short title (1–200 characters) */
                     title?: string;
                     /**
                      * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
                      * @example 150000
                      */
                     amount?: number;
-                    /** @example 2027-03-31 */
+                    /**
+                     * @description The date it is due (YYYY-MM-DD)
+                     * @example 2027-03-31
+                     */
                     dueDate?: string;
                     description?: string | null;
+                    /** @description Files uploaded with `POST /v1/files` (at most 20) */
                     attachmentIds?: string[];
                     /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
                     expectedVersion?: number;
@@ -5040,8 +7912,8 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5049,7 +7921,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `change_request_open`: A change request is open on this contract */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `limit_exceeded`: A limit of the contract would be exceeded; `amount_below_minimum`: The amount is below the minimum */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5065,6 +8000,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -5095,8 +8031,8 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5104,7 +8040,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `change_request_open`: A change request is open on this contract */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5120,6 +8119,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestone’s id */
                 id: string;
             };
             cookie?: never;
@@ -5142,8 +8142,8 @@ export interface operations {
                     "application/json": components["schemas"]["Milestone"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5151,7 +8151,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `limit_exceeded`: A limit of the contract would be exceeded; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5167,6 +8230,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestone’s id */
                 id: string;
             };
             cookie?: never;
@@ -5174,6 +8238,7 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /** @description Why, in words the other party reads (1–2000 characters) */
                     reason?: string;
                 } | null;
             };
@@ -5188,8 +8253,8 @@ export interface operations {
                     "application/json": components["schemas"]["Milestone"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5197,7 +8262,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5213,6 +8341,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestone’s id */
                 id: string;
             };
             cookie?: never;
@@ -5231,7 +8360,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The provider answered: the milestone is funded (`fundingPending` while an accepted charge settles). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5240,8 +8369,17 @@ export interface operations {
                     "application/json": components["schemas"]["Milestone"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description The provider has not answered within the wait: `fundingPending` is true, the status unchanged; both parties are notified when it answers. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Milestone"];
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5249,7 +8387,79 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payment_declined`: The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `funding_limit_reached`: Another milestone is already funded; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `payment_method_required`: A payment method is required; `amount_below_minimum`: The amount is below the minimum */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5265,6 +8475,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestone’s id */
                 id: string;
             };
             cookie?: never;
@@ -5273,6 +8484,7 @@ export interface operations {
             content: {
                 "application/json": {
                     note?: string;
+                    /** @description Files uploaded with `POST /v1/files` (at most 20) */
                     attachmentIds?: string[];
                     /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
                     expectedVersion?: number;
@@ -5289,8 +8501,8 @@ export interface operations {
                     "application/json": components["schemas"]["Milestone"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5298,7 +8510,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5314,6 +8589,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestone’s id */
                 id: string;
             };
             cookie?: never;
@@ -5336,8 +8612,8 @@ export interface operations {
                     "application/json": components["schemas"]["Milestone"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5345,7 +8621,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5361,6 +8700,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestone’s id */
                 id: string;
             };
             cookie?: never;
@@ -5368,6 +8708,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Why, in words the other party reads (1–2000 characters) */
                     reason: string;
                     /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
                     expectedVersion?: number;
@@ -5384,8 +8725,8 @@ export interface operations {
                     "application/json": components["schemas"]["Milestone"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5393,7 +8734,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `revision_limit_reached`: The revision limit for this milestone is reached; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5409,6 +8813,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestone’s id */
                 id: string;
             };
             cookie?: never;
@@ -5446,8 +8851,8 @@ export interface operations {
                     "application/json": components["schemas"]["Milestone"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5455,7 +8860,79 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payment_declined`: The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `funding_limit_reached`: Another milestone is already funded; `funding_pending`: The escrow deposit has not settled yet; `no_next_milestone`: There is no agreed, unfunded milestone after this one; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `payment_method_required`: A payment method is required; `amount_below_minimum`: The amount is below the minimum */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5471,6 +8948,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestone’s id */
                 id: string;
             };
             cookie?: never;
@@ -5493,8 +8971,8 @@ export interface operations {
                     "application/json": components["schemas"]["Milestone"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5502,7 +8980,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5518,6 +9059,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestone’s id */
                 id: string;
             };
             cookie?: never;
@@ -5525,7 +9067,9 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Why, in words the other party reads (1–2000 characters) */
                     reason: string;
+                    /** @description Files uploaded with `POST /v1/files` (at most 20) */
                     evidenceIds?: string[];
                 };
             };
@@ -5540,8 +9084,8 @@ export interface operations {
                     "application/json": components["schemas"]["Dispute"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5549,7 +9093,255 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    previewContractChangeRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The contract’s id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The changes, applied in order: add, update, remove, reorder */
+                    operations: ({
+                        /**
+                         * @description Add a milestone
+                         * @enum {string}
+                         */
+                        op: "add";
+                        /** @description The new milestone */
+                        milestone: {
+                            /** @description A short title (1–200 characters) */
+                            title: string;
+                            /**
+                             * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
+                             * @example 150000
+                             */
+                            amount: number;
+                            /**
+                             * @description The date it is due (YYYY-MM-DD)
+                             * @example 2027-03-31
+                             */
+                            dueDate: string;
+                            description?: string | null;
+                            /** @description Files uploaded with `POST /v1/files` (at most 20) */
+                            attachmentIds?: string[];
+                        };
+                    } | {
+                        /**
+                         * @description Change a milestone
+                         * @enum {string}
+                         */
+                        op: "update";
+                        /**
+                         * @description The milestone to change
+                         * @example ms_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        milestoneId: string;
+                        /** @description The fields to change (at least one) */
+                        changes: {
+                            /** @description A short title (1–200 characters) */
+                            title?: string;
+                            /**
+                             * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
+                             * @example 150000
+                             */
+                            amount?: number;
+                            /**
+                             * @description The date it is due (YYYY-MM-DD)
+                             * @example 2027-03-31
+                             */
+                            dueDate?: string;
+                            description?: string | null;
+                            /** @description Files uploaded with `POST /v1/files` (at most 20) */
+                            attachmentIds?: string[];
+                        };
+                    } | {
+                        /**
+                         * @description Remove a milestone
+                         * @enum {string}
+                         */
+                        op: "remove";
+                        /**
+                         * @description The milestone to remove
+                         * @example ms_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        milestoneId: string;
+                    } | {
+                        /**
+                         * @description Put milestones in a new order
+                         * @enum {string}
+                         */
+                        op: "reorder";
+                        /** @description Every current milestone once, in the new order */
+                        milestoneIds: string[];
+                    })[];
+                    /** @description A note to the other party */
+                    message?: string;
+                };
+            };
+        };
+        responses: {
             /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangePreview"];
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `change_request_open`: A change request is open on this contract; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `limit_exceeded`: A limit of the contract would be exceeded; `idempotency_key_reused`: The Idempotency-Key was used with another request; `amount_below_minimum`: The amount is below the minimum */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5563,12 +9355,15 @@ export interface operations {
     listContractChangeRequests: {
         parameters: {
             query?: {
-                status?: "open" | "accepted" | "declined" | "withdrawn" | "failed";
+                status?: "open" | "accepted" | "declined" | "withdrawn" | "failed" | "superseded";
+                /** @description At most this many items (1–100) */
                 limit?: number;
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
             };
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -5582,13 +9377,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: components["schemas"]["ChangeRequest"][];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5596,7 +9393,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5612,6 +9445,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -5619,48 +9453,81 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The changes, applied in order: add, update, remove, reorder */
                     operations: ({
-                        /** @enum {string} */
+                        /**
+                         * @description Add a milestone
+                         * @enum {string}
+                         */
                         op: "add";
+                        /** @description The new milestone */
                         milestone: {
+                            /** @description A short title (1–200 characters) */
                             title: string;
                             /**
                              * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
                              * @example 150000
                              */
                             amount: number;
-                            /** @example 2027-03-31 */
+                            /**
+                             * @description The date it is due (YYYY-MM-DD)
+                             * @example 2027-03-31
+                             */
                             dueDate: string;
                             description?: string | null;
+                            /** @description Files uploaded with `POST /v1/files` (at most 20) */
                             attachmentIds?: string[];
                         };
                     } | {
-                        /** @enum {string} */
+                        /**
+                         * @description Change a milestone
+                         * @enum {string}
+                         */
                         op: "update";
-                        /** @example ms_01jdq4z9v6x7m3k8t2w5r1c0aa */
+                        /**
+                         * @description The milestone to change
+                         * @example ms_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
                         milestoneId: string;
+                        /** @description The fields to change (at least one) */
                         changes: {
+                            /** @description A short title (1–200 characters) */
                             title?: string;
                             /**
                              * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
                              * @example 150000
                              */
                             amount?: number;
-                            /** @example 2027-03-31 */
+                            /**
+                             * @description The date it is due (YYYY-MM-DD)
+                             * @example 2027-03-31
+                             */
                             dueDate?: string;
                             description?: string | null;
+                            /** @description Files uploaded with `POST /v1/files` (at most 20) */
                             attachmentIds?: string[];
                         };
                     } | {
-                        /** @enum {string} */
+                        /**
+                         * @description Remove a milestone
+                         * @enum {string}
+                         */
                         op: "remove";
-                        /** @example ms_01jdq4z9v6x7m3k8t2w5r1c0aa */
+                        /**
+                         * @description The milestone to remove
+                         * @example ms_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
                         milestoneId: string;
                     } | {
-                        /** @enum {string} */
+                        /**
+                         * @description Put milestones in a new order
+                         * @enum {string}
+                         */
                         op: "reorder";
+                        /** @description Every current milestone once, in the new order */
                         milestoneIds: string[];
                     })[];
+                    /** @description A note to the other party */
                     message?: string;
                 };
             };
@@ -5675,8 +9542,8 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5684,7 +9551,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `change_request_open`: A change request is open on this contract; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `limit_exceeded`: A limit of the contract would be exceeded; `idempotency_key_reused`: The Idempotency-Key was used with another request; `amount_below_minimum`: The amount is below the minimum */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5700,6 +9630,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The changeRequest’s id */
                 id: string;
             };
             cookie?: never;
@@ -5715,8 +9646,8 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5724,7 +9655,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5740,6 +9707,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The changeRequest’s id */
                 id: string;
             };
             cookie?: never;
@@ -5762,8 +9730,8 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5771,7 +9739,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `limit_exceeded`: A limit of the contract would be exceeded; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5787,6 +9818,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The changeRequest’s id */
                 id: string;
             };
             cookie?: never;
@@ -5794,6 +9826,7 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /** @description Why, in words the other party reads (1–2000 characters) */
                     reason?: string;
                 } | null;
             };
@@ -5808,8 +9841,8 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5817,7 +9850,257 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    modifyChangeRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The changeRequest’s id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The changes, applied in order: add, update, remove, reorder */
+                    operations: ({
+                        /**
+                         * @description Add a milestone
+                         * @enum {string}
+                         */
+                        op: "add";
+                        /** @description The new milestone */
+                        milestone: {
+                            /** @description A short title (1–200 characters) */
+                            title: string;
+                            /**
+                             * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
+                             * @example 150000
+                             */
+                            amount: number;
+                            /**
+                             * @description The date it is due (YYYY-MM-DD)
+                             * @example 2027-03-31
+                             */
+                            dueDate: string;
+                            description?: string | null;
+                            /** @description Files uploaded with `POST /v1/files` (at most 20) */
+                            attachmentIds?: string[];
+                        };
+                    } | {
+                        /**
+                         * @description Change a milestone
+                         * @enum {string}
+                         */
+                        op: "update";
+                        /**
+                         * @description The milestone to change
+                         * @example ms_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        milestoneId: string;
+                        /** @description The fields to change (at least one) */
+                        changes: {
+                            /** @description A short title (1–200 characters) */
+                            title?: string;
+                            /**
+                             * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
+                             * @example 150000
+                             */
+                            amount?: number;
+                            /**
+                             * @description The date it is due (YYYY-MM-DD)
+                             * @example 2027-03-31
+                             */
+                            dueDate?: string;
+                            description?: string | null;
+                            /** @description Files uploaded with `POST /v1/files` (at most 20) */
+                            attachmentIds?: string[];
+                        };
+                    } | {
+                        /**
+                         * @description Remove a milestone
+                         * @enum {string}
+                         */
+                        op: "remove";
+                        /**
+                         * @description The milestone to remove
+                         * @example ms_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        milestoneId: string;
+                    } | {
+                        /**
+                         * @description Put milestones in a new order
+                         * @enum {string}
+                         */
+                        op: "reorder";
+                        /** @description Every current milestone once, in the new order */
+                        milestoneIds: string[];
+                    })[];
+                    /** @description A note to the other party */
+                    message?: string;
+                    /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
+                    expectedVersion?: number;
+                };
+            };
+        };
+        responses: {
             /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `change_request_open`: A change request is open on this contract; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `limit_exceeded`: A limit of the contract would be exceeded; `idempotency_key_reused`: The Idempotency-Key was used with another request; `amount_below_minimum`: The amount is below the minimum */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5833,6 +10116,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The changeRequest’s id */
                 id: string;
             };
             cookie?: never;
@@ -5852,8 +10136,8 @@ export interface operations {
                     "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5861,7 +10145,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5877,6 +10224,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The dispute’s id */
                 id: string;
             };
             cookie?: never;
@@ -5892,8 +10240,8 @@ export interface operations {
                     "application/json": components["schemas"]["Dispute"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5901,7 +10249,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5917,6 +10301,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The dispute’s id */
                 id: string;
             };
             cookie?: never;
@@ -5925,6 +10310,7 @@ export interface operations {
             content: {
                 "application/json": {
                     message: string;
+                    /** @description Files uploaded with `POST /v1/files` (at most 20) */
                     attachmentIds?: string[];
                 };
             };
@@ -5939,8 +10325,8 @@ export interface operations {
                     "application/json": components["schemas"]["Dispute"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5948,7 +10334,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5964,6 +10413,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The dispute’s id */
                 id: string;
             };
             cookie?: never;
@@ -5986,8 +10436,8 @@ export interface operations {
                     "application/json": components["schemas"]["Dispute"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5995,7 +10445,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6012,7 +10525,9 @@ export interface operations {
                 contractId?: string;
                 status?: "draft" | "processing" | "paid" | "failed" | "refunded";
                 role?: "client" | "contractor";
+                /** @description At most this many items (1–100) */
                 limit?: number;
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
             };
             header?: never;
@@ -6028,13 +10543,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: components["schemas"]["Payment"][];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6042,7 +10559,34 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6058,6 +10602,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The payment’s id */
                 id: string;
             };
             cookie?: never;
@@ -6073,8 +10618,8 @@ export interface operations {
                     "application/json": components["schemas"]["Payment"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6082,7 +10627,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6098,6 +10679,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The payment’s id */
                 id: string;
             };
             cookie?: never;
@@ -6123,8 +10705,17 @@ export interface operations {
                     "application/json": components["schemas"]["Payment"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description The provider has not answered within the wait: the payment is `processing`; both parties are notified when it answers. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6132,7 +10723,79 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payment_declined`: The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `payment_method_required`: A payment method is required */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6170,12 +10833,25 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The payments, paid (or processing while a charge settles). */
                         data: components["schemas"]["Payment"][];
                     };
                 };
             };
             /** @description Default Response */
-            "4XX": {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The payments; those the provider has not answered yet are processing. */
+                        data: components["schemas"]["Payment"][];
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6183,7 +10859,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payment_declined`: The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `payment_method_required`: A payment method is required */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6197,11 +10936,14 @@ export interface operations {
     listContractActivity: {
         parameters: {
             query?: {
+                /** @description At most this many items (1–100) */
                 limit?: number;
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
             };
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -6215,25 +10957,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: {
+                            /** @description The id of this resource: a type prefix and a ULID */
                             id: string;
+                            /** @description The contract it belongs to */
                             contractId: string;
+                            /** @description The milestone it concerns, if any */
                             milestoneId: string | null;
+                            /** @description The user who acted; null for the platform admin and the system */
                             actorId: string | null;
+                            /** @description Who acted: `client`, `contractor`, `admin` or `system` (the worker) */
                             actorRole: string;
+                            /** @description What happened, as an event type (`milestone.funded`, …; the webhook event types) */
                             kind: string;
+                            /** @description The event’s details: amounts, titles, reasons */
                             data: {
                                 [key: string]: unknown;
                             };
-                            /** Format: date-time */
+                            /**
+                             * Format: date-time
+                             * @description When it was created
+                             */
                             createdAt: string;
                         }[];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6241,7 +10995,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6256,7 +11046,9 @@ export interface operations {
         parameters: {
             query?: {
                 unread?: "true" | "false";
+                /** @description At most this many items (1–100) */
                 limit?: number;
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
             };
             header?: never;
@@ -6272,25 +11064,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: {
+                            /** @description The id of this resource: a type prefix and a ULID */
                             id: string;
+                            /** @description The contract it belongs to */
                             contractId: string | null;
+                            /** @description The event it tells of (`milestone.funded`, …) */
                             kind: string;
+                            /** @description One line, as in the email’s subject */
                             title: string;
+                            /** @description The text, as in the email */
                             body: string;
+                            /** @description The event’s details */
                             data: {
                                 [key: string]: unknown;
                             };
+                            /** @description When it was read; null while unread */
                             readAt: string | null;
-                            /** Format: date-time */
+                            /**
+                             * Format: date-time
+                             * @description When it was created
+                             */
                             createdAt: string;
                         }[];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6298,7 +11102,34 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6312,7 +11143,9 @@ export interface operations {
     listContractMessages: {
         parameters: {
             query?: {
+                /** @description At most this many items (1–100) */
                 limit?: number;
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
                 /** @description Messages older than this one (newest first). */
                 before?: string;
@@ -6321,6 +11154,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -6334,13 +11168,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: components["schemas"]["Message"][];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6348,7 +11184,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6364,6 +11236,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -6372,6 +11245,7 @@ export interface operations {
             content: {
                 "application/json": {
                     body: string;
+                    /** @description Files uploaded with `POST /v1/files` (at most 20) */
                     attachmentIds?: string[];
                 };
             };
@@ -6386,8 +11260,8 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6395,7 +11269,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6411,6 +11348,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -6431,14 +11369,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The contract it belongs to */
                         contractId: string;
                         readUpTo: string | null;
                         unreadMessages: number;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6446,7 +11385,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6484,8 +11486,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6493,7 +11495,61 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6528,8 +11584,8 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6537,7 +11593,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6564,17 +11656,23 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
+                        /** @description The file’s name as uploaded */
                         filename: string;
+                        /** @description The media type of the content */
                         contentType: string;
+                        /** @description Size in bytes */
                         size: number;
+                        /** @description SHA-256 of the content, hex */
                         sha256: string;
+                        /** @description When it was created */
                         createdAt: string;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6582,7 +11680,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upload_quota_exceeded`: The daily upload quota is used up */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6598,6 +11759,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The file’s id */
                 id: string;
             };
             cookie?: never;
@@ -6611,17 +11773,23 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
+                        /** @description The file’s name as uploaded */
                         filename: string;
+                        /** @description The media type of the content */
                         contentType: string;
+                        /** @description Size in bytes */
                         size: number;
+                        /** @description SHA-256 of the content, hex */
                         sha256: string;
+                        /** @description When it was created */
                         createdAt: string;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6629,7 +11797,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6645,6 +11849,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The file’s id */
                 id: string;
             };
             cookie?: never;
@@ -6660,8 +11865,8 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6669,7 +11874,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6710,8 +11951,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6719,7 +11960,34 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6733,7 +12001,9 @@ export interface operations {
     listWebhookEndpoints: {
         parameters: {
             query?: {
+                /** @description At most this many items (1–100) */
                 limit?: number;
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
             };
             header?: never;
@@ -6749,11 +12019,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: {
+                            /** @description The id of this resource: a type prefix and a ULID */
                             id: string;
                             url: string;
                             events: string[];
                             enabled: boolean;
+                            /** @description When it was disabled; null while enabled */
                             disabledAt: string | null;
                             /** @description `failing`: disabled after three days of failed deliveries */
                             disabledReason: ("manual" | "failing") | null;
@@ -6761,17 +12034,24 @@ export interface operations {
                             failingSince: string | null;
                             /** @description Until then the secret replaced by the last rotation signs too */
                             previousSecretExpiresAt: string | null;
-                            /** Format: date-time */
+                            /**
+                             * Format: date-time
+                             * @description When it was created
+                             */
                             createdAt: string;
-                            /** Format: date-time */
+                            /**
+                             * Format: date-time
+                             * @description When it last changed
+                             */
                             updatedAt: string;
                         }[];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6779,7 +12059,34 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6806,7 +12113,7 @@ export interface operations {
                      */
                     url: string;
                     /** @description Event types to receive; `*` for all. */
-                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
                     /** @default true */
                     enabled?: boolean;
                 };
@@ -6820,10 +12127,12 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
                         url: string;
                         events: string[];
                         enabled: boolean;
+                        /** @description When it was disabled; null while enabled */
                         disabledAt: string | null;
                         /** @description `failing`: disabled after three days of failed deliveries */
                         disabledReason: ("manual" | "failing") | null;
@@ -6831,9 +12140,15 @@ export interface operations {
                         failingSince: string | null;
                         /** @description Until then the secret replaced by the last rotation signs too */
                         previousSecretExpiresAt: string | null;
-                        /** Format: date-time */
+                        /**
+                         * Format: date-time
+                         * @description When it was created
+                         */
                         createdAt: string;
-                        /** Format: date-time */
+                        /**
+                         * Format: date-time
+                         * @description When it last changed
+                         */
                         updatedAt: string;
                         /**
                          * @description Standard Webhooks signing secret, shown only in this answer
@@ -6843,8 +12158,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6852,7 +12167,61 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `webhook_endpoint_limit_reached`: The platform has as many webhook endpoints as it may; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `webhook_url_not_allowed`: Webhooks may not be sent to this address; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6868,6 +12237,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The webhook’s id */
                 id: string;
             };
             cookie?: never;
@@ -6881,10 +12251,12 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
                         url: string;
                         events: string[];
                         enabled: boolean;
+                        /** @description When it was disabled; null while enabled */
                         disabledAt: string | null;
                         /** @description `failing`: disabled after three days of failed deliveries */
                         disabledReason: ("manual" | "failing") | null;
@@ -6892,15 +12264,21 @@ export interface operations {
                         failingSince: string | null;
                         /** @description Until then the secret replaced by the last rotation signs too */
                         previousSecretExpiresAt: string | null;
-                        /** Format: date-time */
+                        /**
+                         * Format: date-time
+                         * @description When it was created
+                         */
                         createdAt: string;
-                        /** Format: date-time */
+                        /**
+                         * Format: date-time
+                         * @description When it last changed
+                         */
                         updatedAt: string;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6908,7 +12286,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6924,6 +12338,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The webhook’s id */
                 id: string;
             };
             cookie?: never;
@@ -6937,8 +12352,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6946,7 +12361,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6962,6 +12440,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The webhook’s id */
                 id: string;
             };
             cookie?: never;
@@ -6975,7 +12454,7 @@ export interface operations {
                      */
                     url?: string;
                     /** @description Event types to receive; `*` for all. */
-                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
                     enabled?: boolean;
                 };
             };
@@ -6988,10 +12467,12 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
                         url: string;
                         events: string[];
                         enabled: boolean;
+                        /** @description When it was disabled; null while enabled */
                         disabledAt: string | null;
                         /** @description `failing`: disabled after three days of failed deliveries */
                         disabledReason: ("manual" | "failing") | null;
@@ -6999,15 +12480,21 @@ export interface operations {
                         failingSince: string | null;
                         /** @description Until then the secret replaced by the last rotation signs too */
                         previousSecretExpiresAt: string | null;
-                        /** Format: date-time */
+                        /**
+                         * Format: date-time
+                         * @description When it was created
+                         */
                         createdAt: string;
-                        /** Format: date-time */
+                        /**
+                         * Format: date-time
+                         * @description When it last changed
+                         */
                         updatedAt: string;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7015,7 +12502,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `webhook_url_not_allowed`: Webhooks may not be sent to this address */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7031,6 +12581,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The webhook’s id */
                 id: string;
             };
             cookie?: never;
@@ -7048,10 +12599,12 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
                         url: string;
                         events: string[];
                         enabled: boolean;
+                        /** @description When it was disabled; null while enabled */
                         disabledAt: string | null;
                         /** @description `failing`: disabled after three days of failed deliveries */
                         disabledReason: ("manual" | "failing") | null;
@@ -7059,9 +12612,15 @@ export interface operations {
                         failingSince: string | null;
                         /** @description Until then the secret replaced by the last rotation signs too */
                         previousSecretExpiresAt: string | null;
-                        /** Format: date-time */
+                        /**
+                         * Format: date-time
+                         * @description When it was created
+                         */
                         createdAt: string;
-                        /** Format: date-time */
+                        /**
+                         * Format: date-time
+                         * @description When it last changed
+                         */
                         updatedAt: string;
                         /**
                          * @description Standard Webhooks signing secret, shown only in this answer
@@ -7071,8 +12630,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7080,7 +12639,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7096,6 +12718,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The webhook’s id */
                 id: string;
             };
             cookie?: never;
@@ -7113,13 +12736,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The message concerned */
                         messageId: string;
                         status: string;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7127,7 +12751,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7141,11 +12828,14 @@ export interface operations {
     listWebhookEndpointDeliveries: {
         parameters: {
             query?: {
+                /** @description At most this many items (1–100) */
                 limit?: number;
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
             };
             header?: never;
             path: {
+                /** @description The webhook’s id */
                 id: string;
             };
             cookie?: never;
@@ -7159,12 +12849,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: {
+                            /** @description The id of this resource: a type prefix and a ULID */
                             id: string;
                             /** @description The message’s `webhook-id`, the same on every attempt */
                             messageId: string;
                             eventType: string;
-                            /** Format: date-time */
+                            /**
+                             * Format: date-time
+                             * @description When the attempt was made
+                             */
                             attemptedAt: string;
                             /** @description The endpoint’s HTTP status; null when there was no answer */
                             statusCode: number | null;
@@ -7174,12 +12869,13 @@ export interface operations {
                             /** @description When the message is tried again; null once delivered or given up */
                             nextRetryAt: string | null;
                         }[];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7187,7 +12883,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7221,13 +12953,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The message concerned */
                         messageId: string;
                         status: string;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7235,7 +12968,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7249,7 +13045,9 @@ export interface operations {
     listAdminTokens: {
         parameters: {
             query?: {
+                /** @description At most this many items (1–100) */
                 limit?: number;
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
             };
             header?: never;
@@ -7265,7 +13063,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: {
+                            /** @description The id of this resource: a type prefix and a ULID */
                             id: string;
                             name: string | null;
                             /**
@@ -7273,19 +13073,25 @@ export interface operations {
                              * @enum {string}
                              */
                             origin: "env" | "first_start" | "issued";
+                            /** @description The last four characters of the secret, to tell tokens apart */
                             lastFour: string;
-                            /** Format: date-time */
+                            /**
+                             * Format: date-time
+                             * @description When it was created
+                             */
                             createdAt: string;
+                            /** @description When it was revoked; null while it works */
                             revokedAt: string | null;
                             /** @description true for the token that made this request */
                             current: boolean;
                         }[];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7293,7 +13099,34 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7326,6 +13159,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
                         name: string | null;
                         /**
@@ -7333,9 +13167,14 @@ export interface operations {
                          * @enum {string}
                          */
                         origin: "env" | "first_start" | "issued";
+                        /** @description The last four characters of the secret, to tell tokens apart */
                         lastFour: string;
-                        /** Format: date-time */
+                        /**
+                         * Format: date-time
+                         * @description When it was created
+                         */
                         createdAt: string;
+                        /** @description When it was revoked; null while it works */
                         revokedAt: string | null;
                         /** @description true for the token that made this request */
                         current: boolean;
@@ -7344,8 +13183,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7353,7 +13192,61 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7369,6 +13262,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The token’s id */
                 id: string;
             };
             cookie?: never;
@@ -7382,8 +13276,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7391,7 +13285,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7407,6 +13364,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The token’s id */
                 id: string;
             };
             cookie?: never;
@@ -7424,6 +13382,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
                         name: string | null;
                         /**
@@ -7431,9 +13390,14 @@ export interface operations {
                          * @enum {string}
                          */
                         origin: "env" | "first_start" | "issued";
+                        /** @description The last four characters of the secret, to tell tokens apart */
                         lastFour: string;
-                        /** Format: date-time */
+                        /**
+                         * Format: date-time
+                         * @description When it was created
+                         */
                         createdAt: string;
+                        /** @description When it was revoked; null while it works */
                         revokedAt: string | null;
                         /** @description true for the token that made this request */
                         current: boolean;
@@ -7443,8 +13407,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7452,7 +13416,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7502,8 +13529,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7511,7 +13538,61 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7540,8 +13621,8 @@ export interface operations {
                     "application/json": components["schemas"]["Platform"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7549,7 +13630,34 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7607,8 +13715,8 @@ export interface operations {
                     "application/json": components["schemas"]["Platform"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7616,7 +13724,61 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7632,6 +13794,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The user’s id */
                 id: string;
             };
             cookie?: never;
@@ -7664,8 +13827,8 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7673,7 +13836,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `external_id_taken`: Another record has this externalId */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7689,6 +13915,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -7721,8 +13948,8 @@ export interface operations {
                     "application/json": components["schemas"]["Contract"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7730,7 +13957,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `external_id_taken`: Another record has this externalId */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7746,6 +14036,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The milestone’s id */
                 id: string;
             };
             cookie?: never;
@@ -7778,8 +14069,8 @@ export interface operations {
                     "application/json": components["schemas"]["Milestone"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7787,7 +14078,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `external_id_taken`: Another record has this externalId */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7809,7 +14163,9 @@ export interface operations {
                 from?: string;
                 /** @description opened before */
                 to?: string;
+                /** @description At most this many items (1–100) */
                 limit?: number;
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
             };
             header?: never;
@@ -7825,13 +14181,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: components["schemas"]["Dispute"][];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7839,7 +14197,34 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7855,7 +14240,7 @@ export interface operations {
             query?: {
                 /** @description only events after this one */
                 after?: string;
-                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
+                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
                 contractId?: string;
                 limit?: number;
             };
@@ -7878,8 +14263,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7887,7 +14272,34 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7901,11 +14313,14 @@ export interface operations {
     listContractRefundRequests: {
         parameters: {
             query?: {
+                /** @description At most this many items (1–100) */
                 limit?: number;
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
             };
             header?: never;
             path: {
+                /** @description The contract’s id */
                 id: string;
             };
             cookie?: never;
@@ -7919,13 +14334,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The items of this page */
                         data: components["schemas"]["RefundRequest"][];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
                         nextCursor: string | null;
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7933,7 +14350,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7949,6 +14402,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The refundRequest’s id */
                 id: string;
             };
             cookie?: never;
@@ -7964,8 +14418,8 @@ export interface operations {
                     "application/json": components["schemas"]["RefundRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7973,7 +14427,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7989,6 +14479,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The refundRequest’s id */
                 id: string;
             };
             cookie?: never;
@@ -8009,7 +14500,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
+                        /** @description The contract it belongs to */
                         contractId: string;
                         /** @description the user who asked */
                         requestedBy: string | null;
@@ -8024,22 +14517,27 @@ export interface operations {
                         refund: number;
                         /** @description escrow released to the contractor, minor units */
                         release: number;
+                        /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
                         currency: string;
                         message: string | null;
                         /** @description after this, an open request becomes a dispute */
                         respondBy: string;
                         counterOf: string | null;
                         answerReason: string | null;
+                        /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
                         version: number;
+                        /** @description When it was resolved; null while open */
                         resolvedAt: string | null;
+                        /** @description When it was created */
                         createdAt: string;
+                        /** @description When it last changed */
                         updatedAt: string;
                         contract: components["schemas"]["Contract"];
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8047,7 +14545,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8063,6 +14624,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The refundRequest’s id */
                 id: string;
             };
             cookie?: never;
@@ -8087,8 +14649,8 @@ export interface operations {
                     "application/json": components["schemas"]["RefundRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8096,7 +14658,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8112,6 +14737,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The refundRequest’s id */
                 id: string;
             };
             cookie?: never;
@@ -8135,8 +14761,8 @@ export interface operations {
                     "application/json": components["schemas"]["RefundRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8144,7 +14770,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8160,6 +14849,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The refundRequest’s id */
                 id: string;
             };
             cookie?: never;
@@ -8182,8 +14872,8 @@ export interface operations {
                     "application/json": components["schemas"]["RefundRequest"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8191,7 +14881,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8222,8 +14975,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8231,7 +14984,34 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8266,8 +15046,8 @@ export interface operations {
                     "application/json": components["schemas"]["Organization"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8275,7 +15055,61 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8291,6 +15125,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The organization’s id */
                 id: string;
             };
             cookie?: never;
@@ -8306,8 +15141,8 @@ export interface operations {
                     "application/json": components["schemas"]["Organization"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8315,7 +15150,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8331,6 +15202,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The organization’s id */
                 id: string;
             };
             cookie?: never;
@@ -8338,7 +15210,12 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    name: string;
+                    /** @description the organisation’s name */
+                    name?: string;
+                    /** @description Four eyes: per currency, the amount in minor units from which a second member must approve, release or pay; replaces the whole setting ({} turns four eyes off) */
+                    approvalThreshold?: {
+                        [key: string]: number;
+                    };
                 };
             };
         };
@@ -8352,8 +15229,8 @@ export interface operations {
                     "application/json": components["schemas"]["Organization"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8361,7 +15238,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8377,6 +15317,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The organization’s id */
                 id: string;
             };
             cookie?: never;
@@ -8402,8 +15343,8 @@ export interface operations {
                     "application/json": components["schemas"]["Organization"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8411,7 +15352,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8427,6 +15431,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The organization’s id */
                 id: string;
             };
             cookie?: never;
@@ -8444,8 +15449,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8453,7 +15458,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8483,8 +15524,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8492,7 +15533,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `last_owner`: An organisation keeps at least one owner */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8530,8 +15634,8 @@ export interface operations {
                     "application/json": components["schemas"]["OrganizationMember"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8539,7 +15643,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `last_owner`: An organisation keeps at least one owner */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8555,6 +15722,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The organization’s id */
                 id: string;
             };
             cookie?: never;
@@ -8572,8 +15740,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8581,7 +15749,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8597,6 +15801,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The organization’s id */
                 id: string;
             };
             cookie?: never;
@@ -8604,7 +15809,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** Format: email */
+                    /**
+                     * Format: email
+                     * @description An email address
+                     */
                     email: string;
                     roles: ("owner" | "admin" | "manager" | "finance" | "viewer")[];
                 };
@@ -8620,8 +15828,8 @@ export interface operations {
                     "application/json": components["schemas"]["OrganizationInvitation"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8629,7 +15837,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running; `already_member`: This person is already a member of the organisation */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8661,8 +15932,8 @@ export interface operations {
                     "application/json": components["schemas"]["OrganizationInvitation"];
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8670,7 +15941,70 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8706,13 +16040,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The organisation concerned */
                         organizationId: string;
                         member: components["schemas"]["OrganizationMember"];
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8720,7 +16055,79 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `email_taken`: A user with this email already exists; `idempotency_in_progress`: A request with this Idempotency-Key is still running; `already_member`: This person is already a member of the organisation */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invitation_not_usable`: The invitation link was used, revoked or has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8736,6 +16143,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The organization’s id */
                 id: string;
             };
             cookie?: never;
@@ -8753,8 +16161,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8762,7 +16170,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8795,36 +16239,65 @@ export interface operations {
                 content: {
                     "application/json": {
                         data: {
+                            /** @description The id of this resource: a type prefix and a ULID */
                             id: string;
+                            /** @description The contract it belongs to */
                             contractId: string;
+                            /** @description Place in the contract’s order, from 1 */
                             position: number;
+                            /** @description What the milestone delivers */
                             title: string;
+                            /** @description Details of the work; null when none */
                             description: string | null;
+                            /** @description The milestone’s price in minor units */
                             amount: number;
+                            /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
                             currency: string;
+                            /** @description The date it is due (YYYY-MM-DD) */
                             dueDate: string;
-                            /** @enum {string} */
+                            /**
+                             * @description Where the milestone is in its lifecycle (docs/lifecycle.md)
+                             * @enum {string}
+                             */
                             status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approval_pending" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
+                            /** @description While `proposed`: the party who proposed it, the other one accepts or declines; otherwise null */
                             proposedBy: ("client" | "contractor") | null;
+                            /** @description Deposited into escrow so far, in minor units */
                             fundedAmount: number;
+                            /** @description Released from escrow to the contractor so far, in minor units */
                             releasedAmount: number;
+                            /** @description Refunded from escrow to the client so far, in minor units */
                             refundedAmount: number;
+                            /** @description Held in escrow now: funded − released − refunded */
                             inEscrow: number;
+                            /** @description A card deposit is accepted but not settled yet (money commands wait for it: 409 funding_pending) */
                             fundingPending: boolean;
+                            /** @description How many times the client sent the work back */
                             revisionCount: number;
+                            /** @description Files attached (ids from `POST /v1/files`) */
                             attachmentIds: string[];
+                            /** @description The latest submitted work; null before the first submission */
                             submission: {
+                                /** @description The contractor’s note with the work */
                                 note: string | null;
+                                /** @description Files attached (ids from `POST /v1/files`) */
                                 attachmentIds: string[];
-                                /** Format: date-time */
+                                /**
+                                 * Format: date-time
+                                 * @description When the work was submitted
+                                 */
                                 submittedAt: string;
                             } | null;
+                            /** @description Why the client last sent the work back; null if never */
                             lastRejectReason: string | null;
                             /** @description Four eyes: while `approval_pending`, the first approval of a member of the client organisation, waiting for a second member */
                             pendingApproval: {
                                 /** @description the member who gave the first approval */
                                 approvedBy: string;
-                                /** Format: date-time */
+                                /**
+                                 * Format: date-time
+                                 * @description When it was approved
+                                 */
                                 approvedAt: string;
                                 /**
                                  * @description what a second member confirms: approving the milestone, or releasing `amount`
@@ -8834,6 +16307,7 @@ export interface operations {
                                 /** @description minor units at stake */
                                 amount: number;
                             } | null;
+                            /** @description Your own id for it (unique per platform), set by the platform admin; null when none */
                             externalId: string | null;
                             /**
                              * @description your own key–value strings (≤ 50 keys; keys ≤ 40, values ≤ 500 characters)
@@ -8845,18 +16319,25 @@ export interface operations {
                             metadata: {
                                 [key: string]: string;
                             };
+                            /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
                             version: number;
-                            /** Format: date-time */
+                            /**
+                             * Format: date-time
+                             * @description When it was created
+                             */
                             createdAt: string;
-                            /** Format: date-time */
+                            /**
+                             * Format: date-time
+                             * @description When it last changed
+                             */
                             updatedAt: string;
                             contractTitle: string;
                         }[];
                     };
                 };
             };
-            /** @description Default Response */
-            "4XX": {
+            /** @description `malformed_request`: The request could not be read */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8864,7 +16345,43 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
             "5XX": {
                 headers: {
                     [name: string]: unknown;

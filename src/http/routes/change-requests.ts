@@ -1,17 +1,64 @@
 import { z } from 'zod';
 import { AppError } from '../../domain/errors.ts';
 import { loadContract } from '../../usecases/access.ts';
-import { acceptChangeRequest, declineChangeRequest, loadChangeRequest, withdrawChangeRequest } from '../../usecases/answer-change-request.ts';
-import { openChangeRequest, type ChangeRequestRow } from '../../usecases/open-change-request.ts';
+import { acceptChangeRequest, declineChangeRequest, loadChangeRequest, modifyChangeRequest, withdrawChangeRequest } from '../../usecases/answer-change-request.ts';
+import { openChangeRequest, previewChangeRequest, type ChangeRequestRow } from '../../usecases/open-change-request.ts';
 import type { RouteContext } from '../app.ts';
 import { decodeCursor, page, presentChangeRequest } from '../present.ts';
 import { problemFrom } from '../problem.ts';
-import { ChangeOperationSchema, ChangeRequestSchema, ExpectedVersion, IdParams, ListQuery, Page, Reason } from '../schemas.ts';
+import { CHANGE_REQUEST_STATUSES, ChangeOperationSchema, ChangeRequestSchema, ExpectedVersion, IdParams, ListQuery, Page, Reason } from '../schemas.ts';
 import type { V1 } from './types.ts';
 import { expectedVersion } from './versions.ts';
 
+/** A change set as sent, previewed or sent back as a counter-proposal. */
+const ChangeSetBody = z
+  .object({
+    operations: z.array(ChangeOperationSchema).min(1).max(100).describe('The changes, applied in order: add, update, remove, reorder'),
+    message: z.string().max(2000).optional().describe('A note to the other party'),
+  })
+  .strict()
+  .meta({
+    example: {
+      message: 'Scope grew: adding QA, moving the deadline',
+      operations: [
+        { op: 'add', milestone: { title: 'QA pass', amount: 50000, dueDate: '2027-05-01' } },
+        { op: 'update', milestoneId: 'ms_01jd0000000000000000000001', changes: { dueDate: '2027-04-20' } },
+      ],
+    },
+  });
+
+const ChangePreviewSchema = z
+  .object({
+    mode: z.enum(['direct', 'change_request']).describe('`direct`: sending applies the set at once (the policy lets you change alone); `change_request`: it waits for the other party'),
+    diff: ChangeRequestSchema.shape.diff.describe('Each milestone before and after, and the sum of the current milestones (proposed ones included) before and after'),
+    agreedBefore: z.number().int().describe('The agreed total now: milestones not proposed, declined, cancelled or refunded (minor units)'),
+    agreedAfter: z.number().int().describe('The agreed total once this set is accepted or applied (milestones it adds count)'),
+    currency: z.string().describe('The contract’s currency'),
+  })
+  .meta({ id: 'ChangePreview', description: 'What sending a change set would do, computed without writing anything' });
+
 export function negotiationRoutes(app: V1, { runner }: RouteContext) {
   const tags = ['Change requests'];
+
+  app.post(
+    '/contracts/:id/change-requests/preview',
+    {
+      schema: {
+        tags,
+        operationId: 'previewContractChangeRequest',
+        summary: 'Dry run: the diff and totals a change set would give, and whether it applies at once; nothing is written',
+        description: 'Checks the set exactly as sending it would (same errors: `change_request_open`, `invalid_state`, `validation_failed`, …) and answers its plan.',
+        params: IdParams('contract'),
+        body: ChangeSetBody,
+        response: { 200: ChangePreviewSchema },
+      },
+    },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const r = await previewChangeRequest(ctx, req.params.id, req.body);
+        return { status: 200, body: { mode: r.mode, diff: r.diff, agreedBefore: r.agreedBefore, agreedAfter: r.agreedAfter, currency: r.contract.currency } };
+      }),
+  );
 
   app.post(
     '/contracts/:id/change-requests',
@@ -20,18 +67,7 @@ export function negotiationRoutes(app: V1, { runner }: RouteContext) {
         tags,
         summary: 'Propose a change set (add, update, remove, reorder); applied at once (201, accepted) when the policy lets you change alone',
         params: IdParams('contract'),
-        body: z
-          .object({ operations: z.array(ChangeOperationSchema).min(1).max(100), message: z.string().max(2000).optional() })
-          .strict()
-          .meta({
-            example: {
-              message: 'Scope grew: adding QA, moving the deadline',
-              operations: [
-                { op: 'add', milestone: { title: 'QA pass', amount: 50000, dueDate: '2027-05-01' } },
-                { op: 'update', milestoneId: 'ms_01jd0000000000000000000001', changes: { dueDate: '2027-04-20' } },
-              ],
-            },
-          }),
+        body: ChangeSetBody,
         response: { 201: ChangeRequestSchema },
       },
     },
@@ -49,7 +85,7 @@ export function negotiationRoutes(app: V1, { runner }: RouteContext) {
         tags,
         summary: 'The contract’s change requests, newest first',
         params: IdParams('contract'),
-        querystring: z.object({ status: z.enum(['open', 'accepted', 'declined', 'withdrawn', 'failed']).optional(), ...ListQuery }).strict(),
+        querystring: z.object({ status: z.enum(CHANGE_REQUEST_STATUSES).optional(), ...ListQuery }).strict(),
         response: { 200: Page(ChangeRequestSchema) },
       },
     },
@@ -103,6 +139,30 @@ export function negotiationRoutes(app: V1, { runner }: RouteContext) {
       runner.run(req, reply, async (ctx) => {
         const r = await declineChangeRequest(ctx, req.params.id, { reason: req.body?.reason });
         return { status: 200, body: presentChangeRequest(r.changeRequest) };
+      }),
+  );
+
+  app.post(
+    '/change-requests/:id/modify',
+    {
+      schema: {
+        tags,
+        operationId: 'modifyChangeRequest',
+        summary: 'The other party modifies an open change request: their counter-proposal supersedes it and waits for the first party',
+        description:
+          'The body is a whole change set against the milestones as they are now (not against the original request). The original ends `superseded` ' +
+          '(`supersededBy` names the counter); the counter (`supersedes` names the original) is `open` for the first party to accept, decline or modify in turn — ' +
+          'even where the policy would let its author change alone. Only the party who did not author the request may modify it (403).',
+        params: IdParams('changeRequest'),
+        body: ChangeSetBody.extend(ExpectedVersion).strict(),
+        response: { 201: ChangeRequestSchema },
+      },
+    },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const { expectedVersion: v, ...set } = req.body;
+        const r = await modifyChangeRequest(ctx, req.params.id, { ...set, expectedVersion: expectedVersion(req, v) });
+        return { status: 201, body: presentChangeRequest(r.changeRequest) };
       }),
   );
 
