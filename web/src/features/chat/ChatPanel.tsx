@@ -3,7 +3,7 @@ import { api, ApiError, type Contract, type Page, type User } from '../../api.ts
 import { formatTime } from '../../format.ts';
 import { useNotice } from '../../notice.tsx';
 import { useLiveEvents, type ChatMessage } from '../live/live.tsx';
-import { uploadFile } from './files.ts';
+import { ACCEPT, fileProblem, fileUrl, uploadFile } from '../files/upload.ts';
 import './chat.css';
 
 const PAGE = 50;
@@ -114,6 +114,9 @@ export function ChatPanel({ contract, me, onUnauthenticated }: { contract: Contr
     if (!body.trim() || sending) return;
     setSending(true);
     try {
+      // Type and size are checked before anything is sent (the server's limits, features/files).
+      const problem = files.map(fileProblem).find((p) => p !== null);
+      if (problem) throw new Error(problem);
       const attachmentIds = [];
       for (const f of files) attachmentIds.push((await uploadFile(f)).id);
       const m = await api.post<ChatMessage>(base, { body, attachmentIds });
@@ -163,7 +166,7 @@ export function ChatPanel({ contract, me, onUnauthenticated }: { contract: Contr
               <ul className="chat-files">
                 {m.attachments.map((f) => (
                   <li key={f.id}>
-                    <a href={`/v1/files/${encodeURIComponent(f.id)}/content`} download={f.filename}>
+                    <a href={fileUrl(f.id)} download={f.filename}>
                       {f.filename}
                     </a>{' '}
                     <span className="muted">({Math.max(1, Math.round(f.size / 1024))} KB)</span>
@@ -182,7 +185,7 @@ export function ChatPanel({ contract, me, onUnauthenticated }: { contract: Contr
           <div className="row between wrap">
             <label className="chat-attach">
               Attach files
-              <input ref={fileInput} type="file" multiple onChange={(e) => setFiles([...(e.target.files ?? [])])} />
+              <input ref={fileInput} type="file" multiple accept={ACCEPT} onChange={(e) => setFiles([...(e.target.files ?? [])])} />
             </label>
             <span className={chars > MAX_CHARS ? 'error-text' : 'muted'}>
               {chars} / {MAX_CHARS}
