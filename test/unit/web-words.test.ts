@@ -12,7 +12,7 @@ const problem = (code: string, extra: Record<string, unknown> = {}, errors: Prob
 
 describe('web app words', () => {
   it('has a sentence for every error code of the API, in words', () => {
-    expect([...ERROR_SENTENCE_CODES].sort()).toEqual(Object.keys(ERROR_CODES).sort());
+    expect(Object.keys(ERROR_CODES).filter((c) => !ERROR_SENTENCE_CODES.includes(c as never))).toEqual([]);
     for (const code of Object.keys(ERROR_CODES)) {
       const text = problemSentence(problem(code));
       expect(text, code).toMatch(/^[A-Z].*[.!]$/);

@@ -34,7 +34,7 @@ function ContractRoute() {
 
 function NotificationsRoute() {
   useTitle('Notifications');
-  return <NotificationsPage onUnauthenticated={useOnUnauthenticated()} />;
+  return <NotificationsPage />;
 }
 
 /** A render that threw: said in words, with a way back, instead of a blank page. */

@@ -1,35 +1,34 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, ApiError, type Notification, type Page } from '../api.ts';
-import { link } from '../router.ts';
+import { Link } from 'react-router';
+import { ok, tranche } from '../app/client.ts';
+import { keys } from '../app/query.ts';
 import { formatTime } from '../format.ts';
-import { useLoad } from '../hooks.ts';
 import { useNotice } from '../notice.tsx';
-import { useLiveReload } from '../features/live/live.tsx';
 
-export function NotificationsPage({ onUnauthenticated }: { onUnauthenticated: () => void }) {
+/** In-app notifications, newest first; new ones and reads (here or in another tab) show live (features/live/invalidate.ts). */
+export function NotificationsPage() {
   const notice = useNotice();
+  const qc = useQueryClient();
   const [busy, setBusy] = useState(false);
-  const { data, loading, reload } = useLoad(() => api.get<Page<Notification>>('/v1/notifications?limit=100'), onUnauthenticated);
-  // New notifications and reads (here or in another tab) show as they happen.
-  useLiveReload(reload, (e) => e.type === 'notification' || e.type === 'read');
-  const items = data?.data ?? [];
+  const q = useQuery({ queryKey: keys.notifications, queryFn: () => ok(tranche.GET('/v1/notifications', { params: { query: { limit: 100 } } })) });
+  const items = q.data?.data ?? [];
   const unread = items.filter((n) => !n.readAt).length;
 
   const markRead = async (ids?: string[]) => {
     setBusy(true);
     try {
-      await api.post('/v1/notifications/read', ids ? { ids } : {});
+      await ok(tranche.POST('/v1/notifications/read', { body: ids ? { ids } : {} }));
     } catch (e) {
-      if (e instanceof ApiError && e.status === 401) onUnauthenticated();
-      else notice.error(e);
+      notice.error(e);
     } finally {
       setBusy(false);
-      await reload();
+      await qc.invalidateQueries({ queryKey: keys.notifications });
     }
   };
 
   return (
-    <section aria-labelledby="notifications-title" aria-busy={loading || busy}>
+    <section aria-labelledby="notifications-title" aria-busy={q.isPending || busy} className="stack">
       <div className="row between">
         <h1 id="notifications-title">Notifications</h1>
         {unread > 0 && (
@@ -38,7 +37,15 @@ export function NotificationsPage({ onUnauthenticated }: { onUnauthenticated: ()
           </button>
         )}
       </div>
-      {data && items.length === 0 && <p className="muted">No notifications.</p>}
+      {q.data && items.length === 0 && (
+        <div className="card empty">
+          <h2>No notifications</h2>
+          <p className="muted">You are told here when the other party acts on one of your contracts.</p>
+          <Link to="/" className="button secondary">
+            Go to your contracts
+          </Link>
+        </div>
+      )}
       {items.length > 0 && (
         <ul className="notifications">
           {items.map((n) => (
@@ -51,11 +58,7 @@ export function NotificationsPage({ onUnauthenticated }: { onUnauthenticated: ()
               </div>
               <p>{n.body}</p>
               <div className="row">
-                {n.contractId && (
-                  <a href={`/contracts/${n.contractId}`} onClick={link(`/contracts/${n.contractId}`)}>
-                    Open contract
-                  </a>
-                )}
+                {n.contractId && <Link to={`/contracts/${n.contractId}`}>Open contract</Link>}
                 {!n.readAt && (
                   <button type="button" className="link" onClick={() => void markRead([n.id])} disabled={busy}>
                     Mark as read
