@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { haveChromium } from '../support/browser.ts';
-import { confirmIn, ContractWorld, milestoneCard, openContract, PHONE, sidewaysOverflow, seeText, statusRegion } from '../support/contract-web.ts';
+import { checkPage } from '../support/a11y.ts';
+import { confirmIn, ContractWorld, milestoneCard, openContract, PHONE, seeText, statusRegion } from '../support/contract-web.ts';
 import { expectLedgerClean, inDays } from '../support/harness.ts';
 
 // Seed 001 from the web app alone ("Escrow, one milestone at a time"): the contractor accepts the
@@ -38,7 +39,7 @@ describe.skipIf(!haveChromium)('contract page: escrow one milestone at a time (s
     expect(await offer.textContent()).not.toContain('sequential_escrow');
     await offer.getByRole('button', { name: 'Accept the offer' }).click();
     await seeText(statusRegion(cp), 'The contract is active.');
-    expect(await sidewaysOverflow(cp)).toEqual([]);
+    await checkPage(cp, 'contract page, contractor at 390 px');
 
     // The client funds Design: the confirmation names the amount, the card and what happens next.
     const kp = client.page;
@@ -89,9 +90,15 @@ describe.skipIf(!haveChromium)('contract page: escrow one milestone at a time (s
     await cplan.getByRole('button', { name: 'Edit “Launch”' }).click();
     await cplan.getByLabel('Amount (USD)').fill('450');
     await cplan.getByLabel('Message to the client (optional)').fill('Launch needs a second day.');
+    // The author previews the change set (the API's dry run) before sending it.
+    await cplan.getByRole('button', { name: 'Show changes' }).click();
+    const preview = cplan.getByRole('region', { name: 'Preview of your changes' });
+    await seeText(preview, /Agreed total \$1,700\.00 → proposed \$1,850\.00/);
+    await seeText(preview, /\$300\.00\s*→\s*after:\s*\$450\.00/);
+    await seeText(preview, 'Nothing changes until the client accepts.');
     await cplan.getByRole('button', { name: 'Send changes to the client' }).click();
     await seeText(statusRegion(cp), 'Your changes were sent to the client for approval.');
-    expect(await sidewaysOverflow(cp)).toEqual([]);
+    await checkPage(cp, 'contract page with a change request, contractor at 390 px', 'contract-change-contractor');
 
     const cr = kp.getByRole('article', { name: 'Changes proposed by the contractor' });
     await seeText(cr, 'Launch needs a second day.');
@@ -101,6 +108,7 @@ describe.skipIf(!haveChromium)('contract page: escrow one milestone at a time (s
     await seeText(statusRegion(kp), 'The changes were accepted and applied.');
     await seeText(milestoneCard(kp, 'Launch'), '$450.00');
     await seeText(milestoneCard(cp, 'Launch'), '$450.00');
+    await checkPage(kp, 'contract page, client at 1280 px', 'contract-client');
 
     await expectLedgerClean(w.s);
   });

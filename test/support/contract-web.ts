@@ -85,20 +85,3 @@ export async function confirmIn(page: Page, button: string | RegExp, expect: (st
   await dialog.getByRole('button', { name: button }).click();
   await dialog.waitFor({ state: 'hidden' });
 }
-
-/**
- * What makes the page scroll sideways: empty when nothing does; otherwise the elements that
- * reach past the right edge (tag, class, width), to say where to look.
- */
-export async function sidewaysOverflow(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const doc = document.documentElement;
-    if (doc.scrollWidth <= doc.clientWidth + 1) return [];
-    const out: string[] = [];
-    for (const el of Array.from(document.querySelectorAll('body *'))) {
-      const r = el.getBoundingClientRect();
-      if (r.right > doc.clientWidth + 1 && out.length < 8) out.push(`${el.tagName.toLowerCase()}.${String((el as HTMLElement).className)} right=${Math.round(r.right)}`);
-    }
-    return out.length ? out : [`scrollWidth ${doc.scrollWidth} > ${doc.clientWidth}`];
-  });
-}

@@ -38,7 +38,7 @@ export function ChangeRequestCard({ cr }: { cr: ChangeRequest }) {
         Sent {formatTime(cr.createdAt)}. {mine ? `Waiting for the ${cr.authorRole === 'client' ? 'contractor' : 'client'} to answer.` : 'Nothing changes until you accept.'}
       </p>
       {cr.message && <blockquote className="cr-message">“{cr.message}”</blockquote>}
-      {shown && <DiffView diff={cr.diff} currency={contract.currency} label="Proposed milestone changes" />}
+      {shown && <DiffView diff={cr.diff} currency={contract.currency} label="Proposed milestone changes" agreed={contract.overview?.total ?? cr.diff.totalBefore} />}
       {answer !== 'modify' && (
         <div className="row wrap">
           {!mine && (

@@ -38,16 +38,22 @@ function fields(row: DiffRow, currency: string): Field[] {
 
 /**
  * A change set's diff, readable on a phone: one card per milestone that changes, each field
- * before → after, and the contract total before → after.
+ * before → after, and the total: what is agreed now and what it would be (`agreed` is the
+ * agreed total before the change).
  */
-export function DiffView({ diff, currency, label }: { diff: Diff; currency: string; label: string }) {
+export function DiffView({ diff, currency, label, agreed }: { diff: Diff; currency: string; label: string; agreed: number }) {
   const money = (n: number) => formatMoney(n, currency);
+  const delta = diff.totalAfter - diff.totalBefore;
   return (
     <div className="diff-view">
       <p className="diff-total">
-        Contract total: {money(diff.totalBefore)} → <strong>{money(diff.totalAfter)}</strong>
-        {diff.totalAfter !== diff.totalBefore && (
-          <span className="muted"> ({diff.totalAfter > diff.totalBefore ? '+' : '−'}{money(Math.abs(diff.totalAfter - diff.totalBefore))})</span>
+        Agreed total {money(agreed)} → proposed <strong>{money(agreed + delta)}</strong>
+        {delta !== 0 && (
+          <span className="muted">
+            {' '}
+            ({delta > 0 ? '+' : '−'}
+            {money(Math.abs(delta))})
+          </span>
         )}
       </p>
       {diff.milestones.length === 0 ? (

@@ -7,8 +7,8 @@ import { ApiError } from '../../api.ts';
 import { problemSentence, statusWord } from '../../app/words.ts';
 import { formatDate } from '../../format.ts';
 import { decimals, parseMoney } from '../../money.ts';
-import { DiffView, type Diff } from '../changes/DiffView.tsx';
-import { counterChangeRequest, previewChangeSet, sendChangeSet } from '../changes/change-api.ts';
+import { DiffView } from '../changes/DiffView.tsx';
+import { counterChangeRequest, previewChangeSet, sendChangeSet, type Preview } from '../changes/change-api.ts';
 import { useContractView } from './contract-data.ts';
 import { moveRow, newRow, rowsFrom, rowsFromChangeRequest, toOperations, type Row } from './plan.ts';
 import './milestones.css';
@@ -27,7 +27,7 @@ export function Planner({ counter, onClose }: { counter?: ChangeRequest; onClose
   const [rows, setRows] = useState<Row[]>(() => (counter ? rowsFromChangeRequest(original, counter, cur) : rowsFrom(original, cur)));
   const [editing, setEditing] = useState<string | null>(null);
   const [message, setMessage] = useState('');
-  const [preview, setPreview] = useState<Diff | null>(null);
+  const [preview, setPreview] = useState<Preview | null>(null);
   const [previewError, setPreviewError] = useState<string | null>(null);
   const [said, setSaid] = useState('');
   const movedOnce = useRef(false);
@@ -165,9 +165,11 @@ export function Planner({ counter, onClose }: { counter?: ChangeRequest; onClose
           </ul>
         )}
         <div className="row wrap">
-          <button type="button" className="secondary" aria-expanded={preview !== null} disabled={count === 0 || planned.problems.length > 0} onClick={showPreview}>
-            {preview ? 'Hide changes' : 'Show changes'}
-          </button>
+          {!counter && (
+            <button type="button" className="secondary" aria-expanded={preview !== null} disabled={count === 0 || planned.problems.length > 0} onClick={showPreview}>
+              {preview ? 'Hide changes' : 'Show changes'}
+            </button>
+          )}
           <button type="submit" disabled={busy || count === 0 || planned.problems.length > 0}>
             {counter ? 'Send counter-proposal' : agreement ? `Send changes to the ${other}` : 'Save changes'}
           </button>
@@ -178,8 +180,9 @@ export function Planner({ counter, onClose }: { counter?: ChangeRequest; onClose
         </div>
         {previewError && <p role="alert" className="field-problem">{previewError}</p>}
         {preview && (
-          <section aria-label="Preview of your changes" className="preview">
-            <DiffView diff={preview} currency={cur} label="Changes in your plan" />
+          <section aria-label="Preview of your changes" className="preview stack">
+            <p className="muted">{preview.mode === 'direct' ? 'Saving applies these changes at once.' : `Nothing changes until the ${other} accepts.`}</p>
+            <DiffView diff={preview.diff} currency={cur} label="Changes in your plan" agreed={contract.overview?.total ?? preview.agreedBefore} />
           </section>
         )}
       </form>
