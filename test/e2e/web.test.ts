@@ -87,7 +87,7 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
     await seeText(row, /USD.*Client.*Offer/);
     await client.getByRole('link', { name: 'Website relaunch' }).click();
     await client.getByRole('heading', { name: 'Website relaunch', level: 1 }).waitFor();
-    await client.getByRole('button', { name: 'Accept contract' }).click();
+    await client.getByRole('button', { name: 'Accept the offer' }).click();
     await seeText(status(client), 'The contract is active.');
 
     // The client adds a milestone: under client_creates it waits for the contractor.
@@ -98,8 +98,8 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
     await add.getByLabel('Description (optional)').fill('Hero, pricing and signup sections');
     await add.getByRole('button', { name: 'Add milestone' }).click();
     await seeText(status(client), 'the contractor must accept it');
-    await seeText(milestone(client, 'Landing page'), /proposed.*\$1,500\.00/s);
-    await seeText(figure(client, 'Total'), '$0.00'); // the total counts agreed milestones only
+    await seeText(milestone(client, 'Landing page'), /Proposed.*\$1,500\.00/s);
+    await seeText(figure(client, 'Agreed total'), '$0.00'); // the total counts agreed milestones only
 
     // The contractor logs in (second context) and accepts it.
     await login(contractor, contractorEmail);
@@ -111,9 +111,10 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
     // The client funds it: the amount is held in escrow.
     // (the client's page shows it live, without a reload)
     await milestone(client, 'Landing page').getByRole('button', { name: 'Fund $1,500.00' }).click();
+    await client.getByRole('dialog').getByRole('button', { name: 'Fund $1,500.00' }).click();
     await seeText(status(client), 'is held in escrow');
     await seeText(figure(client, 'In escrow'), '$1,500.00');
-    await seeText(figure(client, 'Total'), '$1,500.00');
+    await seeText(figure(client, 'Agreed total'), '$1,500.00');
 
     // The contractor submits with a note.
     // (the contractor's page shows it live, without a reload)
@@ -145,11 +146,12 @@ describe.skipIf(!haveChromium)('web app (Chromium)', () => {
     // (the client's page shows it live, without a reload)
     await seeText(km, 'Mobile signup added.');
     await km.getByRole('button', { name: 'Approve' }).click();
+    await client.getByRole('dialog').getByRole('button', { name: 'Approve and release $1,500.00' }).click();
     await seeText(status(client), '“Landing page” was approved.');
-    await seeText(client.getByRole('region', { name: /^Approved/ }).getByRole('article', { name: 'Landing page' }), 'paid');
+    await seeText(client.getByRole('region', { name: /^Approved/ }).getByRole('article', { name: 'Landing page' }), 'Paid');
     await seeText(figure(client, 'Paid'), '$1,500.00');
     await seeText(figure(client, 'In escrow'), '$0.00');
-    await seeText(figure(client, 'Remaining'), '$0.00');
+    await seeText(figure(client, 'Still to fund'), '$0.00');
     await client.getByRole('region', { name: /^Pending/ }).getByText('No pending milestones.').waitFor();
 
     // The payments page shows the payment paid, to both parties.
