@@ -72,6 +72,17 @@ function Header({ user, nav }: { user: User | null; nav: NavItem[] }) {
   const [open, setOpen] = useState(false);
   const location = useLocation();
   useEffect(() => setOpen(false), [location.pathname]);
+  // Escape folds the open menu and puts focus back on its button.
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      setOpen(false);
+      document.querySelector<HTMLButtonElement>('.menu-toggle')?.focus();
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, [open]);
   return (
     <header className="topbar">
       <Link className="brand" to="/">

@@ -5,7 +5,7 @@ import type { Contract, User } from '../../api.ts';
 import { ok, tranche } from '../../app/client.ts';
 import { contractQuery } from '../../app/queries.ts';
 import { keys } from '../../app/query.ts';
-import { roleWord, statusWord } from '../../app/words.ts';
+import { nextActionWord, roleWord, statusWord } from '../../app/words.ts';
 import { formatMoney } from '../../money.ts';
 import { nextAction, otherParty, roleOf, type ListItem, type NextAction } from './next-action.ts';
 import './contracts.css';
@@ -43,7 +43,8 @@ export function ContractsPage({ me }: { me: User }) {
   const contracts = list.data?.data ?? [];
   // Amounts and milestones: from each contract's page, shared with the contract page's cache.
   const details = useQueries({
-    queries: contracts.map((c) => ({ ...contractQuery(c.id), enabled: c.overview === undefined || c.status === 'active' })),
+    // Only what the list item lacks: its overview, or (without the API's nextAction) the milestones to say what comes next.
+    queries: contracts.map((c) => ({ ...contractQuery(c.id), enabled: c.overview === undefined || (c.status === 'active' && !('nextAction' in c)) })),
   });
 
   const items = useMemo(() => {
@@ -52,7 +53,20 @@ export function ContractsPage({ me }: { me: User }) {
       const r = roleOf(c, me.id);
       const other = otherParty(detail ?? c, r);
       const otherName = other?.name ?? (r === 'client' ? 'the contractor' : 'the client');
-      return { contract: c, role: r, other, detail, next: nextAction(c, r, me.id, detail?.milestones ?? c.milestones, otherName) };
+      const derived = nextAction(c, r, me.id, detail?.milestones ?? c.milestones, otherName);
+      // The API's own next action when it sends one; what the other party is doing is said from the milestones.
+      const fromApi = (c as { nextAction?: string | null }).nextAction;
+      const next =
+        fromApi === undefined
+          ? derived
+          : fromApi
+            ? { text: nextActionWord(fromApi), mine: true }
+            : derived && !derived.mine && derived.text !== 'Open to see'
+              ? derived
+              : c.status === 'active' || c.status === 'proposal'
+                ? { text: 'Nothing waits for you', mine: false }
+                : null;
+      return { contract: c, role: r, other, detail, next };
     });
     const needle = q.trim().toLowerCase();
     const shown = needle ? out.filter((it) => it.contract.title.toLowerCase().includes(needle) || (it.other?.name.toLowerCase().includes(needle) ?? false)) : out;
