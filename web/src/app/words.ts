@@ -267,3 +267,103 @@ export const cardName = (pm: string | null | undefined) =>
   pm ? (TEST_CARDS.find((c) => c.id === pm)?.name ?? 'Your saved card') : 'No card yet';
 
 export const roleWord = (r: 'client' | 'contractor') => (r === 'client' ? 'Client' : 'Contractor');
+
+/* ---------- kinds of event (notification preferences) and next actions ---------- */
+
+const AREA_WORDS: Record<string, string> = {
+  contract: 'Contracts',
+  milestone: 'Milestones',
+  payment: 'Payments',
+  change_request: 'Change requests',
+  dispute: 'Disputes',
+  refund_request: 'Refund requests',
+  milestone_request: 'Payment requests (hourly)',
+  invoice: 'Invoices (hourly)',
+  hourly_terms: 'Hourly terms',
+  review: 'Reviews',
+  conversation: 'Messages',
+  message: 'Messages',
+};
+
+const EVENT_WORDS: Record<string, string> = {
+  'contract.created': 'An offer is made to you',
+  'contract.activated': 'An offer is accepted',
+  'contract.withdrawn': 'An offer is withdrawn',
+  'contract.declined': 'An offer is declined',
+  'contract.closed': 'A contract is closed',
+  'milestone.added': 'A milestone is added',
+  'milestone.updated': 'A milestone is changed',
+  'milestone.deleted': 'A milestone is removed',
+  'milestone.accepted': 'A milestone is accepted',
+  'milestone.declined': 'A milestone is declined',
+  'milestone.reordered': 'Milestones are reordered',
+  'milestone.funded': 'A milestone is funded',
+  'milestone.funding_failed': 'Funding a milestone failed',
+  'milestone.funding_settled': 'A deposit has settled',
+  'milestone.submitted': 'Work is submitted for review',
+  'milestone.approval_pending': 'An approval waits for a second member',
+  'milestone.approved': 'Work is approved',
+  'milestone.auto_approval_due': 'Work will soon be approved automatically',
+  'milestone.auto_approved': 'Work was approved automatically',
+  'milestone.rejected': 'Work is sent back',
+  'milestone.released': 'Money is released',
+  'milestone.refunded': 'Money is refunded',
+  'milestone.refund_failed': 'A refund failed',
+  'payment.created': 'A payment is due',
+  'payment.paid': 'A payment is made',
+  'payment.approval_pending': 'A payment waits for a second member',
+  'change_request.opened': 'Changes are proposed',
+  'change_request.accepted': 'Proposed changes are accepted',
+  'change_request.declined': 'Proposed changes are declined',
+  'change_request.withdrawn': 'Proposed changes are withdrawn',
+  'change_request.failed': 'Proposed changes could not be applied',
+  'change_request.modified': 'Proposed changes are answered with other changes',
+  'dispute.opened': 'A dispute is opened',
+  'dispute.responded': 'A dispute is answered',
+  'dispute.resolved': 'A dispute is resolved',
+  'refund_request.opened': 'A refund is asked for',
+  'refund_request.accepted': 'A refund request is accepted',
+  'refund_request.countered': 'A refund request gets a counter-offer',
+  'refund_request.declined': 'A refund request is declined',
+  'refund_request.withdrawn': 'A refund request is withdrawn',
+  'refund_request.escalated': 'A refund request becomes a dispute',
+  'refund_request.failed': 'A refund could not be made',
+  'milestone_request.created': 'A payment is requested',
+  'milestone_request.accepted': 'A payment request is accepted',
+  'milestone_request.declined': 'A payment request is declined',
+  'milestone_request.withdrawn': 'A payment request is withdrawn',
+  'invoice.paid': 'An invoice is paid',
+  'invoice.past_due': 'An invoice is past due',
+  'invoice.disputed': 'An invoice is disputed',
+  'invoice.voided': 'An invoice is voided',
+  'hourly_terms.proposed': 'New hourly terms are proposed',
+  'hourly_terms.accepted': 'New hourly terms are accepted',
+  'hourly_terms.declined': 'New hourly terms are declined',
+  'review.posted': 'You are reviewed',
+  'conversation.started': 'A conversation starts',
+  'message.created': 'A message is written to you',
+};
+
+/** The area of a kind of event ("Milestones") and what it says ("Work is submitted for review"); never the identifier. */
+export function eventWords(kind: string): { area: string; text: string } {
+  const [area = '', what = ''] = kind.split('.');
+  return {
+    area: AREA_WORDS[area] ?? 'Other',
+    text: EVENT_WORDS[kind] ?? `${(AREA_WORDS[area] ?? 'Something').replace(/s$/, '')} ${what.replace(/_/g, ' ')}`,
+  };
+}
+
+/** What waits for the caller on a contract (Contract.nextAction), as a call to action. */
+const NEXT_ACTION_WORDS: Record<string, string> = {
+  accept_proposal: 'Accept or decline the offer',
+  answer_change_request: 'Answer the proposed changes',
+  answer_refund_request: 'Answer the refund request',
+  respond_dispute: 'Answer the dispute',
+  accept_milestone: 'Answer a proposed milestone',
+  fund: 'Fund the next milestone',
+  submit: 'Do the work and submit it',
+  review: 'Review submitted work',
+  pay: 'Pay approved work',
+  leave_review: 'Leave a review',
+};
+export const nextActionWord = (a: string) => NEXT_ACTION_WORDS[a] ?? 'Open the contract';
