@@ -1,8 +1,9 @@
 /**
  * The typed client's generated sources: the OpenAPI document the server serves, and the
  * TypeScript types openapi-typescript derives from it. `npm run openapi` writes them into
- * packages/client; `npm run check:openapi` (part of `npm test`) fails when they are stale and
- * lints the document with Redocly's recommended rules, warnings included.
+ * packages/client; `npm run check:openapi` (part of `npm test`) fails when they are stale, when an
+ * operation, parameter or field of the document has no description, and lints the document with
+ * Redocly's recommended rules, warnings included.
  *
  *   tsx scripts/client-sources.ts write | check
  */
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { openApiDocument } from './openapi.ts';
+import { undescribed } from './undescribed.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DOC = join(ROOT, 'packages/client/openapi.json');
@@ -50,6 +52,14 @@ if (mode === 'write') {
   });
   if (stale.length) {
     process.stderr.write(`the typed client is stale (${stale.map(([f]) => f!.replace(ROOT, '')).join(', ')}): run \`npm run openapi\` and commit the result\n`);
+    process.exit(1);
+  }
+  const missing = undescribed(JSON.parse(doc));
+  if (missing.length) {
+    process.stderr.write(
+      `${missing.length} operations, parameters or fields of the OpenAPI document have no description: give each zod field a .describe() ` +
+        `and each route a summary (src/http/schemas.ts, src/http/routes/*.ts):\n${missing.map((m) => `  ${m}`).join('\n')}\n`,
+    );
     process.exit(1);
   }
   const dir = mkdtempSync(join(tmpdir(), 'tranche-lint-'));

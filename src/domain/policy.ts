@@ -4,24 +4,32 @@ import { AppError } from './errors.ts';
 /** The workflow rules of a contract (PRODUCT.md section 3). Fixed when the contract is created. */
 export const PolicySchema = z
   .object({
-    preset: z.string(),
-    milestoneCreators: z.enum(['client', 'contractor', 'both']),
-    changesNeedAcceptance: z.object({ client: z.boolean(), contractor: z.boolean() }).strict(),
-    escrow: z.enum(['required', 'none']),
-    fundingTrigger: z.enum(['client_funds', 'on_acceptance']),
-    maxFundedMilestones: z.number().int().min(1).max(1000).nullable(),
-    minFundingAmount: z.record(z.string().regex(/^[A-Z]{3}$/), z.number().int().min(0)),
-    submissionRequired: z.boolean(),
-    reviewPeriodDays: z.number().int().min(1).max(365).nullable(),
-    deletableUntil: z.enum(['accepted', 'funded_unpaid']),
+    preset: z.string().describe('The preset the policy started from'),
+    milestoneCreators: z.enum(['client', 'contractor', 'both']).describe('Who may add milestones'),
+    changesNeedAcceptance: z
+      .object({ client: z.boolean().describe('The client’s changes need the contractor’s acceptance'), contractor: z.boolean().describe('The contractor’s changes need the client’s acceptance') })
+      .strict()
+      .describe('Whose changes to milestones the other party must accept (as a change request)'),
+    escrow: z.enum(['required', 'none']).describe('`required`: work starts on funded escrow; `none`: approval creates a draft payment the client pays'),
+    fundingTrigger: z.enum(['client_funds', 'on_acceptance']).describe('Whether the client funds each milestone, or acceptance funds it from the saved card'),
+    maxFundedMilestones: z.number().int().min(1).max(1000).nullable().describe('At most this many milestones funded at once; null is no limit'),
+    minFundingAmount: z.record(z.string().regex(/^[A-Z]{3}$/), z.number().int().min(0)).describe('Smallest escrow deposit per currency, in minor units'),
+    submissionRequired: z.boolean().describe('The contractor must submit the work before the client can approve it'),
+    reviewPeriodDays: z.number().int().min(1).max(365).nullable().describe('Days the client has to review submitted work before it is approved by default; null: no default approval'),
+    deletableUntil: z.enum(['accepted', 'funded_unpaid']).describe('How far a milestone may go and still be removed'),
     platformFee: z
-      .object({ clientBps: z.number().int().min(0).max(5000), contractorBps: z.number().int().min(0).max(5000) })
-      .strict(),
-    maxRevisionRounds: z.number().int().min(0).max(100).nullable(),
-    disputeResponseDays: z.number().int().min(1).max(90),
-    disputeDefaultOutcome: z.enum(['opener_wins', 'release', 'refund']),
+      .object({
+        clientBps: z.number().int().min(0).max(5000).describe('Fee charged to the client on top of each payment, in basis points'),
+        contractorBps: z.number().int().min(0).max(5000).describe('Fee kept from each payment to the contractor, in basis points'),
+      })
+      .strict()
+      .describe('The platform’s fees, copied from the platform’s settings when the contract was proposed'),
+    maxRevisionRounds: z.number().int().min(0).max(100).nullable().describe('How many times the client may send work back; null is no limit'),
+    disputeResponseDays: z.number().int().min(1).max(90).describe('Days the other party has to answer a dispute'),
+    disputeDefaultOutcome: z.enum(['opener_wins', 'release', 'refund']).describe('What happens to a dispute left unanswered'),
   })
-  .strict();
+  .strict()
+  .meta({ description: 'The workflow rules of a contract, fixed when it is created (PRODUCT.md §3).' });
 
 export type Policy = z.infer<typeof PolicySchema>;
 export type Role = 'client' | 'contractor';
@@ -106,7 +114,11 @@ export const DEFAULT_PRESET: PresetName = 'client_creates';
  */
 export const PolicyOverridesSchema = PolicySchema.omit({ preset: true, platformFee: true })
   .extend({
-    changesNeedAcceptance: z.object({ client: z.boolean(), contractor: z.boolean() }).partial().strict(),
+    changesNeedAcceptance: z
+      .object({ client: z.boolean().describe('The client’s changes need the contractor’s acceptance'), contractor: z.boolean().describe('The contractor’s changes need the client’s acceptance') })
+      .partial()
+      .strict()
+      .describe('Whose changes to milestones the other party must accept'),
   })
   .partial()
   .strict();
@@ -114,7 +126,12 @@ export type PolicyOverrides = z.infer<typeof PolicyOverridesSchema>;
 
 export const PolicyInputSchema = z.union([
   z.enum(PRESET_NAMES),
-  z.object({ preset: z.enum(PRESET_NAMES), overrides: PolicyOverridesSchema.optional() }).strict(),
+  z
+    .object({
+      preset: z.enum(PRESET_NAMES).describe('The preset to start from'),
+      overrides: PolicyOverridesSchema.optional().describe('Rules that differ from the preset (any field of the policy but `preset` and `platformFee`)'),
+    })
+    .strict(),
 ]);
 export type PolicyInput = z.infer<typeof PolicyInputSchema>;
 

@@ -18,7 +18,9 @@ import { authenticate } from './auth.ts';
 import { assertSameOrigin } from './csrf.ts';
 import { scanText, textProblem } from './input-text.ts';
 import { problemFrom, sendProblem, toProblem } from './problem.ts';
-import { markOptionalBodies, operationIdFor, pruneUnusedSchemas, withRawResponses } from './openapi.ts';
+import { describeCommonFields, markOptionalBodies, operationIdFor, pruneUnusedSchemas, withRawResponses } from './openapi.ts';
+import { documentPath, documentProblems, problemCodesFor } from './problems.ts';
+import type { ErrorCode } from '../domain/errors.ts';
 import { createRunner } from './runner.ts';
 import { registerDocs } from './docs.ts';
 import { ProblemSchema } from './schemas.ts';
@@ -168,20 +170,49 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       security: [{ bearer: [] }, { session: [] }],
     },
     transform: withRawResponses(jsonSchemaTransform as never) as unknown as typeof jsonSchemaTransform,
-    transformObject: (doc) => markOptionalBodies(pruneUnusedSchemas(jsonSchemaTransformObject(doc) as object)) as ReturnType<typeof jsonSchemaTransformObject>,
+    transformObject: (doc) =>
+      documentProblems(describeCommonFields(markOptionalBodies(pruneUnusedSchemas(jsonSchemaTransformObject(doc) as object))), (path, method) => problemCodes.get(`${method} ${path}`)) as ReturnType<
+        typeof jsonSchemaTransformObject
+      >,
   });
 
-  // Every API route documents its problem answers with the one Problem schema.
+  // Every API route documents its problem answers with the one Problem schema, and the codes
+  // it can answer (src/http/problems.ts), by method and document path.
+  const problemCodes = new Map<string, ErrorCode[]>();
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/v1/') || !route.schema) return;
     const schema = route.schema as { operationId?: string };
     const method = Array.isArray(route.method) ? route.method[0]! : route.method;
-    if (method !== 'HEAD') schema.operationId ??= operationIdFor(method, route.url);
+    if (method !== 'HEAD') {
+      schema.operationId ??= operationIdFor(method, route.url);
+      const isPublic = (route.config as { public?: boolean } | undefined)?.public === true;
+      problemCodes.set(`${method} ${documentPath(route.url)}`, problemCodesFor({ method, url: route.url, operationId: schema.operationId, isPublic }));
+    }
     const response = (route.schema.response ?? {}) as Record<string, unknown>;
     route.schema.response = { ...response, '4XX': ProblemSchema, '5XX': ProblemSchema };
   });
 
   app.setErrorHandler((err, req, reply) => sendProblem(reply, toProblem(err, req)));
+  // Tests (TRANCHE_CHECK_RESPONSES) keep that list true: a problem whose code the route does not
+  // list is recorded, and the test harness fails the file that caused it.
+  const undocumentedProblems: string[] = [];
+  app.decorate('undocumentedProblems', undocumentedProblems);
+  if (opts.checkResponses) {
+    app.addHook('onSend', async (req, reply, payload) => {
+      const url = req.routeOptions.url;
+      if (reply.statusCode < 400 || reply.statusCode >= 500 || !url?.startsWith('/v1/') || typeof payload !== 'string') return payload;
+      const method = req.method === 'HEAD' ? 'GET' : req.method;
+      const listed = problemCodes.get(`${method} ${documentPath(url)}`);
+      let code: unknown;
+      try {
+        code = (JSON.parse(payload) as { code?: unknown }).code;
+      } catch {
+        return payload;
+      }
+      if (listed && typeof code === 'string' && !listed.includes(code as ErrorCode)) undocumentedProblems.push(`${method} ${url} answered ${reply.statusCode} ${code}`);
+      return payload;
+    });
+  }
   app.setNotFoundHandler((req, reply) => sendProblem(reply, problemFrom('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
 
   // Cross-site requests riding the session cookie are refused before their body is read.

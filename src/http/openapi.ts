@@ -118,3 +118,84 @@ export function withRawResponses<I extends TransformInput, O extends TransformOu
     return { ...out, schema: { ...out.schema, response: { ...out.schema.response, ...Object.fromEntries(raw) } } };
   };
 }
+
+/**
+ * A field name means one thing across the API: these are described once here, for every schema
+ * that has them without a description of its own (a route describes a field itself where it
+ * means something more particular). `npm run check:openapi` fails on any field left undescribed.
+ */
+export const FIELD_GLOSSARY: Record<string, string> = {
+  id: 'The id of this resource: a type prefix and a ULID',
+  createdAt: 'When it was created',
+  updatedAt: 'When it last changed',
+  version: 'Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did',
+  currency: 'ISO 4217 currency code; every amount beside it is in this currency’s minor unit',
+  nextCursor: 'Pass as `cursor` to get the next page; null on the last page',
+  contractId: 'The contract it belongs to',
+  milestoneId: 'The milestone it concerns, if any',
+  invoiceId: 'The invoice it concerns, if any',
+  disputeId: 'The dispute it concerns, if any',
+  platformId: 'The platform (marketplace) it belongs to',
+  organizationId: 'The organisation concerned',
+  userId: 'The user concerned',
+  messageId: 'The message concerned',
+  clientId: 'The client: a user, or an organisation whose members act for it by role',
+  contractorId: 'The contractor (a user)',
+  authorId: 'The user who wrote it',
+  actorId: 'The user who acted; null for the platform admin and the system',
+  attachmentIds: 'Files attached (ids from `POST /v1/files`)',
+  evidenceIds: 'Files given as evidence (ids from `POST /v1/files`)',
+  dueDate: 'The date it is due (YYYY-MM-DD)',
+  email: 'An email address',
+  amount: 'An amount in the currency’s minor unit (an integer)',
+  externalId: 'Your own id for it (unique per platform), set by the platform admin; null when none',
+  metadata: 'Your own string key–value pairs, set by the platform admin',
+  paidAt: 'When it was paid; null until then',
+  readAt: 'When it was read; null while unread',
+  resolvedAt: 'When it was resolved; null while open',
+  revokedAt: 'When it was revoked; null while it works',
+  disabledAt: 'When it was disabled; null while enabled',
+  expiresAt: 'When it stops working',
+  submittedAt: 'When the work was submitted',
+  approvedAt: 'When it was approved',
+  activatedAt: 'When the contract went live; null while a proposal',
+  closedAt: 'When the contract was closed; null while open',
+  respondedAt: 'When the other party responded',
+  answeredAt: 'When it was answered; null while open',
+  joinedAt: 'When the member joined',
+  attemptedAt: 'When the attempt was made',
+  lastFour: 'The last four characters of the secret, to tell tokens apart',
+  sha256: 'SHA-256 of the content, hex',
+  size: 'Size in bytes',
+  contentType: 'The media type of the content',
+  filename: 'The file’s name as uploaded',
+  weeklyLimitHours: 'Hours billed at most per week (1–168); null is no limit',
+  hourlyRate: 'Minor units of the currency per hour',
+  inEscrow: 'Held in escrow now, in minor units',
+  memo: 'What the time was spent on',
+  minutes: 'Minutes of work (1–1440)',
+  date: 'The day (YYYY-MM-DD)',
+};
+
+type SchemaNode = Record<string, unknown>;
+
+/** Fills the description of every undescribed property the glossary names (see FIELD_GLOSSARY). */
+export function describeCommonFields<T extends object>(doc: T): T {
+  const seen = new Set<unknown>();
+  const walk = (node: unknown) => {
+    if (typeof node !== 'object' || node === null || seen.has(node)) return;
+    seen.add(node);
+    if (Array.isArray(node)) return node.forEach(walk);
+    const n = node as SchemaNode;
+    const props = n.properties as Record<string, SchemaNode> | undefined;
+    if (props && typeof props === 'object' && n.type === 'object') {
+      for (const [name, prop] of Object.entries(props)) {
+        const text = FIELD_GLOSSARY[name];
+        if (text && typeof prop === 'object' && prop !== null && !prop.description && !(typeof prop.$ref === 'string' && Object.keys(prop).length === 1)) prop.description = text;
+      }
+    }
+    for (const v of Object.values(n)) walk(v);
+  };
+  walk(doc);
+  return doc;
+}

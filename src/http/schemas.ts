@@ -24,12 +24,12 @@ export const Currency = z
   .string()
   .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD')
   .refine(isCurrency, 'is not a supported ISO 4217 currency')
-  .meta({ example: 'USD' });
-export const DueDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD').meta({ example: '2027-03-31' });
-export const Title = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
-export const Description = z.string().max(5000, 'must be at most 5000 characters');
-export const Reason = z.string().trim().min(1, 'is required').max(2000, 'must be at most 2000 characters');
-export const FileIds = z.array(Id('file')).max(20, 'at most 20 files');
+  .meta({ example: 'USD', description: 'ISO 4217 currency code; amounts are integers in its minor unit' });
+export const DueDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD').meta({ example: '2027-03-31', description: 'The date it is due (YYYY-MM-DD)' });
+export const Title = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').describe('A short title (1–200 characters)');
+export const Description = z.string().max(5000, 'must be at most 5000 characters').describe('Details (at most 5000 characters)');
+export const Reason = z.string().trim().min(1, 'is required').max(2000, 'must be at most 2000 characters').describe('Why, in words the other party reads (1–2000 characters)');
+export const FileIds = z.array(Id('file')).max(20, 'at most 20 files').describe('Files uploaded with `POST /v1/files` (at most 20)');
 export const PaymentMethod = z
   .string()
   .regex(/^pm_[A-Za-z0-9_]{1,60}$/, 'must be a payment method id such as pm_card_ok')
@@ -54,13 +54,13 @@ export const ContractCreateBody = z
     title: Title,
     description: Description.nullish(),
     clientId: z.union([Id('user'), Id('organization')]).describe('a user, or an organisation you are a member of (its members then act for the client by role)'),
-    contractorId: Id('user'),
-    type: z.enum(['fixed', 'hourly']),
+    contractorId: Id('user').describe('The contractor (a user)'),
+    type: z.enum(['fixed', 'hourly']).describe('`fixed`: milestones with prices; `hourly`: time entries invoiced weekly at `hourlyRate`'),
     currency: Currency,
-    policy: PolicyInputSchema.optional(),
-    hourlyRate: Amount.optional(),
-    weeklyLimitHours: z.number().int().min(1).max(168).optional(),
-    milestones: z.array(NewMilestoneBody).max(100).optional(),
+    policy: PolicyInputSchema.optional().describe('A preset name, or a preset with overrides; default: the platform’s default preset (`hourly_requests` for hourly contracts)'),
+    hourlyRate: Amount.optional().describe('Hourly contracts (required there): minor units per hour, at least 1'),
+    weeklyLimitHours: z.number().int().min(1).max(168).optional().describe('Hourly contracts: hours billed at most per week (1–168); absent is no limit'),
+    milestones: z.array(NewMilestoneBody).max(100).optional().describe('Milestones proposed with the contract (at most 100)'),
     externalId: ExternalId.optional(),
     metadata: Metadata.optional(),
   })
@@ -77,48 +77,59 @@ export const ContractCreateBody = z
     },
   });
 
-export const Overview = z.object({ total: z.number().int(), inEscrow: z.number().int(), paid: z.number().int(), remaining: z.number().int(), currency: z.string() });
+export const Overview = z
+  .object({
+    total: z.number().int().describe('Sum of the live milestones’ amounts'),
+    inEscrow: z.number().int().describe('Held in escrow now, from the ledger'),
+    paid: z.number().int().describe('Paid to the contractor so far, from the ledger'),
+    remaining: z.number().int().describe('Not yet paid: total − paid'),
+    currency: z.string(),
+  })
+  .describe('The contract’s payment overview, read from the ledger (minor units)');
 
 export const MilestoneSchema = z
   .object({
     id: z.string(),
     contractId: z.string(),
-    position: z.number().int(),
-    title: z.string(),
-    description: z.string().nullable(),
-    amount: z.number().int(),
+    position: z.number().int().describe('Place in the contract’s order, from 1'),
+    title: z.string().describe('What the milestone delivers'),
+    description: z.string().nullable().describe('Details of the work; null when none'),
+    amount: z.number().int().describe('The milestone’s price in minor units'),
     currency: z.string(),
     dueDate: z.string(),
-    status: z.enum(MILESTONE_STATUSES),
-    proposedBy: z.enum(['client', 'contractor']).nullable(),
-    fundedAmount: z.number().int(),
-    releasedAmount: z.number().int(),
-    refundedAmount: z.number().int(),
-    inEscrow: z.number().int(),
-    fundingPending: z.boolean(),
-    revisionCount: z.number().int(),
+    status: z.enum(MILESTONE_STATUSES).describe('Where the milestone is in its lifecycle (docs/lifecycle.md)'),
+    proposedBy: z.enum(['client', 'contractor']).nullable().describe('While `proposed`: the party who proposed it, the other one accepts or declines; otherwise null'),
+    fundedAmount: z.number().int().describe('Deposited into escrow so far, in minor units'),
+    releasedAmount: z.number().int().describe('Released from escrow to the contractor so far, in minor units'),
+    refundedAmount: z.number().int().describe('Refunded from escrow to the client so far, in minor units'),
+    inEscrow: z.number().int().describe('Held in escrow now: funded − released − refunded'),
+    fundingPending: z.boolean().describe('A card deposit is accepted but not settled yet (money commands wait for it: 409 funding_pending)'),
+    revisionCount: z.number().int().describe('How many times the client sent the work back'),
     attachmentIds: z.array(z.string()),
-    submission: z.object({ note: z.string().nullable(), attachmentIds: z.array(z.string()), submittedAt: Timestamp }).nullable(),
-    lastRejectReason: z.string().nullable(),
+    submission: z
+      .object({ note: z.string().nullable().describe('The contractor’s note with the work'), attachmentIds: z.array(z.string()), submittedAt: Timestamp })
+      .nullable()
+      .describe('The latest submitted work; null before the first submission'),
+    lastRejectReason: z.string().nullable().describe('Why the client last sent the work back; null if never'),
     externalId: ExternalId.nullable(),
     metadata: Metadata,
     version: z.number().int(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
-  .meta({ id: 'Milestone' });
+  .meta({ id: 'Milestone', description: 'A milestone: a piece of work with its price, funded into escrow and released on approval.' });
 
 export const ContractSchema = z
   .object({
     id: z.string(),
-    title: z.string(),
-    description: z.string().nullable(),
+    title: z.string().describe('What the contract is about'),
+    description: z.string().nullable().describe('Details; null when none'),
     clientId: z.string(),
     contractorId: z.string(),
-    createdBy: z.string(),
-    type: z.enum(['fixed', 'hourly']),
+    createdBy: z.string().describe('The user who proposed the contract'),
+    type: z.enum(['fixed', 'hourly']).describe('`fixed`: milestones with prices; `hourly`: time entries invoiced weekly'),
     currency: z.string(),
-    status: z.enum(['proposal', 'active', 'closed', 'withdrawn', 'declined']),
+    status: z.enum(['proposal', 'active', 'closed', 'withdrawn', 'declined']).describe('`proposal` until the other party activates or declines it (or its proposer withdraws it); `active` until closed'),
     policy: PolicySchema,
     externalId: ExternalId.nullable(),
     metadata: Metadata,
@@ -131,9 +142,9 @@ export const ContractSchema = z
     createdAt: Timestamp,
     updatedAt: Timestamp,
     overview: Overview.optional(),
-    milestones: z.array(MilestoneSchema).optional(),
+    milestones: z.array(MilestoneSchema).optional().describe('The milestones in order (on the single-contract answers)'),
   })
-  .meta({ id: 'Contract' });
+  .meta({ id: 'Contract', description: 'A contract between a client and a contractor, with its policy and, for fixed contracts, its milestones.' });
 
 export const PaymentSchema = z
   .object({
@@ -142,32 +153,45 @@ export const PaymentSchema = z
     milestoneId: z.string().nullable(),
     clientId: z.string(),
     contractorId: z.string(),
-    kind: z.string(),
-    amount: z.number().int(),
-    fee: z.number().int(),
-    net: z.number().int(),
+    kind: z.string().describe('What it pays: `milestone` (escrow released or a draft paid), `invoice` (an hourly invoice), …'),
+    amount: z.number().int().describe('The gross amount in minor units'),
+    fee: z.number().int().describe('The platform’s fee kept from it, in minor units'),
+    net: z.number().int().describe('What the contractor receives: amount − fee'),
     currency: z.string(),
-    status: z.enum(['draft', 'processing', 'paid', 'failed', 'refunded']),
+    status: z.enum(['draft', 'processing', 'paid', 'failed', 'refunded']).describe('`draft` waits for the client to pay (contracts without escrow); `processing` while a charge settles'),
     paidAt: Timestamp.nullable(),
     version: z.number().int(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
-  .meta({ id: 'Payment' });
+  .meta({ id: 'Payment', description: 'A payment to the contractor: escrow released, a draft paid, or an invoice paid.' });
 
 const ChangeFields = z
   .object({ title: Title.optional(), amount: Amount.optional(), dueDate: DueDate.optional(), description: Description.nullish(), attachmentIds: FileIds.optional() })
-  .strict();
+  .strict()
+  .describe('The fields to change (at least one)');
 
 export const ChangeOperationSchema = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('add'), milestone: z.object({ title: Title, amount: Amount, dueDate: DueDate, description: Description.nullish(), attachmentIds: FileIds.optional() }).strict() }).strict(),
-  z.object({ op: z.literal('update'), milestoneId: Id('milestone'), changes: ChangeFields.refine((c) => Object.keys(c).length > 0, 'must change at least one field') }).strict(),
-  z.object({ op: z.literal('remove'), milestoneId: Id('milestone') }).strict(),
-  z.object({ op: z.literal('reorder'), milestoneIds: z.array(Id('milestone')).min(1).max(500) }).strict(),
+  z
+    .object({
+      op: z.literal('add').describe('Add a milestone'),
+      milestone: z.object({ title: Title, amount: Amount, dueDate: DueDate, description: Description.nullish(), attachmentIds: FileIds.optional() }).strict().describe('The new milestone'),
+    })
+    .strict(),
+  z.object({ op: z.literal('update').describe('Change a milestone'), milestoneId: Id('milestone').describe('The milestone to change'), changes: ChangeFields.refine((c) => Object.keys(c).length > 0, 'must change at least one field') }).strict(),
+  z.object({ op: z.literal('remove').describe('Remove a milestone'), milestoneId: Id('milestone').describe('The milestone to remove') }).strict(),
+  z.object({ op: z.literal('reorder').describe('Put milestones in a new order'), milestoneIds: z.array(Id('milestone')).min(1).max(500).describe('Every current milestone once, in the new order') }).strict(),
 ]);
 
 const DiffSide = z
-  .object({ title: z.string(), amount: z.number().int(), dueDate: z.string(), description: z.string().nullable(), attachmentIds: z.array(z.string()), position: z.number().int() })
+  .object({
+    title: z.string().describe('The milestone’s title'),
+    amount: z.number().int().describe('The milestone’s amount in minor units'),
+    dueDate: z.string(),
+    description: z.string().nullable().describe('The milestone’s details'),
+    attachmentIds: z.array(z.string()),
+    position: z.number().int().describe('Place in the contract’s order, from 1'),
+  })
   .nullable();
 
 export const CHANGE_REQUEST_STATUSES = ['open', 'accepted', 'declined', 'withdrawn', 'failed', 'superseded'] as const;
@@ -177,19 +201,30 @@ export const ChangeRequestSchema = z
     id: z.string(),
     contractId: z.string(),
     authorId: z.string(),
-    authorRole: z.enum(['client', 'contractor']),
+    authorRole: z.enum(['client', 'contractor']).describe('The author’s side of the contract'),
     status: z
       .enum(CHANGE_REQUEST_STATUSES)
       .describe('`open` waits for the other party; `superseded`: the other party modified it, see `supersededBy` for their counter-proposal'),
-    operations: z.array(z.any()),
-    message: z.string().nullable(),
-    diff: z.object({
-      milestones: z.array(z.object({ milestoneId: z.string().nullable(), change: z.enum(['added', 'updated', 'removed', 'moved']), before: DiffSide, after: DiffSide })),
-      totalBefore: z.number().int(),
-      totalAfter: z.number().int(),
-    }),
-    declineReason: z.string().nullable(),
-    failureReason: z.string().nullable(),
+    operations: z.array(z.any()).describe('The proposed operations, as sent (`add`, `update`, `remove`, `reorder`)'),
+    message: z.string().nullable().describe('The author’s note to the other party'),
+    diff: z
+      .object({
+        milestones: z
+          .array(
+            z.object({
+              milestoneId: z.string().nullable().describe('The milestone changed; null for one the request adds'),
+              change: z.enum(['added', 'updated', 'removed', 'moved']).describe('What happens to it'),
+              before: DiffSide.describe('The milestone before; null when added'),
+              after: DiffSide.describe('The milestone after; null when removed'),
+            }),
+          )
+          .describe('Every milestone the request touches'),
+        totalBefore: z.number().int().describe('The contract’s total before, in minor units'),
+        totalAfter: z.number().int().describe('The contract’s total after, in minor units'),
+      })
+      .describe('What the request changes, milestone by milestone'),
+    declineReason: z.string().nullable().describe('Why the other party declined; null otherwise'),
+    failureReason: z.string().nullable().describe('Why accepting it failed (something it touches changed); null otherwise'),
     supersedes: z.string().nullable().describe('A counter-proposal: the change request of the other party that this one modified (and superseded)'),
     supersededBy: z.string().nullable().describe('When `superseded`: the other party’s counter-proposal that replaced this change request'),
     version: z.number().int(),
@@ -197,7 +232,7 @@ export const ChangeRequestSchema = z
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
-  .meta({ id: 'ChangeRequest' });
+  .meta({ id: 'ChangeRequest', description: 'A proposed change to a contract’s milestones that the other party accepts or declines.' });
 
 export const DisputeSchema = z
   .object({
@@ -205,78 +240,102 @@ export const DisputeSchema = z
     contractId: z.string(),
     milestoneId: z.string().nullable().meta({ description: 'The disputed milestone, or null for a dispute about an invoice.' }),
     invoiceId: z.string().nullable().meta({ description: 'Hourly contracts: the disputed invoice.' }),
-    openedBy: z.string(),
-    openerRole: z.enum(['client', 'contractor']),
-    reason: z.string(),
+    openedBy: z.string().describe('The user who opened the dispute'),
+    openerRole: z.enum(['client', 'contractor']).describe('The opener’s side of the contract'),
+    reason: z.string().describe('Why the dispute was opened'),
     evidenceIds: z.array(z.string()),
-    status: z.enum(['open', 'responded', 'resolved']),
-    respondBy: Timestamp,
-    response: z.object({ message: z.string(), attachmentIds: z.array(z.string()), respondedAt: Timestamp }).nullable(),
-    resolution: z.object({ releaseAmount: z.number().int(), refundAmount: z.number().int(), by: z.string(), resolvedAt: Timestamp }).nullable(),
+    status: z.enum(['open', 'responded', 'resolved']).describe('`open` until the other party responds; `resolved` once the admin (or the policy’s default) settled it'),
+    respondBy: Timestamp.describe('The other party’s deadline to respond; then the policy’s default outcome applies'),
+    response: z
+      .object({ message: z.string().describe('The other party’s answer'), attachmentIds: z.array(z.string()), respondedAt: Timestamp })
+      .nullable()
+      .describe('The other party’s response; null until then'),
+    resolution: z
+      .object({
+        releaseAmount: z.number().int().describe('Released to the contractor, in minor units'),
+        refundAmount: z.number().int().describe('Refunded to the client, in minor units'),
+        by: z.string().describe('Who settled it: `admin`, or `policy` for the default outcome'),
+        resolvedAt: Timestamp,
+      })
+      .nullable()
+      .describe('How the disputed amount was split; null while open'),
     version: z.number().int(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
-  .meta({ id: 'Dispute' });
+  .meta({ id: 'Dispute', description: 'A dispute over a milestone’s escrow or an hourly invoice; the platform admin settles it.' });
 
 export const UserSchema = z
   .object({
     id: z.string(),
     platformId: z.string(),
     email: z.string(),
-    name: z.string(),
-    hasPassword: z.boolean(),
-    defaultPaymentMethod: z.string().nullable(),
+    name: z.string().describe('The person’s name as others see it'),
+    hasPassword: z.boolean().describe('The user can log in to the web app with a password'),
+    defaultPaymentMethod: z.string().nullable().describe('The payment method charged when a charge names none; null when none is saved'),
     externalId: ExternalId.nullable(),
     metadata: Metadata,
     version: z.number().int(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
-  .meta({ id: 'User' });
+  .meta({ id: 'User', description: 'A person on the platform: a client, a contractor or both.' });
 
 export const ActivitySchema = z.object({
   id: z.string(),
   contractId: z.string(),
   milestoneId: z.string().nullable(),
   actorId: z.string().nullable(),
-  actorRole: z.string(),
-  kind: z.string(),
-  data: z.record(z.string(), z.unknown()),
+  actorRole: z.string().describe('Who acted: `client`, `contractor`, `admin` or `system` (the worker)'),
+  kind: z.string().describe('What happened, as an event type (`milestone.funded`, …; the webhook event types)'),
+  data: z.record(z.string(), z.unknown()).describe('The event’s details: amounts, titles, reasons'),
   createdAt: Timestamp,
 });
 
 export const NotificationSchema = z.object({
   id: z.string(),
   contractId: z.string().nullable(),
-  kind: z.string(),
-  title: z.string(),
-  body: z.string(),
-  data: z.record(z.string(), z.unknown()),
+  kind: z.string().describe('The event it tells of (`milestone.funded`, …)'),
+  title: z.string().describe('One line, as in the email’s subject'),
+  body: z.string().describe('The text, as in the email'),
+  data: z.record(z.string(), z.unknown()).describe('The event’s details'),
   readAt: Timestamp.nullable(),
   createdAt: Timestamp,
 });
 
-export const Page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
-export const ListQuery = { limit: z.coerce.number().int().min(1).max(100).default(50), cursor: z.string().max(200).optional() };
+export const Page = <T extends z.ZodType>(item: T) =>
+  z.object({ data: z.array(item).describe('The items of this page'), nextCursor: z.string().nullable().describe('Pass as `cursor` to get the next page; null on the last page') });
+export const ListQuery = {
+  limit: z.coerce.number().int().min(1).max(100).default(50).describe('At most this many items (1–100)'),
+  cursor: z.string().max(200).optional().describe('The `nextCursor` of the previous page'),
+};
 
 export const ProblemSchema = z
   .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
+    type: z.string().describe('A URI naming the problem type: the code after https://tranche.dev/problems/'),
+    title: z.string().describe('The code’s fixed title'),
+    status: z.number().int().describe('The HTTP status'),
     code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).describe(
       'The stable code; each always comes with the same HTTP status: ' + Object.entries(ERROR_CODES).map(([code, e]) => `\`${code}\` ${e.status}`).join(', ') + '.',
     ),
-    detail: z.string(),
-    instance: z.string().optional(),
-    requestId: z.string().optional(),
-    errors: z.array(z.object({ field: z.string(), message: z.string(), code: z.string().optional() })).optional(),
+    detail: z.string().describe('What went wrong in this case, for a person'),
+    instance: z.string().optional().describe('The request’s path'),
+    requestId: z.string().optional().describe('The request’s id (also the `x-request-id` header), for the server’s logs'),
+    errors: z
+      .array(
+        z.object({
+          field: z.string().describe('The field, as a path: `milestones[0].dueDate`'),
+          message: z.string().describe('What is wrong with it'),
+          code: z.string().optional().describe('A machine-readable reason, such as `unknown_field`'),
+        }),
+      )
+      .optional()
+      .describe('With `validation_failed`: each invalid field'),
   })
   .passthrough()
   .meta({ id: 'Problem', description: 'RFC 9457 problem details with a stable `code`.' });
 
-export const IdParams = (kind: IdKind) => z.object({ id: Id(kind) }).strict();
+export const IdParams = (kind: IdKind) => z.object({ id: Id(kind).describe(`The ${kind}’s id`) }).strict();
 export const NoBody = z.object({}).strict().nullish();
 /** A 204 answer: no body. */
 export const NoContent = z.null().describe('No content');

@@ -73,6 +73,11 @@ export async function startTestServer(engine: Engine, env: Record<string, string
       await rt.stop();
       await db?.drop();
       rmSync(dataDir, { recursive: true, force: true });
+      // The OpenAPI document lists the problem codes of every operation (src/http/problems.ts).
+      const undocumented = [...new Set(rt.app.undocumentedProblems)];
+      if (undocumented.length) {
+        throw new Error(`problem codes the OpenAPI document does not list for their route (add them to DOMAIN_PROBLEMS in src/http/problems.ts):\n${undocumented.join('\n')}`);
+      }
     },
   };
 }

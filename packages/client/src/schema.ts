@@ -1034,7 +1034,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Client: pay several draft payments at once (each its own card charge, made after the payments are checked; a decline leaves that payment unpaid) */
+        /** Client: pay several draft payments at once (all or nothing) */
         post: operations["payPayments"];
         delete?: never;
         options?: never;
@@ -1642,10 +1642,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /**
-         * Admin: rename the organisation, or set its four-eyes approval threshold
-         * @description With `approvalThreshold`, approving or releasing a milestone, or paying a draft payment, for an amount at or above the threshold of the contract’s currency needs two members: the first leaves it pending (`approval_pending`, `pendingApproval`), a second member confirms it; the same member twice gets 403 `second_approver_required`. Below the threshold, or in a currency without one, nothing changes.
-         */
+        /** Admin: rename the organisation */
         patch: operations["updateOrganization"];
         trace?: never;
     };
@@ -1816,7 +1813,6 @@ export interface components {
          *       "attachmentIds": [],
          *       "submission": null,
          *       "lastRejectReason": null,
-         *       "pendingApproval": null,
          *       "externalId": "order-8841-1",
          *       "metadata": {
          *         "sprint": "12"
@@ -1847,7 +1843,7 @@ export interface components {
              * @description Where the milestone is in its lifecycle (docs/lifecycle.md)
              * @enum {string}
              */
-            status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approval_pending" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
+            status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
             /** @description While `proposed`: the party who proposed it, the other one accepts or declines; otherwise null */
             proposedBy: ("client" | "contractor") | null;
             /** @description Deposited into escrow so far, in minor units */
@@ -1878,23 +1874,6 @@ export interface components {
             } | null;
             /** @description Why the client last sent the work back; null if never */
             lastRejectReason: string | null;
-            /** @description Four eyes: while `approval_pending`, the first approval of a member of the client organisation, waiting for a second member */
-            pendingApproval: {
-                /** @description the member who gave the first approval */
-                approvedBy: string;
-                /**
-                 * Format: date-time
-                 * @description When it was approved
-                 */
-                approvedAt: string;
-                /**
-                 * @description what a second member confirms: approving the milestone, or releasing `amount`
-                 * @enum {string}
-                 */
-                action: "approve" | "release";
-                /** @description minor units at stake */
-                amount: number;
-            } | null;
             /** @description Your own id for it (unique per platform), set by the platform admin; null when none */
             externalId: string | null;
             /**
@@ -2000,7 +1979,6 @@ export interface components {
          *           "attachmentIds": [],
          *           "submission": null,
          *           "lastRejectReason": null,
-         *           "pendingApproval": null,
          *           "externalId": "order-8841-1",
          *           "metadata": {
          *             "sprint": "12"
@@ -2160,7 +2138,6 @@ export interface components {
          *       "currency": "USD",
          *       "status": "paid",
          *       "paidAt": "2026-11-22T10:00:00.000Z",
-         *       "pendingApproval": null,
          *       "version": 1,
          *       "createdAt": "2026-11-22T10:00:00.000Z",
          *       "updatedAt": "2026-11-22T10:00:00.000Z"
@@ -2194,16 +2171,6 @@ export interface components {
             status: "draft" | "processing" | "paid" | "failed" | "refunded";
             /** @description When it was paid; null until then */
             paidAt: string | null;
-            /** @description Four eyes: a draft at or above the organisation’s approval threshold that one member paid; it is charged when a second member pays it */
-            pendingApproval: {
-                /** @description the finance member who paid first */
-                approvedBy: string;
-                /**
-                 * Format: date-time
-                 * @description When it was approved
-                 */
-                approvedAt: string;
-            } | null;
             /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
             /**
@@ -2526,10 +2493,10 @@ export interface components {
             /** @description The HTTP status */
             status: number;
             /**
-             * @description The stable code; each always comes with the same HTTP status: `validation_failed` 422, `malformed_request` 400, `payload_too_large` 413, `unsupported_media_type` 415, `unauthenticated` 401, `forbidden` 403, `csrf_refused` 403, `not_found` 404, `invalid_state` 409, `conflict` 409, `version_mismatch` 409, `funding_limit_reached` 409, `change_request_open` 409, `refund_request_open` 409, `limit_exceeded` 422, `revision_limit_reached` 409, `funding_pending` 409, `no_next_milestone` 409, `email_taken` 409, `external_id_taken` 409, `webhook_endpoint_limit_reached` 409, `webhook_url_not_allowed` 422, `idempotency_key_reused` 422, `idempotency_in_progress` 409, `payment_declined` 402, `week_invoiced` 409, `daily_limit_exceeded` 422, `not_hourly` 422, `payment_method_required` 422, `amount_below_minimum` 422, `already_member` 409, `invitation_not_usable` 410, `last_owner` 409, `second_approver_required` 403, `rate_limited` 429, `upload_quota_exceeded` 429, `service_unavailable` 503, `internal_error` 500.
+             * @description The stable code; each always comes with the same HTTP status: `validation_failed` 422, `malformed_request` 400, `payload_too_large` 413, `unsupported_media_type` 415, `unauthenticated` 401, `forbidden` 403, `csrf_refused` 403, `not_found` 404, `invalid_state` 409, `conflict` 409, `version_mismatch` 409, `funding_limit_reached` 409, `change_request_open` 409, `refund_request_open` 409, `limit_exceeded` 422, `revision_limit_reached` 409, `funding_pending` 409, `no_next_milestone` 409, `email_taken` 409, `external_id_taken` 409, `webhook_endpoint_limit_reached` 409, `webhook_url_not_allowed` 422, `idempotency_key_reused` 422, `idempotency_in_progress` 409, `payment_declined` 402, `week_invoiced` 409, `daily_limit_exceeded` 422, `not_hourly` 422, `payment_method_required` 422, `amount_below_minimum` 422, `already_member` 409, `invitation_not_usable` 410, `last_owner` 409, `rate_limited` 429, `upload_quota_exceeded` 429, `service_unavailable` 503, `internal_error` 500.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_refused" | "not_found" | "invalid_state" | "conflict" | "version_mismatch" | "funding_limit_reached" | "change_request_open" | "refund_request_open" | "limit_exceeded" | "revision_limit_reached" | "funding_pending" | "no_next_milestone" | "email_taken" | "external_id_taken" | "webhook_endpoint_limit_reached" | "webhook_url_not_allowed" | "idempotency_key_reused" | "idempotency_in_progress" | "payment_declined" | "week_invoiced" | "daily_limit_exceeded" | "not_hourly" | "payment_method_required" | "amount_below_minimum" | "already_member" | "invitation_not_usable" | "last_owner" | "second_approver_required" | "rate_limited" | "upload_quota_exceeded" | "service_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_refused" | "not_found" | "invalid_state" | "conflict" | "version_mismatch" | "funding_limit_reached" | "change_request_open" | "refund_request_open" | "limit_exceeded" | "revision_limit_reached" | "funding_pending" | "no_next_milestone" | "email_taken" | "external_id_taken" | "webhook_endpoint_limit_reached" | "webhook_url_not_allowed" | "idempotency_key_reused" | "idempotency_in_progress" | "payment_declined" | "week_invoiced" | "daily_limit_exceeded" | "not_hourly" | "payment_method_required" | "amount_below_minimum" | "already_member" | "invitation_not_usable" | "last_owner" | "rate_limited" | "upload_quota_exceeded" | "service_unavailable" | "internal_error";
             /** @description What went wrong in this case, for a person */
             detail: string;
             /** @description The request’s path */
@@ -2549,6 +2516,7 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * @description A client’s refund of escrow asked when closing a contract; the contractor accepts, counters or declines it.
          * @example {
          *       "id": "rfr_01jd8m3n4p5q6r7s8t9v0w1x2y",
          *       "contractId": "ctr_01jd8m3n4p5q6r7s8t9v0w1x2y",
@@ -2575,7 +2543,10 @@ export interface components {
             contractId: string;
             /** @description the user who asked */
             requestedBy: string | null;
-            /** @enum {string} */
+            /**
+             * @description The side of the contract that asked
+             * @enum {string}
+             */
             requesterRole: "client" | "contractor";
             /**
              * @description open: waits for the other party · accepted: the contract closed with this split · countered: replaced by the other party’s proposal (counterOf) · declined / escalated: the escrow went to a dispute · withdrawn · failed: the escrow changed before it was accepted
@@ -2588,10 +2559,13 @@ export interface components {
             release: number;
             /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
             currency: string;
+            /** @description The asker’s note to the other party */
             message: string | null;
             /** @description after this, an open request becomes a dispute */
             respondBy: string;
+            /** @description The request this one counters; null for a first request */
             counterOf: string | null;
+            /** @description Why the other party declined; null otherwise */
             answerReason: string | null;
             /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
@@ -2603,6 +2577,7 @@ export interface components {
             updatedAt: string;
         };
         /**
+         * @description Time a contractor logged on an hourly contract for one day.
          * @example {
          *       "id": "te_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
@@ -2627,8 +2602,9 @@ export interface components {
             minutes: number;
             /** @description What the time was spent on */
             memo: string;
-            /** @description The invoice it concerns, if any */
+            /** @description The invoice that billed it; null until its week is invoiced */
             invoiceId: string | null;
+            /** @description Minutes of it billed (fewer past the weekly limit); null until invoiced */
             billedMinutes: number | null;
             /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
@@ -2643,25 +2619,33 @@ export interface components {
              */
             updatedAt: string;
         };
+        /** @description One week of a timesheet with its totals against the weekly limit. */
         TimesheetWeek: {
+            /** @description The Monday (YYYY-MM-DD, platform time zone) */
             weekStart: string;
+            /** @description The Sunday (YYYY-MM-DD) */
             weekEnd: string;
             /** @description Minor units of the currency per hour */
             hourlyRate: number;
             /** @description Hours billed at most per week (1–168); null is no limit */
             weeklyLimitHours: number | null;
+            /** @description Minutes logged in the week */
             loggedMinutes: number;
+            /** @description Minutes billed: the logged ones up to the weekly limit */
             billableMinutes: number;
+            /** @description Minutes past the weekly limit: kept visible, never billed */
             unbilledMinutes: number;
-            /** @description An amount in the currency’s minor unit (an integer) */
+            /** @description The week’s amount so far: round half up (billableMinutes × hourlyRate / 60) */
             amount: number;
             /** @description True once the week is invoiced (the Monday 00:00 after it): its entries no longer change. */
             closed: boolean;
-            /** @description The invoice it concerns, if any */
+            /** @description The week’s invoice; null before Monday’s invoicing */
             invoiceId: string | null;
+            /** @description The invoice’s status; null without one */
             invoiceStatus: string | null;
         };
         /**
+         * @description Time entries of a range of days, with a summary per week.
          * @example {
          *       "from": "2026-11-16",
          *       "to": "2026-11-22",
@@ -2698,14 +2682,19 @@ export interface components {
          *     }
          */
         Timesheet: {
+            /** @description First day listed (YYYY-MM-DD) */
             from: string;
+            /** @description Last day listed (YYYY-MM-DD) */
             to: string;
             /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
             currency: string;
+            /** @description The time entries between `from` and `to`, by date */
             data: components["schemas"]["TimeEntry"][];
+            /** @description A summary of each week the range touches */
             weeks: components["schemas"]["TimesheetWeek"][];
         };
         /**
+         * @description The weekly invoice of an hourly contract, paid on Wednesday from escrow first, then by card.
          * @example {
          *       "id": "inv_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "number": "INV-20261116-Q4Z9V6X7M3K8",
@@ -2750,6 +2739,7 @@ export interface components {
         Invoice: {
             /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description The invoice number printed on the PDF */
             number: string;
             /** @description The contract it belongs to */
             contractId: string;
@@ -2757,10 +2747,15 @@ export interface components {
             clientId: string;
             /** @description The contractor (a user) */
             contractorId: string;
+            /** @description The Monday of the invoiced week (YYYY-MM-DD) */
             periodStart: string;
+            /** @description The Sunday of the invoiced week */
             periodEnd: string;
+            /** @description Minutes logged in the week */
             loggedMinutes: number;
+            /** @description Minutes billed (up to the weekly limit) */
             billedMinutes: number;
+            /** @description Minutes past the weekly limit, not billed */
             unbilledMinutes: number;
             /** @description Minor units of the currency per hour */
             hourlyRate: number;
@@ -2772,19 +2767,31 @@ export interface components {
             amountDue: number;
             /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
             currency: string;
-            /** @enum {string} */
+            /**
+             * @description `open` until Wednesday’s payment; `past_due` after a failed charge (retried daily for 7 days); `void`: cancelled by the admin
+             * @enum {string}
+             */
             status: "open" | "paid" | "past_due" | "void";
             /** @description the Wednesday it is paid (platform time zone) */
             dueDate: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The moment it is paid: Wednesday 00:00 in the platform’s time zone
+             */
             dueAt: string;
+            /** @description Paid from the contract’s escrowed milestone payments, in minor units */
             paidFromEscrow: number;
+            /** @description Charged to the client’s payment method, in minor units */
             charged: number;
+            /** @description The platform’s client fee charged on top, in minor units */
             clientFee: number;
+            /** @description Still to pay, in minor units */
             balanceDue: number;
+            /** @description A card charge is accepted but not settled yet */
             chargePending: boolean;
+            /** @description Why the last charge failed; null unless past due */
             pastDueReason: string | null;
-            /** @description The dispute it concerns, if any */
+            /** @description The client’s dispute of the invoice; null when none */
             disputeId: string | null;
             /** @description When it was paid; null until then */
             paidAt: string | null;
@@ -2800,18 +2807,22 @@ export interface components {
              * @description When it last changed
              */
             updatedAt: string;
+            /** @description One line per time entry (on the single-invoice answer) */
             lines?: {
+                /** @description The time entry */
                 entryId: string;
                 /** @description The day (YYYY-MM-DD) */
                 date: string;
-                /** @description Minutes of work (1–1440) */
+                /** @description Minutes logged */
                 minutes: number;
+                /** @description Minutes of it billed */
                 billedMinutes: number;
                 /** @description What the time was spent on */
                 memo: string;
             }[];
         };
         /**
+         * @description A contractor’s request for a milestone payment on an hourly contract; accepted, it is funded in escrow.
          * @example {
          *       "id": "mr_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
@@ -2834,17 +2845,24 @@ export interface components {
             id: string;
             /** @description The contract it belongs to */
             contractId: string;
+            /** @description The contractor who asked */
             requestedBy: string;
-            /** @description An amount in the currency’s minor unit (an integer) */
+            /** @description The payment asked for, in minor units */
             amount: number;
             /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
             currency: string;
+            /** @description What the payment is for */
             description: string;
-            /** @enum {string} */
+            /**
+             * @description `open` until the client accepts or declines it or the contractor withdraws it
+             * @enum {string}
+             */
             status: "open" | "accepted" | "declined" | "withdrawn";
+            /** @description Why the client declined; null otherwise */
             declineReason: string | null;
-            /** @description The milestone it concerns, if any */
+            /** @description The funded milestone its acceptance created; null otherwise */
             milestoneId: string | null;
+            /** @description Who accepted or declined it */
             answeredBy: string | null;
             /** @description When it was answered; null while open */
             answeredAt: string | null;
@@ -2862,6 +2880,7 @@ export interface components {
             updatedAt: string;
         };
         /**
+         * @description An hourly contract at a glance: this week’s hours and the money (minor units).
          * @example {
          *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "currency": "USD",
@@ -2892,15 +2911,21 @@ export interface components {
             /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
             currency: string;
             thisWeek: components["schemas"]["TimesheetWeek"];
+            /** @description Invoiced in all, in minor units */
             invoiced: number;
+            /** @description Paid in all */
             paid: number;
+            /** @description Invoiced and waiting for Wednesday */
             open: number;
+            /** @description Owed on past-due invoices */
             pastDue: number;
             /** @description Held in escrow now, in minor units */
             inEscrow: number;
+            /** @description Milestone requests waiting for the client */
             openRequests: number;
         };
         /**
+         * @description A change of an hourly contract’s rate or weekly limit, applying from the next week.
          * @example {
          *       "id": "ht_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
@@ -2919,9 +2944,15 @@ export interface components {
             id: string;
             /** @description The contract it belongs to */
             contractId: string;
-            /** @enum {string} */
+            /**
+             * @description The party who proposed the terms
+             * @enum {string}
+             */
             proposedBy: "client" | "contractor";
-            /** @enum {string} */
+            /**
+             * @description `proposed` until the other party accepts or declines (or the proposer withdraws)
+             * @enum {string}
+             */
             status: "proposed" | "accepted" | "declined" | "withdrawn";
             /** @description Minor units of the currency per hour */
             hourlyRate: number;
@@ -2943,6 +2974,7 @@ export interface components {
             updatedAt: string;
         };
         /**
+         * @description A message of a contract’s conversation between its two parties.
          * @example {
          *       "id": "cmsg_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
@@ -2966,7 +2998,9 @@ export interface components {
             contractId: string;
             /** @description The user who wrote it */
             authorId: string;
+            /** @description The message text */
             body: string;
+            /** @description Files attached to the message */
             attachments: {
                 /** @description The id of this resource: a type prefix and a ULID */
                 id: string;
@@ -3045,6 +3079,7 @@ export interface components {
             currency: string;
         };
         /**
+         * @description An API token of a user, without its value.
          * @example {
          *       "id": "tok_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "name": "marketplace backend",
@@ -3056,6 +3091,7 @@ export interface components {
         TokenInfo: {
             /** @description The id of this resource: a type prefix and a ULID */
             id: string;
+            /** @description The label given at creation; null when none */
             name: string | null;
             /** @description the last four characters of the token (its value is never shown again) */
             lastFour: string;
@@ -3068,6 +3104,7 @@ export interface components {
             revokedAt: string | null;
         };
         /**
+         * @description An event of the platform: an activity entry, as notifications and webhooks carry it.
          * @example {
          *       "id": "act_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "type": "milestone.funded",
@@ -3087,8 +3124,11 @@ export interface components {
         Event: {
             /** @description the activity id; the same as the webhook body’s data and the stream’s event id */
             id: string;
-            /** @enum {string} */
-            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
+            /**
+             * @description What happened (the webhook event type)
+             * @enum {string}
+             */
+            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
             /**
              * Format: date-time
              * @description When it was created
@@ -3098,14 +3138,17 @@ export interface components {
             contractId: string;
             /** @description The milestone it concerns, if any */
             milestoneId: string | null;
+            /** @description Who acted: `client`, `contractor`, `admin` or `system` */
             actorRole: string;
             /** @description The user who acted; null for the platform admin and the system */
             actorId: string | null;
+            /** @description The event’s details (the webhook body’s `data`) */
             data: {
                 [key: string]: unknown;
             };
         };
         /**
+         * @description The platform’s settings, which its admin decides for every contract of the platform.
          * @example {
          *       "id": "plt_01jd8m3n4p5q6r7s8t9v0w1x2y",
          *       "name": "Default platform",
@@ -3157,14 +3200,12 @@ export interface components {
             updatedAt: string;
         };
         /**
+         * @description A client organisation: its members act for it by role.
          * @example {
          *       "id": "org_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "platformId": "plt_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "name": "Acme Ltd",
          *       "defaultPaymentMethod": null,
-         *       "approvalThreshold": {
-         *         "USD": 50000
-         *       },
          *       "myRoles": [
          *         "owner"
          *       ],
@@ -3177,12 +3218,10 @@ export interface components {
             id: string;
             /** @description The platform (marketplace) it belongs to */
             platformId: string;
+            /** @description The organisation’s name */
             name: string;
+            /** @description Charged when a charge names no payment method; null when none is saved */
             defaultPaymentMethod: string | null;
-            /** @description four eyes: per currency, the amount from which two members must approve, release or pay */
-            approvalThreshold: {
-                [key: string]: number;
-            };
             /** @description the caller’s roles in the organisation */
             myRoles: string[];
             /**
@@ -3197,6 +3236,7 @@ export interface components {
             updatedAt: string;
         };
         /**
+         * @description A member of an organisation with their roles.
          * @example {
          *       "userId": "usr_01jdq4z9v6x7m3k8t2w5r1c0ab",
          *       "name": "Grace Hopper",
@@ -3210,9 +3250,11 @@ export interface components {
         OrganizationMember: {
             /** @description The user concerned */
             userId: string;
+            /** @description The member’s name */
             name: string;
             /** @description An email address */
             email: string;
+            /** @description The member’s roles */
             roles: string[];
             /**
              * Format: date-time
@@ -3243,10 +3285,16 @@ export interface components {
             organizationId: string;
             /** @description An email address */
             email: string;
+            /** @description The roles the invitee gets on joining */
             roles: string[];
-            /** @enum {string} */
+            /**
+             * @description `pending` until used, revoked or 7 days old
+             * @enum {string}
+             */
             status: "pending" | "accepted" | "revoked" | "expired";
+            /** @description The member who invited */
             invitedBy: string;
+            /** @description The user who joined with it; null until then */
             acceptedBy: string | null;
             /**
              * Format: date-time
@@ -3260,6 +3308,7 @@ export interface components {
             createdAt: string;
         };
         /**
+         * @description A person the organisation contracts with, with totals per currency.
          * @example {
          *       "userId": "usr_01jdq4z9v6x7m3k8t2w5r1c0ac",
          *       "name": "Ada Lovelace",
@@ -3278,15 +3327,19 @@ export interface components {
         OrganizationContractor: {
             /** @description The user concerned */
             userId: string;
+            /** @description The contractor’s name */
             name: string;
             /** @description An email address */
             email: string;
+            /** @description Totals per currency, from the ledger */
             totals: {
                 /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
                 currency: string;
+                /** @description Contracts with the contractor in this currency */
                 contracts: number;
                 /** @description Held in escrow now, in minor units */
                 inEscrow: number;
+                /** @description Paid to the contractor, in minor units */
                 paid: number;
                 /** @description agreed, neither in escrow nor paid */
                 pending: number;
@@ -3304,6 +3357,7 @@ export interface operations {
     listUsers: {
         parameters: {
             query?: {
+                /** @description Only the user with this email address */
                 email?: string;
                 /** @description your own id for this record; unique per platform */
                 externalId?: string;
@@ -3391,10 +3445,12 @@ export interface operations {
                 "application/json": {
                     /**
                      * Format: email
-                     * @description An email address
+                     * @description The user’s email address (unique per platform)
                      */
                     email: string;
+                    /** @description The person’s name as others see it (1–200 characters) */
                     name: string;
+                    /** @description Lets the user log in to the web app (10–200 characters); without it the user acts only through tokens */
                     password?: string;
                     /**
                      * @description your own id for this record; unique per platform
@@ -3675,6 +3731,7 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /** @description A label to tell the token apart (at most 100 characters) */
                     name?: string;
                 } | null;
             };
@@ -3689,8 +3746,9 @@ export interface operations {
                     "application/json": {
                         /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
+                        /** @description The token’s value: send it as `Authorization: Bearer …`; shown only in this answer */
                         token: string;
-                        /** @description The user concerned */
+                        /** @description The user the token acts as */
                         userId: string;
                         /** @description The last four characters of the secret, to tell tokens apart */
                         lastFour: string;
@@ -3896,12 +3954,13 @@ export interface operations {
                 "application/json": {
                     /**
                      * Format: email
-                     * @description An email address
+                     * @description The user’s email address
                      */
                     email: string;
+                    /** @description The user’s password */
                     password: string;
                     /**
-                     * @description The platform (marketplace) it belongs to
+                     * @description The platform, when the server hosts several (default: the default platform)
                      * @example plt_01jdq4z9v6x7m3k8t2w5r1c0aa
                      */
                     platformId?: string;
@@ -3917,7 +3976,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         user: components["schemas"]["User"];
-                        /** @description When it stops working */
+                        /** @description When the session ends (14 days) */
                         expiresAt: string;
                     };
                 };
@@ -4115,9 +4174,11 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The calling user; null for the platform admin acting as itself */
                         user: components["schemas"]["User"] | null;
                         /** @description The platform (marketplace) it belongs to */
                         platformId: string;
+                        /** @description The caller is the platform admin */
                         admin: boolean;
                         /** @description Your unread in-app notifications (0 for the platform admin). */
                         unreadNotifications: number;
@@ -4278,7 +4339,9 @@ export interface operations {
     listContracts: {
         parameters: {
             query?: {
+                /** @description Only contracts where you are on this side */
                 role?: "client" | "contractor";
+                /** @description Only contracts in this status */
                 status?: "proposal" | "active" | "closed" | "withdrawn" | "declined";
                 /** @description `true`: only contracts with unread messages; `false`: only those without. */
                 unread?: "true" | "false";
@@ -4408,8 +4471,11 @@ export interface operations {
                              * @enum {string}
                              */
                             milestoneCreators?: "client" | "contractor" | "both";
+                            /** @description Whose changes to milestones the other party must accept */
                             changesNeedAcceptance?: {
+                                /** @description The client’s changes need the contractor’s acceptance */
                                 client?: boolean;
+                                /** @description The contractor’s changes need the client’s acceptance */
                                 contractor?: boolean;
                             };
                             /**
@@ -5022,8 +5088,11 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /** @description Escrow refunded to the client, in minor units (default: the rest) */
                     refund?: number;
+                    /** @description Escrow released to the contractor, in minor units (default: the rest) */
                     release?: number;
+                    /** @description A note to the other party with a refund request (1–2000 characters) */
                     message?: string;
                     /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
                     expectedVersion?: number;
@@ -5135,7 +5204,9 @@ export interface operations {
     listContractTimeEntries: {
         parameters: {
             query?: {
+                /** @description First day (default: this week’s Monday) */
                 from?: string;
+                /** @description Last day (default: this week’s Sunday) */
                 to?: string;
                 /** @description csv: the same rows as text/csv (also chosen by `Accept: text/csv`). */
                 format?: "json" | "csv";
@@ -5228,14 +5299,14 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description The day (YYYY-MM-DD)
+                     * @description A day (YYYY-MM-DD)
                      * @example 2026-11-18
                      */
                     date: string;
-                    /** @description Minutes of work (1–1440) */
+                    /** @description Minutes of work (1–1440; at most 24 hours a day in all) */
                     minutes: number;
                     /**
-                     * @description What the time was spent on
+                     * @description What the time was spent on (at most 2000 characters)
                      * @default
                      */
                     memo?: string;
@@ -5451,13 +5522,13 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description The day (YYYY-MM-DD)
+                     * @description A day (YYYY-MM-DD)
                      * @example 2026-11-18
                      */
                     date?: string;
-                    /** @description Minutes of work (1–1440) */
+                    /** @description Minutes of work (1–1440; at most 24 hours a day in all) */
                     minutes?: number;
-                    /** @description What the time was spent on */
+                    /** @description What the time was spent on (at most 2000 characters) */
                     memo?: string;
                     /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
                     expectedVersion?: number;
@@ -5730,11 +5801,11 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
+                     * @description The new rate in minor units per hour
                      * @example 150000
                      */
                     hourlyRate?: number;
-                    /** @description Hours billed at most per week (1–168); null is no limit */
+                    /** @description The new weekly limit in hours (1–168); null removes the limit */
                     weeklyLimitHours?: number | null;
                 };
             };
@@ -6159,6 +6230,7 @@ export interface operations {
     listContractMilestoneRequests: {
         parameters: {
             query?: {
+                /** @description Only requests with this status */
                 status?: "open" | "accepted" | "declined" | "withdrawn";
             };
             header?: never;
@@ -6254,10 +6326,11 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
+                     * @description The payment asked for, in the contract’s currency’s minor unit
                      * @example 150000
                      */
                     amount: number;
+                    /** @description What the payment is for (1–2000 characters) */
                     description: string;
                 };
             };
@@ -6784,7 +6857,9 @@ export interface operations {
     listInvoices: {
         parameters: {
             query?: {
+                /** @description Only this contract’s invoices */
                 contractId?: string;
+                /** @description Only invoices with this status */
                 status?: "open" | "paid" | "past_due" | "void";
                 /** @description csv: the same rows as text/csv (also chosen by `Accept: text/csv`). */
                 format?: "json" | "csv";
@@ -6863,6 +6938,7 @@ export interface operations {
     listContractInvoices: {
         parameters: {
             query?: {
+                /** @description Only invoices with this status */
                 status?: "open" | "paid" | "past_due" | "void";
                 /** @description csv: the same rows as text/csv (also chosen by `Accept: text/csv`). */
                 format?: "json" | "csv";
@@ -7447,6 +7523,7 @@ export interface operations {
     listContractMilestones: {
         parameters: {
             query?: {
+                /** @description `pending`: in progress or awaiting review; `approved`: approved or paid; absent: all */
                 section?: "pending" | "approved";
                 /** @description your own id for this record; unique per platform */
                 externalId?: string;
@@ -7469,8 +7546,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The milestones in order */
                         data: components["schemas"]["Milestone"][];
-                        /** @description Pass as `cursor` to get the next page; null on the last page */
+                        /** @description Always null: the list has no pages */
                         nextCursor: null;
                     };
                 };
@@ -8008,6 +8086,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Every current milestone once, in the new order */
                     milestoneIds: string[];
                 };
             };
@@ -8360,17 +8439,8 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The provider answered: the milestone is funded (`fundingPending` while an accepted charge settles). */
+            /** @description Default Response */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Milestone"];
-                };
-            };
-            /** @description The provider has not answered within the wait: `fundingPending` is true, the status unchanged; both parties are notified when it answers. */
-            202: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8483,6 +8553,7 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /** @description A note to the client with the work (at most 5000 characters) */
                     note?: string;
                     /** @description Files uploaded with `POST /v1/files` (at most 20) */
                     attachmentIds?: string[];
@@ -9355,6 +9426,7 @@ export interface operations {
     listContractChangeRequests: {
         parameters: {
             query?: {
+                /** @description Only change requests with this status */
                 status?: "open" | "accepted" | "declined" | "withdrawn" | "failed" | "superseded";
                 /** @description At most this many items (1–100) */
                 limit?: number;
@@ -10309,6 +10381,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Your side of it (1–5000 characters) */
                     message: string;
                     /** @description Files uploaded with `POST /v1/files` (at most 20) */
                     attachmentIds?: string[];
@@ -10421,7 +10494,9 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Released to the contractor, in minor units */
                     releaseAmount: number;
+                    /** @description Refunded to the client, in minor units; the two add up to the disputed amount */
                     refundAmount: number;
                 };
             };
@@ -10522,8 +10597,11 @@ export interface operations {
     listPayments: {
         parameters: {
             query?: {
+                /** @description Only this contract’s payments */
                 contractId?: string;
+                /** @description Only payments with this status */
                 status?: "draft" | "processing" | "paid" | "failed" | "refunded";
+                /** @description Only payments you make (client) or receive (contractor) */
                 role?: "client" | "contractor";
                 /** @description At most this many items (1–100) */
                 limit?: number;
@@ -10705,15 +10783,6 @@ export interface operations {
                     "application/json": components["schemas"]["Payment"];
                 };
             };
-            /** @description The provider has not answered within the wait: the payment is `processing`; both parties are notified when it answers. */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Payment"];
-                };
-            };
             /** @description `malformed_request`: The request could not be read */
             400: {
                 headers: {
@@ -10816,6 +10885,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The draft payments to pay (1–100) */
                     paymentIds: string[];
                     /**
                      * @description A payment method of the configured provider. The embedded sandbox provider knows three test cards: `pm_card_ok` (succeeds), `pm_card_declined` (declined at once: 402 payment_declined) and `pm_card_fails_later` (accepted, then fails: the escrow is reversed).
@@ -10833,19 +10903,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @description The payments, paid (or processing while a charge settles). */
-                        data: components["schemas"]["Payment"][];
-                    };
-                };
-            };
-            /** @description Default Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The payments; those the provider has not answered yet are processing. */
+                        /** @description The payments, paid */
                         data: components["schemas"]["Payment"][];
                     };
                 };
@@ -10879,6 +10937,15 @@ export interface operations {
             };
             /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11045,6 +11112,7 @@ export interface operations {
     listNotifications: {
         parameters: {
             query?: {
+                /** @description `true`: only unread ones; `false`: only read ones */
                 unread?: "true" | "false";
                 /** @description At most this many items (1–100) */
                 limit?: number;
@@ -11244,6 +11312,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The message (1–10,000 characters once trimmed) */
                     body: string;
                     /** @description Files uploaded with `POST /v1/files` (at most 20) */
                     attachmentIds?: string[];
@@ -11356,7 +11425,10 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
-                    /** @example cmsg_01jdq4z9v6x7m3k8t2w5r1c0aa */
+                    /**
+                     * @description Read up to this message (default: the latest)
+                     * @example cmsg_01jdq4z9v6x7m3k8t2w5r1c0aa
+                     */
                     upTo?: string;
                 } | null;
             };
@@ -11371,7 +11443,9 @@ export interface operations {
                     "application/json": {
                         /** @description The contract it belongs to */
                         contractId: string;
+                        /** @description The last message you have read; null when none */
                         readUpTo: string | null;
+                        /** @description Messages of this conversation you have not read */
                         unreadMessages: number;
                     };
                 };
@@ -11469,6 +11543,7 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /** @description The notifications to mark read (at most 100); absent: all of them */
                     ids?: string[];
                 } | null;
             };
@@ -11481,7 +11556,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Notifications marked read now */
                         read: number;
+                        /** @description Your unread notifications left */
                         unreadNotifications: number;
                     };
                 };
@@ -11649,7 +11726,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description An uploaded file’s metadata */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -11660,7 +11737,7 @@ export interface operations {
                         id: string;
                         /** @description The file’s name as uploaded */
                         filename: string;
-                        /** @description The media type of the content */
+                        /** @description The type detected from the content (not the declared one) */
                         contentType: string;
                         /** @description Size in bytes */
                         size: number;
@@ -11766,7 +11843,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description An uploaded file’s metadata */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -11777,7 +11854,7 @@ export interface operations {
                         id: string;
                         /** @description The file’s name as uploaded */
                         filename: string;
-                        /** @description The media type of the content */
+                        /** @description The type detected from the content (not the declared one) */
                         contentType: string;
                         /** @description Size in bytes */
                         size: number;
@@ -11937,16 +12014,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Every invariant holds */
                         ok: boolean;
+                        /** @description Every broken invariant; empty when the ledger is clean */
                         violations: {
+                            /** @description The invariant’s number (src/ledger/check.ts) */
                             invariant: number;
+                            /** @description What the invariant says */
                             rule: string;
+                            /** @description What breaks it: accounts, entries, amounts */
                             detail: {
                                 [key: string]: unknown;
                             };
                         }[];
+                        /** @description Ledger accounts checked */
                         accounts: number;
+                        /** @description Journal entries checked */
                         entries: number;
+                        /** @description Postings checked */
                         postings: number;
                     };
                 };
@@ -12023,8 +12108,11 @@ export interface operations {
                         data: {
                             /** @description The id of this resource: a type prefix and a ULID */
                             id: string;
+                            /** @description Where deliveries are POSTed */
                             url: string;
+                            /** @description The event types it receives; `*` for all */
                             events: string[];
+                            /** @description Deliveries are sent; false once disabled by hand or after three days of failures */
                             enabled: boolean;
                             /** @description When it was disabled; null while enabled */
                             disabledAt: string | null;
@@ -12113,8 +12201,11 @@ export interface operations {
                      */
                     url: string;
                     /** @description Event types to receive; `*` for all. */
-                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
-                    /** @default true */
+                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    /**
+                     * @description Start sending at once (default true)
+                     * @default true
+                     */
                     enabled?: boolean;
                 };
             };
@@ -12129,8 +12220,11 @@ export interface operations {
                     "application/json": {
                         /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
+                        /** @description Where deliveries are POSTed */
                         url: string;
+                        /** @description The event types it receives; `*` for all */
                         events: string[];
+                        /** @description Deliveries are sent; false once disabled by hand or after three days of failures */
                         enabled: boolean;
                         /** @description When it was disabled; null while enabled */
                         disabledAt: string | null;
@@ -12244,7 +12338,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A webhook endpoint of the platform (its secret is shown only when created or rotated). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -12253,8 +12347,11 @@ export interface operations {
                     "application/json": {
                         /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
+                        /** @description Where deliveries are POSTed */
                         url: string;
+                        /** @description The event types it receives; `*` for all */
                         events: string[];
+                        /** @description Deliveries are sent; false once disabled by hand or after three days of failures */
                         enabled: boolean;
                         /** @description When it was disabled; null while enabled */
                         disabledAt: string | null;
@@ -12454,13 +12551,14 @@ export interface operations {
                      */
                     url?: string;
                     /** @description Event types to receive; `*` for all. */
-                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    /** @description false pauses deliveries; true resumes them and clears the failure streak */
                     enabled?: boolean;
                 };
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description A webhook endpoint of the platform (its secret is shown only when created or rotated). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -12469,8 +12567,11 @@ export interface operations {
                     "application/json": {
                         /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
+                        /** @description Where deliveries are POSTed */
                         url: string;
+                        /** @description The event types it receives; `*` for all */
                         events: string[];
+                        /** @description Deliveries are sent; false once disabled by hand or after three days of failures */
                         enabled: boolean;
                         /** @description When it was disabled; null while enabled */
                         disabledAt: string | null;
@@ -12601,8 +12702,11 @@ export interface operations {
                     "application/json": {
                         /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
+                        /** @description Where deliveries are POSTed */
                         url: string;
+                        /** @description The event types it receives; `*` for all */
                         events: string[];
+                        /** @description Deliveries are sent; false once disabled by hand or after three days of failures */
                         enabled: boolean;
                         /** @description When it was disabled; null while enabled */
                         disabledAt: string | null;
@@ -12736,8 +12840,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @description The message concerned */
+                        /** @description The message’s `webhook-id` */
                         messageId: string;
+                        /** @description `pending`: queued for delivery */
                         status: string;
                     };
                 };
@@ -12855,6 +12960,7 @@ export interface operations {
                             id: string;
                             /** @description The message’s `webhook-id`, the same on every attempt */
                             messageId: string;
+                            /** @description The message’s event type */
                             eventType: string;
                             /**
                              * Format: date-time
@@ -12865,6 +12971,7 @@ export interface operations {
                             statusCode: number | null;
                             /** @description Why the attempt failed, when it did (no answer in time, refused address, redirect …) */
                             error: string | null;
+                            /** @description How long the attempt took, in milliseconds */
                             durationMs: number;
                             /** @description When the message is tried again; null once delivered or given up */
                             nextRetryAt: string | null;
@@ -12935,7 +13042,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The endpoint’s id */
                 id: string;
+                /** @description The message’s id (its `webhook-id`) */
                 messageId: string;
             };
             cookie?: never;
@@ -12953,8 +13062,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @description The message concerned */
+                        /** @description The message’s `webhook-id` */
                         messageId: string;
+                        /** @description `pending`: queued for delivery */
                         status: string;
                     };
                 };
@@ -13067,6 +13177,7 @@ export interface operations {
                         data: {
                             /** @description The id of this resource: a type prefix and a ULID */
                             id: string;
+                            /** @description The label given at creation; null when none */
                             name: string | null;
                             /**
                              * @description env: made from TRANCHE_ADMIN_TOKEN (revoked when that value changes); first_start: generated for a database that had none; issued: created or rotated by an operator
@@ -13147,6 +13258,7 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /** @description A label to tell the token apart (1–100 characters) */
                     name?: string;
                 } | null;
             };
@@ -13161,6 +13273,7 @@ export interface operations {
                     "application/json": {
                         /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
+                        /** @description The label given at creation; null when none */
                         name: string | null;
                         /**
                          * @description env: made from TRANCHE_ADMIN_TOKEN (revoked when that value changes); first_start: generated for a database that had none; issued: created or rotated by an operator
@@ -13384,6 +13497,7 @@ export interface operations {
                     "application/json": {
                         /** @description The id of this resource: a type prefix and a ULID */
                         id: string;
+                        /** @description The label given at creation; null when none */
                         name: string | null;
                         /**
                          * @description env: made from TRANCHE_ADMIN_TOKEN (revoked when that value changes); first_start: generated for a database that had none; issued: created or rotated by an operator
@@ -13403,6 +13517,7 @@ export interface operations {
                         current: boolean;
                         /** @description the secret, shown this once */
                         token: string;
+                        /** @description The id of the token this one replaces (now revoked) */
                         replaces: string;
                     };
                 };
@@ -13510,7 +13625,10 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @enum {boolean} */
+                        /**
+                         * @description The demo data existed already: nothing was created
+                         * @enum {boolean}
+                         */
                         created: false;
                     };
                 };
@@ -13522,9 +13640,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @enum {boolean} */
+                        /**
+                         * @description The demo data was created
+                         * @enum {boolean}
+                         */
                         created: true;
+                        /** @description An API token of the demo client (shown once) */
                         clientToken: string;
+                        /** @description An API token of the demo contractor (shown once) */
                         contractorToken: string;
                     };
                 };
@@ -14155,7 +14278,9 @@ export interface operations {
     listAdminDisputes: {
         parameters: {
             query?: {
+                /** @description Only disputes with this status */
                 status?: "open" | "responded" | "resolved";
+                /** @description Only this contract’s disputes */
                 contractId?: string;
                 /** @description disputes on contracts where this user is the client or the contractor */
                 partyId?: string;
@@ -14240,8 +14365,11 @@ export interface operations {
             query?: {
                 /** @description only events after this one */
                 after?: string;
-                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
+                /** @description Only events of this type */
+                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
+                /** @description Only this contract’s events */
                 contractId?: string;
+                /** @description At most this many events (1–500) */
                 limit?: number;
             };
             header?: never;
@@ -14257,6 +14385,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The events, oldest first */
                         data: components["schemas"]["Event"][];
                         /** @description pass as `after` for the next page; null when this page is empty */
                         nextAfter: string | null;
@@ -14506,7 +14635,10 @@ export interface operations {
                         contractId: string;
                         /** @description the user who asked */
                         requestedBy: string | null;
-                        /** @enum {string} */
+                        /**
+                         * @description The side of the contract that asked
+                         * @enum {string}
+                         */
                         requesterRole: "client" | "contractor";
                         /**
                          * @description open: waits for the other party · accepted: the contract closed with this split · countered: replaced by the other party’s proposal (counterOf) · declined / escalated: the escrow went to a dispute · withdrawn · failed: the escrow changed before it was accepted
@@ -14519,10 +14651,13 @@ export interface operations {
                         release: number;
                         /** @description ISO 4217 currency code; every amount beside it is in this currency’s minor unit */
                         currency: string;
+                        /** @description The asker’s note to the other party */
                         message: string | null;
                         /** @description after this, an open request becomes a dispute */
                         respondBy: string;
+                        /** @description The request this one counters; null for a first request */
                         counterOf: string | null;
+                        /** @description Why the other party declined; null otherwise */
                         answerReason: string | null;
                         /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
                         version: number;
@@ -14632,7 +14767,9 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The refund you propose instead, in minor units; the rest of the escrow is released */
                     refund: number;
+                    /** @description A note to the other party (1–2000 characters) */
                     message?: string;
                     /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
                     expectedVersion?: number;
@@ -14745,6 +14882,7 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /** @description Why (1–2000 characters) */
                     reason?: string;
                     /** @description Fail with 409 version_mismatch unless the resource is at this version (same as If-Match). */
                     expectedVersion?: number;
@@ -14971,6 +15109,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Every item (this list has no pages) */
                         data: components["schemas"]["Organization"][];
                     };
                 };
@@ -15032,6 +15171,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description A name (1–200 characters) */
                     name: string;
                 };
             };
@@ -15210,12 +15350,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description the organisation’s name */
-                    name?: string;
-                    /** @description Four eyes: per currency, the amount in minor units from which a second member must approve, release or pay; replaces the whole setting ({} turns four eyes off) */
-                    approvalThreshold?: {
-                        [key: string]: number;
-                    };
+                    /** @description A name (1–200 characters) */
+                    name: string;
                 };
             };
         };
@@ -15445,6 +15581,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Every item (this list has no pages) */
                         data: components["schemas"]["OrganizationMember"][];
                     };
                 };
@@ -15510,7 +15647,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The organisation’s id */
                 id: string;
+                /** @description The user’s id: the member (under /contractors, the contractor) */
                 userId: string;
             };
             cookie?: never;
@@ -15612,7 +15751,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The organisation’s id */
                 id: string;
+                /** @description The user’s id: the member (under /contractors, the contractor) */
                 userId: string;
             };
             cookie?: never;
@@ -15620,6 +15761,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The roles: what the member may do for the organisation */
                     roles: ("owner" | "admin" | "manager" | "finance" | "viewer")[];
                 };
             };
@@ -15736,6 +15878,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Every item (this list has no pages) */
                         data: components["schemas"]["OrganizationInvitation"][];
                     };
                 };
@@ -15814,6 +15957,7 @@ export interface operations {
                      * @description An email address
                      */
                     email: string;
+                    /** @description The roles: what the member may do for the organisation */
                     roles: ("owner" | "admin" | "manager" | "finance" | "viewer")[];
                 };
             };
@@ -15916,7 +16060,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The organisation’s id */
                 id: string;
+                /** @description The invitation’s id */
                 invitationId: string;
             };
             cookie?: never;
@@ -16020,6 +16166,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The token from the invitation email’s link */
                 token: string;
             };
             cookie?: never;
@@ -16027,7 +16174,9 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /** @description Your name, to create your user when not signed in */
                     name?: string;
+                    /** @description Your password (10–200 characters), to create your user when not signed in */
                     password?: string;
                 } | null;
             };
@@ -16157,6 +16306,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Every item (this list has no pages) */
                         data: components["schemas"]["OrganizationContractor"][];
                     };
                 };
@@ -16220,11 +16370,14 @@ export interface operations {
     listOrganizationContractorMilestones: {
         parameters: {
             query?: {
+                /** @description `pending`: in progress or awaiting review; `approved`: approved or paid */
                 section?: "pending" | "approved";
             };
             header?: never;
             path: {
+                /** @description The organisation’s id */
                 id: string;
+                /** @description The user’s id: the member (under /contractors, the contractor) */
                 userId: string;
             };
             cookie?: never;
@@ -16238,6 +16391,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Every item (this list has no pages) */
                         data: {
                             /** @description The id of this resource: a type prefix and a ULID */
                             id: string;
@@ -16259,7 +16413,7 @@ export interface operations {
                              * @description Where the milestone is in its lifecycle (docs/lifecycle.md)
                              * @enum {string}
                              */
-                            status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approval_pending" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
+                            status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
                             /** @description While `proposed`: the party who proposed it, the other one accepts or declines; otherwise null */
                             proposedBy: ("client" | "contractor") | null;
                             /** @description Deposited into escrow so far, in minor units */
@@ -16290,23 +16444,6 @@ export interface operations {
                             } | null;
                             /** @description Why the client last sent the work back; null if never */
                             lastRejectReason: string | null;
-                            /** @description Four eyes: while `approval_pending`, the first approval of a member of the client organisation, waiting for a second member */
-                            pendingApproval: {
-                                /** @description the member who gave the first approval */
-                                approvedBy: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When it was approved
-                                 */
-                                approvedAt: string;
-                                /**
-                                 * @description what a second member confirms: approving the milestone, or releasing `amount`
-                                 * @enum {string}
-                                 */
-                                action: "approve" | "release";
-                                /** @description minor units at stake */
-                                amount: number;
-                            } | null;
                             /** @description Your own id for it (unique per platform), set by the platform admin; null when none */
                             externalId: string | null;
                             /**
@@ -16331,6 +16468,7 @@ export interface operations {
                              * @description When it last changed
                              */
                             updatedAt: string;
+                            /** @description The title of the milestone’s contract */
                             contractTitle: string;
                         }[];
                     };

@@ -19,7 +19,7 @@ const Origin = z.enum(['env', 'first_start', 'issued']).meta({
 const AdminTokenSchema = z
   .object({
     id: z.string(),
-    name: z.string().nullable(),
+    name: z.string().nullable().describe('The label given at creation; null when none'),
     origin: Origin,
     lastFour: z.string(),
     createdAt: Timestamp,
@@ -60,7 +60,7 @@ export function adminTokenRoutes(app: V1, { runner, db, deps }: RouteContext) {
         tags,
         summary: 'Create a platform admin token. The token is shown once.',
         body: z
-          .object({ name: z.string().trim().min(1).max(100).optional() })
+          .object({ name: z.string().trim().min(1).max(100).optional().describe('A label to tell the token apart (1–100 characters)') })
           .strict()
           .nullish()
           .meta({ example: { name: 'ops backend' } }),
@@ -93,7 +93,7 @@ export function adminTokenRoutes(app: V1, { runner, db, deps }: RouteContext) {
         summary: 'Rotate a platform admin token: revoke it and create its replacement (shown once)',
         params: IdParams('token'),
         body: NoBody,
-        response: { 201: NewAdminTokenSchema.extend({ replaces: z.string() }) },
+        response: { 201: NewAdminTokenSchema.extend({ replaces: z.string().describe('The id of the token this one replaces (now revoked)') }) },
       },
     },
     (req, reply) =>
@@ -111,8 +111,12 @@ export function adminTokenRoutes(app: V1, { runner, db, deps }: RouteContext) {
         summary: 'Seed the demo users and contracts (what `tranche seed-demo` does); nothing if they exist',
         body: NoBody,
         response: {
-          200: z.object({ created: z.literal(false) }),
-          201: z.object({ created: z.literal(true), clientToken: z.string(), contractorToken: z.string() }),
+          200: z.object({ created: z.literal(false).describe('The demo data existed already: nothing was created') }),
+          201: z.object({
+            created: z.literal(true).describe('The demo data was created'),
+            clientToken: z.string().describe('An API token of the demo client (shown once)'),
+            contractorToken: z.string().describe('An API token of the demo contractor (shown once)'),
+          }),
         },
       },
     },

@@ -21,11 +21,19 @@ export function adminRoutes(app: V1, { runner, db, testClock, workerDeps }: Rout
         summary: 'Recompute every balance and check the ledger invariants (there must be no violations)',
         response: {
           200: z.object({
-            ok: z.boolean(),
-            violations: z.array(z.object({ invariant: z.number().int(), rule: z.string(), detail: z.record(z.string(), z.unknown()) })),
-            accounts: z.number().int(),
-            entries: z.number().int(),
-            postings: z.number().int(),
+            ok: z.boolean().describe('Every invariant holds'),
+            violations: z
+              .array(
+                z.object({
+                  invariant: z.number().int().describe('The invariant’s number (src/ledger/check.ts)'),
+                  rule: z.string().describe('What the invariant says'),
+                  detail: z.record(z.string(), z.unknown()).describe('What breaks it: accounts, entries, amounts'),
+                }),
+              )
+              .describe('Every broken invariant; empty when the ledger is clean'),
+            accounts: z.number().int().describe('Ledger accounts checked'),
+            entries: z.number().int().describe('Journal entries checked'),
+            postings: z.number().int().describe('Postings checked'),
           }),
         },
       },

@@ -85,7 +85,7 @@ export function negotiationRoutes(app: V1, { runner }: RouteContext) {
         tags,
         summary: 'The contract’s change requests, newest first',
         params: IdParams('contract'),
-        querystring: z.object({ status: z.enum(CHANGE_REQUEST_STATUSES).optional(), ...ListQuery }).strict(),
+        querystring: z.object({ status: z.enum(CHANGE_REQUEST_STATUSES).optional().describe('Only change requests with this status'), ...ListQuery }).strict(),
         response: { 200: Page(ChangeRequestSchema) },
       },
     },

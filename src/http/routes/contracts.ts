@@ -34,8 +34,8 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
         summary: 'List your contracts (as client, contractor or both); `unread=true` keeps those with messages you have not read',
         querystring: z
           .object({
-            role: z.enum(['client', 'contractor']).optional(),
-            status: z.enum(['proposal', 'active', 'closed', 'withdrawn', 'declined']).optional(),
+            role: z.enum(['client', 'contractor']).optional().describe('Only contracts where you are on this side'),
+            status: z.enum(['proposal', 'active', 'closed', 'withdrawn', 'declined']).optional().describe('Only contracts in this status'),
             unread: z.enum(['true', 'false']).optional().meta({ description: '`true`: only contracts with unread messages; `false`: only those without.' }),
             externalId: ExternalId.optional(),
             metadata: MetadataFilter.optional(),
@@ -119,7 +119,12 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
           'declined or unanswered within the policy’s disputeResponseDays, the escrow goes to a dispute. A missing body is `{}`.',
         params: IdParams('contract'),
         body: z
-          .object({ refund: NonNegativeAmount.optional(), release: NonNegativeAmount.optional(), message: z.string().trim().min(1).max(2000).optional(), ...ExpectedVersion })
+          .object({
+            refund: NonNegativeAmount.optional().describe('Escrow refunded to the client, in minor units (default: the rest)'),
+            release: NonNegativeAmount.optional().describe('Escrow released to the contractor, in minor units (default: the rest)'),
+            message: z.string().trim().min(1).max(2000).optional().describe('A note to the other party with a refund request (1–2000 characters)'),
+            ...ExpectedVersion,
+          })
           .strict()
           .nullish()
           .meta({ example: { refund: 5000, message: 'Only the first screen was delivered' } }),

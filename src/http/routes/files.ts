@@ -15,7 +15,9 @@ import type { V1 } from './types.ts';
 /** Types accepted by content (magic bytes), not by the name or the declared type. */
 export const ALLOWED_TYPES = new Set(['application/pdf', 'image/png', 'image/jpeg', 'image/gif', 'image/webp', 'application/zip', 'text/plain']);
 
-const FileSchema = z.object({ id: z.string(), filename: z.string(), contentType: z.string(), size: z.number().int(), sha256: z.string(), createdAt: z.string() });
+const FileSchema = z
+  .object({ id: z.string(), filename: z.string(), contentType: z.string().describe('The type detected from the content (not the declared one)'), size: z.number().int(), sha256: z.string(), createdAt: z.string() })
+  .describe('An uploaded file’s metadata');
 type FileRow = { id: string; owner_id: string; filename: string; content_type: string; size: number; sha256: string; created_at: Date };
 
 async function sniff(bytes: Buffer): Promise<string | null> {

@@ -22,9 +22,9 @@ import { expectedVersion } from './versions.ts';
 // ---- Schemas (they also document the API) -----------------------------------------------
 
 const at = '2026-11-23T00:00:00.000Z';
-const DateOnly = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD').meta({ example: '2026-11-18' });
-const Minutes = z.number().int('must be a whole number of minutes').min(1, 'must be at least 1').max(1440, 'must be at most 1440 (24 hours)');
-const Memo = z.string().trim().max(2000, 'must be at most 2000 characters');
+const DateOnly = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD').meta({ example: '2026-11-18', description: 'A day (YYYY-MM-DD)' });
+const Minutes = z.number().int('must be a whole number of minutes').min(1, 'must be at least 1').max(1440, 'must be at most 1440 (24 hours)').describe('Minutes of work (1–1440; at most 24 hours a day in all)');
+const Memo = z.string().trim().max(2000, 'must be at most 2000 characters').describe('What the time was spent on (at most 2000 characters)');
 const Format = z.enum(['json', 'csv']).optional().meta({ description: 'csv: the same rows as text/csv (also chosen by `Accept: text/csv`).' });
 
 const exEntry = { id: exampleId('timeEntry'), contractId: exampleId('contract'), date: '2026-11-18', minutes: 150, memo: 'Checkout flow: payment form', invoiceId: null, billedMinutes: null, version: 1, createdAt: at, updatedAt: at };
@@ -32,39 +32,72 @@ const exEntry = { id: exampleId('timeEntry'), contractId: exampleId('contract'),
 export const TimeEntrySchema = z
   .object({
     id: z.string(), contractId: z.string(), date: z.string(), minutes: z.number().int(), memo: z.string(),
-    invoiceId: z.string().nullable(), billedMinutes: z.number().int().nullable(), version: z.number().int(), createdAt: Timestamp, updatedAt: Timestamp,
+    invoiceId: z.string().nullable().describe('The invoice that billed it; null until its week is invoiced'),
+    billedMinutes: z.number().int().nullable().describe('Minutes of it billed (fewer past the weekly limit); null until invoiced'),
+    version: z.number().int(), createdAt: Timestamp, updatedAt: Timestamp,
   })
-  .meta({ id: 'TimeEntry', example: exEntry });
+  .meta({ id: 'TimeEntry', description: 'Time a contractor logged on an hourly contract for one day.', example: exEntry });
 
 const WeekSchema = z
   .object({
-    weekStart: z.string(), weekEnd: z.string(), hourlyRate: z.number().int(), weeklyLimitHours: z.number().int().nullable(),
-    loggedMinutes: z.number().int(), billableMinutes: z.number().int(), unbilledMinutes: z.number().int(), amount: z.number().int(),
+    weekStart: z.string().describe('The Monday (YYYY-MM-DD, platform time zone)'), weekEnd: z.string().describe('The Sunday (YYYY-MM-DD)'),
+    hourlyRate: z.number().int(), weeklyLimitHours: z.number().int().nullable(),
+    loggedMinutes: z.number().int().describe('Minutes logged in the week'),
+    billableMinutes: z.number().int().describe('Minutes billed: the logged ones up to the weekly limit'),
+    unbilledMinutes: z.number().int().describe('Minutes past the weekly limit: kept visible, never billed'),
+    amount: z.number().int().describe('The week’s amount so far: round half up (billableMinutes × hourlyRate / 60)'),
     closed: z.boolean().meta({ description: 'True once the week is invoiced (the Monday 00:00 after it): its entries no longer change.' }),
-    invoiceId: z.string().nullable(), invoiceStatus: z.string().nullable(),
+    invoiceId: z.string().nullable().describe('The week’s invoice; null before Monday’s invoicing'),
+    invoiceStatus: z.string().nullable().describe('The invoice’s status; null without one'),
   })
-  .meta({ id: 'TimesheetWeek' });
+  .meta({ id: 'TimesheetWeek', description: 'One week of a timesheet with its totals against the weekly limit.' });
 const exWeek = { weekStart: '2026-11-16', weekEnd: '2026-11-22', hourlyRate: 4500, weeklyLimitHours: 20, loggedMinutes: 1380, billableMinutes: 1200, unbilledMinutes: 180, amount: 90000, closed: false, invoiceId: null, invoiceStatus: null };
 
 const TimesheetSchema = z
-  .object({ from: z.string(), to: z.string(), currency: z.string(), data: z.array(TimeEntrySchema), weeks: z.array(WeekSchema) })
-  .meta({ id: 'Timesheet', example: { from: '2026-11-16', to: '2026-11-22', currency: 'USD', data: [exEntry], weeks: [exWeek] } });
+  .object({
+    from: z.string().describe('First day listed (YYYY-MM-DD)'),
+    to: z.string().describe('Last day listed (YYYY-MM-DD)'),
+    currency: z.string(),
+    data: z.array(TimeEntrySchema).describe('The time entries between `from` and `to`, by date'),
+    weeks: z.array(WeekSchema).describe('A summary of each week the range touches'),
+  })
+  .meta({ id: 'Timesheet', description: 'Time entries of a range of days, with a summary per week.', example: { from: '2026-11-16', to: '2026-11-22', currency: 'USD', data: [exEntry], weeks: [exWeek] } });
 
 export const InvoiceSchema = z
   .object({
-    id: z.string(), number: z.string(), contractId: z.string(), clientId: z.string(), contractorId: z.string(),
-    periodStart: z.string(), periodEnd: z.string(), loggedMinutes: z.number().int(), billedMinutes: z.number().int(), unbilledMinutes: z.number().int(),
+    id: z.string(), number: z.string().describe('The invoice number printed on the PDF'), contractId: z.string(), clientId: z.string(), contractorId: z.string(),
+    periodStart: z.string().describe('The Monday of the invoiced week (YYYY-MM-DD)'), periodEnd: z.string().describe('The Sunday of the invoiced week'),
+    loggedMinutes: z.number().int().describe('Minutes logged in the week'), billedMinutes: z.number().int().describe('Minutes billed (up to the weekly limit)'),
+    unbilledMinutes: z.number().int().describe('Minutes past the weekly limit, not billed'),
     hourlyRate: z.number().int(), weeklyLimitHours: z.number().int().nullable(),
     amount: z.number().int().meta({ description: 'round half up (billedMinutes × hourlyRate / 60), once per invoice' }),
     amountDue: z.number().int().meta({ description: 'the amount, or what a dispute resolution left owed' }),
-    currency: z.string(), status: z.enum(['open', 'paid', 'past_due', 'void']),
-    dueDate: z.string().meta({ description: 'the Wednesday it is paid (platform time zone)' }), dueAt: Timestamp,
-    paidFromEscrow: z.number().int(), charged: z.number().int(), clientFee: z.number().int(), balanceDue: z.number().int(), chargePending: z.boolean(),
-    pastDueReason: z.string().nullable(), disputeId: z.string().nullable(), paidAt: Timestamp.nullable(), version: z.number().int(), createdAt: Timestamp, updatedAt: Timestamp,
-    lines: z.array(z.object({ entryId: z.string(), date: z.string(), minutes: z.number().int(), billedMinutes: z.number().int(), memo: z.string() })).optional(),
+    currency: z.string(), status: z.enum(['open', 'paid', 'past_due', 'void']).describe('`open` until Wednesday’s payment; `past_due` after a failed charge (retried daily for 7 days); `void`: cancelled by the admin'),
+    dueDate: z.string().meta({ description: 'the Wednesday it is paid (platform time zone)' }), dueAt: Timestamp.describe('The moment it is paid: Wednesday 00:00 in the platform’s time zone'),
+    paidFromEscrow: z.number().int().describe('Paid from the contract’s escrowed milestone payments, in minor units'),
+    charged: z.number().int().describe('Charged to the client’s payment method, in minor units'),
+    clientFee: z.number().int().describe('The platform’s client fee charged on top, in minor units'),
+    balanceDue: z.number().int().describe('Still to pay, in minor units'),
+    chargePending: z.boolean().describe('A card charge is accepted but not settled yet'),
+    pastDueReason: z.string().nullable().describe('Why the last charge failed; null unless past due'),
+    disputeId: z.string().nullable().describe('The client’s dispute of the invoice; null when none'),
+    paidAt: Timestamp.nullable(), version: z.number().int(), createdAt: Timestamp, updatedAt: Timestamp,
+    lines: z
+      .array(
+        z.object({
+          entryId: z.string().describe('The time entry'),
+          date: z.string(),
+          minutes: z.number().int().describe('Minutes logged'),
+          billedMinutes: z.number().int().describe('Minutes of it billed'),
+          memo: z.string(),
+        }),
+      )
+      .optional()
+      .describe('One line per time entry (on the single-invoice answer)'),
   })
   .meta({
     id: 'Invoice',
+    description: 'The weekly invoice of an hourly contract, paid on Wednesday from escrow first, then by card.',
     example: {
       id: exampleId('invoice'), number: 'INV-20261116-Q4Z9V6X7M3K8', contractId: exampleId('contract'), clientId: exampleId('user', 1), contractorId: exampleId('user', 2),
       periodStart: '2026-11-16', periodEnd: '2026-11-22', loggedMinutes: 1380, billedMinutes: 1200, unbilledMinutes: 180, hourlyRate: 4500, weeklyLimitHours: 20,
@@ -76,12 +109,16 @@ export const InvoiceSchema = z
 
 export const MilestoneRequestSchema = z
   .object({
-    id: z.string(), contractId: z.string(), requestedBy: z.string(), amount: z.number().int(), currency: z.string(), description: z.string(),
-    status: z.enum(['open', 'accepted', 'declined', 'withdrawn']), declineReason: z.string().nullable(), milestoneId: z.string().nullable(),
-    answeredBy: z.string().nullable(), answeredAt: Timestamp.nullable(), version: z.number().int(), createdAt: Timestamp, updatedAt: Timestamp,
+    id: z.string(), contractId: z.string(), requestedBy: z.string().describe('The contractor who asked'), amount: z.number().int().describe('The payment asked for, in minor units'),
+    currency: z.string(), description: z.string().describe('What the payment is for'),
+    status: z.enum(['open', 'accepted', 'declined', 'withdrawn']).describe('`open` until the client accepts or declines it or the contractor withdraws it'),
+    declineReason: z.string().nullable().describe('Why the client declined; null otherwise'),
+    milestoneId: z.string().nullable().describe('The funded milestone its acceptance created; null otherwise'),
+    answeredBy: z.string().nullable().describe('Who accepted or declined it'), answeredAt: Timestamp.nullable(), version: z.number().int(), createdAt: Timestamp, updatedAt: Timestamp,
   })
   .meta({
     id: 'MilestoneRequest',
+    description: 'A contractor’s request for a milestone payment on an hourly contract; accepted, it is funded in escrow.',
     example: {
       id: exampleId('milestoneRequest'), contractId: exampleId('contract'), requestedBy: exampleId('user', 2), amount: 50000, currency: 'USD',
       description: 'Advance for the next two weeks', status: 'accepted', declineReason: null, milestoneId: exampleId('milestone'), answeredBy: exampleId('user', 1),
@@ -91,19 +128,23 @@ export const MilestoneRequestSchema = z
 
 const HourlyOverviewSchema = z
   .object({
-    contractId: z.string(), currency: z.string(), thisWeek: WeekSchema, invoiced: z.number().int(), paid: z.number().int(), open: z.number().int(),
-    pastDue: z.number().int(), inEscrow: z.number().int(), openRequests: z.number().int(),
+    contractId: z.string(), currency: z.string(), thisWeek: WeekSchema,
+    invoiced: z.number().int().describe('Invoiced in all, in minor units'), paid: z.number().int().describe('Paid in all'),
+    open: z.number().int().describe('Invoiced and waiting for Wednesday'), pastDue: z.number().int().describe('Owed on past-due invoices'),
+    inEscrow: z.number().int(), openRequests: z.number().int().describe('Milestone requests waiting for the client'),
   })
-  .meta({ id: 'HourlyOverview', example: { contractId: exampleId('contract'), currency: 'USD', thisWeek: exWeek, invoiced: 270000, paid: 180000, open: 90000, pastDue: 0, inEscrow: 50000, openRequests: 1 } });
+  .meta({ id: 'HourlyOverview', description: 'An hourly contract at a glance: this week’s hours and the money (minor units).', example: { contractId: exampleId('contract'), currency: 'USD', thisWeek: exWeek, invoiced: 270000, paid: 180000, open: 90000, pastDue: 0, inEscrow: 50000, openRequests: 1 } });
 
 const HourlyTermsSchema = z
   .object({
-    id: z.string(), contractId: z.string(), proposedBy: z.enum(['client', 'contractor']), status: z.enum(['proposed', 'accepted', 'declined', 'withdrawn']),
+    id: z.string(), contractId: z.string(), proposedBy: z.enum(['client', 'contractor']).describe('The party who proposed the terms'),
+    status: z.enum(['proposed', 'accepted', 'declined', 'withdrawn']).describe('`proposed` until the other party accepts or declines (or the proposer withdraws)'),
     hourlyRate: z.number().int(), weeklyLimitHours: z.number().int().nullable(),
     effectiveFrom: z.string().nullable().meta({ description: 'The Monday from which accepted terms bill' }), version: z.number().int(), createdAt: Timestamp, updatedAt: Timestamp,
   })
   .meta({
     id: 'HourlyTerms',
+    description: 'A change of an hourly contract’s rate or weekly limit, applying from the next week.',
     example: { id: exampleId('hourlyTerms'), contractId: exampleId('contract'), proposedBy: 'contractor', status: 'accepted', hourlyRate: 5000, weeklyLimitHours: 25, effectiveFrom: '2026-11-30', version: 2, createdAt: at, updatedAt: at },
   });
 const toHourlyTerms = (r: HourlyTermsRow) => ({
@@ -162,7 +203,7 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
         summary: 'Time entries between two dates (default: this week) with a summary of each week',
         description: 'Each week: logged, billable under the weekly limit, unbilled past it, and the amount so far. `?format=csv` (or `Accept: text/csv`) exports the entries as CSV.',
         params: ContractParams,
-        querystring: z.object({ from: DateOnly.optional(), to: DateOnly.optional(), format: Format }).strict(),
+        querystring: z.object({ from: DateOnly.optional().describe('First day (default: this week’s Monday)'), to: DateOnly.optional().describe('Last day (default: this week’s Sunday)'), format: Format }).strict(),
         response: { 200: TimesheetSchema },
       },
     },
@@ -221,7 +262,7 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
         tags,
         summary: 'Change the hourly rate and/or weekly limit: agreed at once or proposed, by the policy’s change rules; applies from the next Monday',
         params: ContractParams,
-        body: z.object({ hourlyRate: Amount.optional(), weeklyLimitHours: z.number().int().min(1).max(168).nullable().optional() }).strict().meta({ example: { hourlyRate: 5000, weeklyLimitHours: 25 } }),
+        body: z.object({ hourlyRate: Amount.optional().describe('The new rate in minor units per hour'), weeklyLimitHours: z.number().int().min(1).max(168).nullable().optional().describe('The new weekly limit in hours (1–168); null removes the limit') }).strict().meta({ example: { hourlyRate: 5000, weeklyLimitHours: 25 } }),
         response: { 201: HourlyTermsSchema },
       },
     },
@@ -256,7 +297,7 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
         tags,
         summary: 'The contractor requests a milestone payment (in the contract’s currency); the client accepts or declines',
         params: ContractParams,
-        body: z.object({ amount: Amount, description: z.string().trim().min(1, 'is required').max(2000) }).strict().meta({ example: { amount: 50000, description: 'Advance for the next two weeks' } }),
+        body: z.object({ amount: Amount.describe('The payment asked for, in the contract’s currency’s minor unit'), description: z.string().trim().min(1, 'is required').max(2000).describe('What the payment is for (1–2000 characters)') }).strict().meta({ example: { amount: 50000, description: 'Advance for the next two weeks' } }),
         response: { 201: MilestoneRequestSchema },
       },
     },
@@ -275,7 +316,7 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
         tags,
         summary: 'A contract’s milestone requests, newest first',
         params: ContractParams,
-        querystring: z.object({ status: z.enum(['open', 'accepted', 'declined', 'withdrawn']).optional() }).strict(),
+        querystring: z.object({ status: z.enum(['open', 'accepted', 'declined', 'withdrawn']).optional().describe('Only requests with this status') }).strict(),
         response: { 200: Page(MilestoneRequestSchema) },
       },
     },
@@ -340,7 +381,7 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
         tags,
         summary: 'Your invoices (as client or contractor), newest first',
         description: '`?format=csv` (or `Accept: text/csv`) exports the page as CSV.',
-        querystring: z.object({ contractId: Id('contract').optional(), status: InvoiceStatus.optional(), format: Format, ...ListQuery }).strict(),
+        querystring: z.object({ contractId: Id('contract').optional().describe('Only this contract’s invoices'), status: InvoiceStatus.optional().describe('Only invoices with this status'), format: Format, ...ListQuery }).strict(),
         response: { 200: Page(InvoiceSchema) },
       },
     },
@@ -373,7 +414,7 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
         summary: 'A contract’s invoices, newest week first',
         description: '`?format=csv` (or `Accept: text/csv`) exports them as CSV.',
         params: ContractParams,
-        querystring: z.object({ status: InvoiceStatus.optional(), format: Format }).strict(),
+        querystring: z.object({ status: InvoiceStatus.optional().describe('Only invoices with this status'), format: Format }).strict(),
         response: { 200: Page(InvoiceSchema) },
       },
     },

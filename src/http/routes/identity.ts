@@ -16,7 +16,13 @@ import type { V1 } from './types.ts';
 
 const SESSION_DAYS = 14;
 const Email = z.string().trim().toLowerCase().email('must be an email address').max(254);
-const TokenSchema = z.object({ id: z.string(), token: z.string(), userId: z.string(), lastFour: z.string(), createdAt: z.string() });
+const TokenSchema = z.object({
+  id: z.string(),
+  token: z.string().describe('The token’s value: send it as `Authorization: Bearer …`; shown only in this answer'),
+  userId: z.string().describe('The user the token acts as'),
+  lastFour: z.string(),
+  createdAt: z.string(),
+});
 
 export function identityRoutes(app: V1, { runner, deps, db, http }: RouteContext) {
   const tags = ['Identity'];
@@ -28,7 +34,13 @@ export function identityRoutes(app: V1, { runner, deps, db, http }: RouteContext
         tags,
         summary: 'Create a user (platform admin)',
         body: z
-          .object({ email: Email, name: z.string().trim().min(1).max(200), password: z.string().min(10, 'must be at least 10 characters').max(200).optional(), externalId: ExternalId.optional(), metadata: Metadata.optional() })
+          .object({
+            email: Email.describe('The user’s email address (unique per platform)'),
+            name: z.string().trim().min(1).max(200).describe('The person’s name as others see it (1–200 characters)'),
+            password: z.string().min(10, 'must be at least 10 characters').max(200).optional().describe('Lets the user log in to the web app (10–200 characters); without it the user acts only through tokens'),
+            externalId: ExternalId.optional(),
+            metadata: Metadata.optional(),
+          })
           .strict()
           .meta({ example: { email: 'ada@example.com', name: 'Ada Lovelace', password: 'correct horse battery' } }),
         response: { 201: UserSchema },
@@ -58,7 +70,7 @@ export function identityRoutes(app: V1, { runner, deps, db, http }: RouteContext
         tags,
         summary: 'Create an API token for a user (platform admin). The token is shown once.',
         params: IdParams('user'),
-        body: z.object({ name: z.string().max(100).optional() }).strict().nullish(),
+        body: z.object({ name: z.string().max(100).optional().describe('A label to tell the token apart (at most 100 characters)') }).strict().nullish(),
         response: { 201: TokenSchema },
       },
     },
@@ -86,8 +98,14 @@ export function identityRoutes(app: V1, { runner, deps, db, http }: RouteContext
         tags,
         summary: 'Log in with email and password; sets an httpOnly, SameSite session cookie. Failed logins are limited per account and per address (429 with Retry-After).',
         security: [],
-        body: z.object({ email: Email, password: z.string().min(1).max(200), platformId: Id('platform').optional() }).strict(),
-        response: { 200: z.object({ user: UserSchema, expiresAt: z.string() }) },
+        body: z
+          .object({
+            email: Email.describe('The user’s email address'),
+            password: z.string().min(1).max(200).describe('The user’s password'),
+            platformId: Id('platform').optional().describe('The platform, when the server hosts several (default: the default platform)'),
+          })
+          .strict(),
+        response: { 200: z.object({ user: UserSchema, expiresAt: z.string().describe('When the session ends (14 days)') }) },
       },
     },
     async (req, reply) => {
@@ -127,9 +145,9 @@ export function identityRoutes(app: V1, { runner, deps, db, http }: RouteContext
   );
 
   const MeSchema = z.object({
-    user: UserSchema.nullable(),
+    user: UserSchema.nullable().describe('The calling user; null for the platform admin acting as itself'),
     platformId: z.string(),
-    admin: z.boolean(),
+    admin: z.boolean().describe('The caller is the platform admin'),
     unreadNotifications: z.number().int().meta({ description: 'Your unread in-app notifications (0 for the platform admin).' }),
     unreadMessages: z.number().int().meta({ description: 'Messages you have not read, across your contracts.' }),
   }).meta({

@@ -17,12 +17,13 @@ export const MessageSchema = z
     id: z.string(),
     contractId: z.string(),
     authorId: z.string(),
-    body: z.string(),
-    attachments: z.array(z.object({ id: z.string(), filename: z.string(), contentType: z.string(), size: z.number().int() })),
+    body: z.string().describe('The message text'),
+    attachments: z.array(z.object({ id: z.string(), filename: z.string(), contentType: z.string(), size: z.number().int() })).describe('Files attached to the message'),
     createdAt: Timestamp,
   })
   .meta({
     id: 'Message',
+    description: 'A message of a contract’s conversation between its two parties.',
     example: {
       id: exampleId('message'), contractId: exampleId('contract'), authorId: exampleId('user', 2), body: 'The wireframes are up: see the PDF.',
       attachments: [{ id: exampleId('file'), filename: 'wireframes.pdf', contentType: 'application/pdf', size: 48213 }], createdAt: at,
@@ -36,11 +37,15 @@ const MessageBody = z
   .refine((s) => [...s].length <= MESSAGE_MAX_CHARS, `must be at most ${MESSAGE_MAX_CHARS} characters`);
 
 const ThreadReadSchema = z
-  .object({ contractId: z.string(), readUpTo: z.string().nullable(), unreadMessages: z.number().int() })
+  .object({
+    contractId: z.string(),
+    readUpTo: z.string().nullable().describe('The last message you have read; null when none'),
+    unreadMessages: z.number().int().describe('Messages of this conversation you have not read'),
+  })
   .meta({ example: { contractId: exampleId('contract'), readUpTo: exampleId('message'), unreadMessages: 0 } });
 
 const NotificationsReadSchema = z
-  .object({ read: z.number().int(), unreadNotifications: z.number().int() })
+  .object({ read: z.number().int().describe('Notifications marked read now'), unreadNotifications: z.number().int().describe('Your unread notifications left') })
   .meta({ example: { read: 3, unreadNotifications: 0 } });
 
 export function messageRoutes(app: V1, { runner }: RouteContext) {
@@ -99,7 +104,7 @@ export function messageRoutes(app: V1, { runner }: RouteContext) {
           'While the contract is a proposal or active; once it has ended (closed, withdrawn, declined) the conversation is read-only (409 `invalid_state`).',
         params: IdParams('contract'),
         body: z
-          .object({ body: MessageBody, attachmentIds: FileIds.optional() })
+          .object({ body: MessageBody.describe('The message (1–10,000 characters once trimmed)'), attachmentIds: FileIds.optional() })
           .strict()
           .meta({ example: { body: 'The wireframes are up: see the PDF.', attachmentIds: [exampleId('file')] } }),
         response: { 201: MessageSchema },
@@ -118,7 +123,7 @@ export function messageRoutes(app: V1, { runner }: RouteContext) {
         description: 'The in-app notifications of the messages read are marked read with it. `upTo` must be a message of this conversation (422 otherwise).',
         params: IdParams('contract'),
         body: z
-          .object({ upTo: Id('message').optional() })
+          .object({ upTo: Id('message').optional().describe('Read up to this message (default: the latest)') })
           .strict()
           .nullish()
           .meta({ example: { upTo: exampleId('message') } }),
@@ -136,7 +141,7 @@ export function messageRoutes(app: V1, { runner }: RouteContext) {
         summary: 'Mark your notifications read: those named in `ids`, or all of them when `ids` is absent',
         description: 'An id that is not one of your notifications refuses the request (422), and nothing is marked.',
         body: z
-          .object({ ids: z.array(Id('notification')).min(1).max(100).optional() })
+          .object({ ids: z.array(Id('notification')).min(1).max(100).optional().describe('The notifications to mark read (at most 100); absent: all of them') })
           .strict()
           .nullish()
           .meta({ example: { ids: [exampleId('notification')] } }),

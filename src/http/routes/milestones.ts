@@ -41,8 +41,14 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
         tags,
         summary: 'The contract’s milestones, in order; `section=pending|approved` gives the two lists of the web app',
         params: IdParams('contract'),
-        querystring: z.object({ section: z.enum(['pending', 'approved']).optional(), externalId: ExternalId.optional(), metadata: MetadataFilter.optional() }).strict(),
-        response: { 200: z.object({ data: z.array(MilestoneSchema), nextCursor: z.null() }) },
+        querystring: z
+          .object({
+            section: z.enum(['pending', 'approved']).optional().describe('`pending`: in progress or awaiting review; `approved`: approved or paid; absent: all'),
+            externalId: ExternalId.optional(),
+            metadata: MetadataFilter.optional(),
+          })
+          .strict(),
+        response: { 200: z.object({ data: z.array(MilestoneSchema).describe('The milestones in order'), nextCursor: z.null().describe('Always null: the list has no pages') }) },
       },
     },
     (req, reply) =>
@@ -123,7 +129,7 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
         tags,
         summary: 'Reorder milestones: list every current milestone once; funded and later ones keep their place',
         params: IdParams('contract'),
-        body: z.object({ milestoneIds: z.array(Id('milestone')).min(1).max(500) }).strict(),
+        body: z.object({ milestoneIds: z.array(Id('milestone')).min(1).max(500).describe('Every current milestone once, in the new order') }).strict(),
         response: { 200: ContractSchema, 202: ChangeRequestSchema },
       },
     },
@@ -157,7 +163,7 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
     {
       name: 'submit',
       summary: 'Contractor: mark the milestone complete for review',
-      body: withVersion({ note: z.string().max(5000).optional(), attachmentIds: FileIds.optional() }).nullish(),
+      body: withVersion({ note: z.string().max(5000).optional().describe('A note to the client with the work (at most 5000 characters)'), attachmentIds: FileIds.optional() }).nullish(),
       run: async (c, id, b, v) => ok(await submitMilestone(c, id, { note: b.note as string | undefined, attachmentIds: b.attachmentIds as string[] | undefined, expectedVersion: v })),
     },
     { name: 'approve', summary: 'Client: approve the work (releases escrow, or creates a draft payment without escrow)', body: withVersion({}).nullish(), run: async (c, id, _b, v) => ok(await approveMilestone(c, id, { expectedVersion: v })) },

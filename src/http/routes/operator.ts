@@ -25,26 +25,27 @@ const OperatorPatchBody = z
 const TokenInfoSchema = z
   .object({
     id: z.string(),
-    name: z.string().nullable(),
+    name: z.string().nullable().describe('The label given at creation; null when none'),
     lastFour: z.string().describe('the last four characters of the token (its value is never shown again)'),
     createdAt: Timestamp,
     revokedAt: Timestamp.nullable(),
   })
-  .meta({ id: 'TokenInfo', example: { id: exampleId('token'), name: 'marketplace backend', lastFour: 'x9Qk', createdAt: '2027-01-05T10:00:00.000Z', revokedAt: null } });
+  .meta({ id: 'TokenInfo', description: 'An API token of a user, without its value.', example: { id: exampleId('token'), name: 'marketplace backend', lastFour: 'x9Qk', createdAt: '2027-01-05T10:00:00.000Z', revokedAt: null } });
 
 const EventSchema = z
   .object({
     id: z.string().describe('the activity id; the same as the webhook body’s data and the stream’s event id'),
-    type: z.enum(EVENT_KINDS),
+    type: z.enum(EVENT_KINDS).describe('What happened (the webhook event type)'),
     createdAt: Timestamp,
     contractId: z.string(),
     milestoneId: z.string().nullable(),
-    actorRole: z.string(),
+    actorRole: z.string().describe('Who acted: `client`, `contractor`, `admin` or `system`'),
     actorId: z.string().nullable(),
-    data: z.record(z.string(), z.unknown()),
+    data: z.record(z.string(), z.unknown()).describe('The event’s details (the webhook body’s `data`)'),
   })
   .meta({
     id: 'Event',
+    description: 'An event of the platform: an activity entry, as notifications and webhooks carry it.',
     example: {
       id: exampleId('activity'), type: 'milestone.funded', createdAt: '2027-01-05T10:00:00.000Z', contractId: exampleId('contract'), milestoneId: exampleId('milestone'),
       actorRole: 'client', actorId: exampleId('user', 1), data: { title: 'Wireframes', amount: 150000, currency: 'USD', status: 'funded' },
@@ -97,7 +98,7 @@ export function operatorRoutes(app: V1, { runner }: RouteContext) {
       schema: {
         tags,
         summary: 'Find users of the platform by email or externalId (platform admin), newest first',
-        querystring: z.object({ email: z.string().max(320).optional(), externalId: ExternalId.optional(), ...ListQuery }).strict(),
+        querystring: z.object({ email: z.string().max(320).optional().describe('Only the user with this email address'), externalId: ExternalId.optional(), ...ListQuery }).strict(),
         response: { 200: Page(UserSchema) },
       },
     },
@@ -142,8 +143,8 @@ export function operatorRoutes(app: V1, { runner }: RouteContext) {
         summary: 'The platform’s disputes, newest first (platform admin): to work through the open ones',
         querystring: z
           .object({
-            status: z.enum(['open', 'responded', 'resolved']).optional(),
-            contractId: Id('contract').optional(),
+            status: z.enum(['open', 'responded', 'resolved']).optional().describe('Only disputes with this status'),
+            contractId: Id('contract').optional().describe('Only this contract’s disputes'),
             partyId: Id('user').optional().describe('disputes on contracts where this user is the client or the contractor'),
             from: DateFilter.optional().describe('opened at or after'),
             to: DateFilter.optional().describe('opened before'),
@@ -183,12 +184,12 @@ export function operatorRoutes(app: V1, { runner }: RouteContext) {
         querystring: z
           .object({
             after: Id('activity').optional().describe('only events after this one'),
-            type: z.enum(EVENT_KINDS).optional(),
-            contractId: Id('contract').optional(),
-            limit: z.coerce.number().int().min(1).max(500).default(100),
+            type: z.enum(EVENT_KINDS).optional().describe('Only events of this type'),
+            contractId: Id('contract').optional().describe('Only this contract’s events'),
+            limit: z.coerce.number().int().min(1).max(500).default(100).describe('At most this many events (1–500)'),
           })
           .strict(),
-        response: { 200: z.object({ data: z.array(EventSchema), nextAfter: z.string().nullable().describe('pass as `after` for the next page; null when this page is empty') }) },
+        response: { 200: z.object({ data: z.array(EventSchema).describe('The events, oldest first'), nextAfter: z.string().nullable().describe('pass as `after` for the next page; null when this page is empty') }) },
       },
     },
     (req, reply) =>

@@ -20,39 +20,42 @@ import type { V1 } from './types.ts';
 
 const at = '2026-11-22T10:00:00.000Z';
 const Role = z.enum(ORG_ROLES).describe(Object.entries(ORG_ROLE_DESCRIPTIONS).map(([r, d]) => `${r}: ${d}`).join(' · '));
-const Roles = z.array(Role).min(1).max(ORG_ROLES.length);
+const Roles = z.array(Role).min(1).max(ORG_ROLES.length).describe('The roles: what the member may do for the organisation');
 const Email = z.string().trim().toLowerCase().email('must be an email address').max(254);
-const Name = z.string().trim().min(1).max(200);
+const Name = z.string().trim().min(1).max(200).describe('A name (1–200 characters)');
 
 const OrganizationSchema = z
   .object({
-    id: z.string(), platformId: z.string(), name: z.string(), defaultPaymentMethod: z.string().nullable(),
+    id: z.string(), platformId: z.string(), name: z.string().describe('The organisation’s name'),
+    defaultPaymentMethod: z.string().nullable().describe('Charged when a charge names no payment method; null when none is saved'),
     myRoles: z.array(z.string()).describe('the caller’s roles in the organisation'), createdAt: Timestamp, updatedAt: Timestamp,
   })
   .meta({
     id: 'Organization',
+    description: 'A client organisation: its members act for it by role.',
     example: { id: exampleId('organization'), platformId: exampleId('platform'), name: 'Acme Ltd', defaultPaymentMethod: null, myRoles: ['owner'], createdAt: at, updatedAt: at },
   });
 const MemberSchema = z
-  .object({ userId: z.string(), name: z.string(), email: z.string(), roles: z.array(z.string()), joinedAt: Timestamp })
-  .meta({ id: 'OrganizationMember', example: { userId: exampleId('user', 1), name: 'Grace Hopper', email: 'grace@acme.example', roles: ['manager'], joinedAt: at } });
+  .object({ userId: z.string(), name: z.string().describe('The member’s name'), email: z.string(), roles: z.array(z.string()).describe('The member’s roles'), joinedAt: Timestamp })
+  .meta({ id: 'OrganizationMember', description: 'A member of an organisation with their roles.', example: { userId: exampleId('user', 1), name: 'Grace Hopper', email: 'grace@acme.example', roles: ['manager'], joinedAt: at } });
 const InvitationSchema = z
   .object({
-    id: z.string(), organizationId: z.string(), email: z.string(), roles: z.array(z.string()),
-    status: z.enum(['pending', 'accepted', 'revoked', 'expired']), invitedBy: z.string(), acceptedBy: z.string().nullable(), expiresAt: Timestamp, createdAt: Timestamp,
+    id: z.string(), organizationId: z.string(), email: z.string(), roles: z.array(z.string()).describe('The roles the invitee gets on joining'),
+    status: z.enum(['pending', 'accepted', 'revoked', 'expired']).describe('`pending` until used, revoked or 7 days old'),
+    invitedBy: z.string().describe('The member who invited'), acceptedBy: z.string().nullable().describe('The user who joined with it; null until then'), expiresAt: Timestamp, createdAt: Timestamp,
   })
   .meta({
     id: 'OrganizationInvitation',
     description: 'The link’s token is only ever sent by email; the API never returns it.',
     example: { id: exampleId('invitation'), organizationId: exampleId('organization'), email: 'grace@acme.example', roles: ['finance'], status: 'pending', invitedBy: exampleId('user', 1), acceptedBy: null, expiresAt: '2026-11-29T10:00:00.000Z', createdAt: at },
   });
-const TotalsSchema = z.object({ currency: z.string(), contracts: z.number().int(), inEscrow: z.number().int(), paid: z.number().int(), pending: z.number().int().describe('agreed, neither in escrow nor paid') });
+const TotalsSchema = z.object({ currency: z.string(), contracts: z.number().int().describe('Contracts with the contractor in this currency'), inEscrow: z.number().int(), paid: z.number().int().describe('Paid to the contractor, in minor units'), pending: z.number().int().describe('agreed, neither in escrow nor paid') });
 const ContractorSchema = z
-  .object({ userId: z.string(), name: z.string(), email: z.string(), totals: z.array(TotalsSchema) })
-  .meta({ id: 'OrganizationContractor', example: { userId: exampleId('user', 2), name: 'Ada Lovelace', email: 'ada@example.com', totals: [{ currency: 'USD', contracts: 2, inEscrow: 50000, paid: 120000, pending: 30000 }] } });
+  .object({ userId: z.string(), name: z.string().describe('The contractor’s name'), email: z.string(), totals: z.array(TotalsSchema).describe('Totals per currency, from the ledger') })
+  .meta({ id: 'OrganizationContractor', description: 'A person the organisation contracts with, with totals per currency.', example: { userId: exampleId('user', 2), name: 'Ada Lovelace', email: 'ada@example.com', totals: [{ currency: 'USD', contracts: 2, inEscrow: 50000, paid: 120000, pending: 30000 }] } });
 const OrgParams = IdParams('organization');
-const MemberParams = z.object({ id: Id('organization'), userId: Id('user') }).strict();
-const List = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });
+const MemberParams = z.object({ id: Id('organization').describe('The organisation’s id'), userId: Id('user').describe('The user’s id: the member (under /contractors, the contractor)') }).strict();
+const List = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item).describe('Every item (this list has no pages)') });
 
 export function organizationRoutes(app: V1, { runner, db, deps, http }: RouteContext) {
   const tags = ['Organisations'];
@@ -140,7 +143,7 @@ export function organizationRoutes(app: V1, { runner, db, deps, http }: RouteCon
 
   app.delete(
     '/organizations/:id/invitations/:invitationId',
-    { config: { orgRole: 'admin' }, schema: { tags, summary: 'Admin: revoke a pending invitation (its link stops working)', params: z.object({ id: Id('organization'), invitationId: Id('invitation') }).strict(), response: { 200: InvitationSchema } } },
+    { config: { orgRole: 'admin' }, schema: { tags, summary: 'Admin: revoke a pending invitation (its link stops working)', params: z.object({ id: Id('organization').describe('The organisation’s id'), invitationId: Id('invitation').describe('The invitation’s id') }).strict(), response: { 200: InvitationSchema } } },
     (req, reply) => runner.run(req, reply, async (ctx) => ({ status: 200, body: await revokeInvitation(ctx, req.params.id, req.params.invitationId) })),
   );
 
@@ -153,8 +156,8 @@ export function organizationRoutes(app: V1, { runner, db, deps, http }: RouteCon
         summary: 'Join an organisation: signed in as the invited email, or with name and password to create that user',
         description: 'The link works once and for 7 days: used, revoked or expired links get 410, an unknown one 404.',
         security: [],
-        params: z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/, 'is not an invitation token') }).strict(),
-        body: z.object({ name: Name.optional(), password: z.string().min(10, 'must be at least 10 characters').max(200).optional() }).strict().nullish().meta({ example: { name: 'Grace Hopper', password: 'correct horse battery' } }),
+        params: z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/, 'is not an invitation token').describe('The token from the invitation email’s link') }).strict(),
+        body: z.object({ name: Name.optional().describe('Your name, to create your user when not signed in'), password: z.string().min(10, 'must be at least 10 characters').max(200).optional().describe('Your password (10–200 characters), to create your user when not signed in') }).strict().nullish().meta({ example: { name: 'Grace Hopper', password: 'correct horse battery' } }),
         response: { 200: z.object({ organizationId: z.string(), member: MemberSchema }) },
       },
     },
@@ -185,8 +188,8 @@ export function organizationRoutes(app: V1, { runner, db, deps, http }: RouteCon
         tags,
         summary: 'A contractor’s milestones across the organisation’s contracts: pending (in progress or awaiting review) or approved',
         params: MemberParams,
-        querystring: z.object({ section: z.enum(['pending', 'approved']).default('pending') }).strict(),
-        response: { 200: List(MilestoneSchema.extend({ contractTitle: z.string() })) },
+        querystring: z.object({ section: z.enum(['pending', 'approved']).default('pending').describe('`pending`: in progress or awaiting review; `approved`: approved or paid') }).strict(),
+        response: { 200: List(MilestoneSchema.extend({ contractTitle: z.string().describe('The title of the milestone’s contract') })) },
       },
     },
     (req, reply) =>

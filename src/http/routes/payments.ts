@@ -18,7 +18,12 @@ export function paymentRoutes(app: V1, { runner }: RouteContext) {
         tags,
         summary: 'Payments you make (client) or receive (contractor), with status — the “Pay contractor” view',
         querystring: z
-          .object({ contractId: Id('contract').optional(), status: z.enum(['draft', 'processing', 'paid', 'failed', 'refunded']).optional(), role: z.enum(['client', 'contractor']).optional(), ...ListQuery })
+          .object({
+            contractId: Id('contract').optional().describe('Only this contract’s payments'),
+            status: z.enum(['draft', 'processing', 'paid', 'failed', 'refunded']).optional().describe('Only payments with this status'),
+            role: z.enum(['client', 'contractor']).optional().describe('Only payments you make (client) or receive (contractor)'),
+            ...ListQuery,
+          })
           .strict(),
         response: { 200: Page(PaymentSchema) },
       },
@@ -65,8 +70,8 @@ export function paymentRoutes(app: V1, { runner }: RouteContext) {
       schema: {
         tags,
         summary: 'Client: pay several draft payments at once (all or nothing)',
-        body: z.object({ paymentIds: z.array(Id('payment')).min(1).max(100), paymentMethod: PaymentMethod.optional() }).strict(),
-        response: { 200: z.object({ data: z.array(PaymentSchema) }) },
+        body: z.object({ paymentIds: z.array(Id('payment')).min(1).max(100).describe('The draft payments to pay (1–100)'), paymentMethod: PaymentMethod.optional() }).strict(),
+        response: { 200: z.object({ data: z.array(PaymentSchema).describe('The payments, paid') }) },
       },
     },
     (req, reply) =>

@@ -32,6 +32,7 @@ const PlatformSchema = z
   })
   .meta({
     id: 'Platform',
+    description: 'The platform’s settings, which its admin decides for every contract of the platform.',
     example: { id: 'plt_01jd8m3n4p5q6r7s8t9v0w1x2y', name: 'Default platform', fees: { clientBps: 0, contractorBps: 1000 }, defaultPreset: 'contractor_creates', timeZone: 'UTC', minimumAmounts: { USD: 500 }, adminEmail: 'ops@example.com', version: 2, updatedAt: '2026-11-22T10:00:00.000Z' },
   });
 

@@ -44,7 +44,7 @@ export function timelineRoutes(app: V1, { runner }: RouteContext) {
       schema: {
         tags: ['Activity'],
         summary: 'Your in-app notifications (newest first)',
-        querystring: z.object({ unread: z.enum(['true', 'false']).optional(), ...ListQuery }).strict(),
+        querystring: z.object({ unread: z.enum(['true', 'false']).optional().describe('`true`: only unread ones; `false`: only read ones'), ...ListQuery }).strict(),
         response: { 200: Page(NotificationSchema) },
       },
     },

@@ -42,9 +42,9 @@ const endpointExample = {
 const WebhookEndpointSchema = z
   .object({
     id: z.string(),
-    url: z.string(),
-    events: z.array(z.string()),
-    enabled: z.boolean(),
+    url: z.string().describe('Where deliveries are POSTed'),
+    events: z.array(z.string()).describe('The event types it receives; `*` for all'),
+    enabled: z.boolean().describe('Deliveries are sent; false once disabled by hand or after three days of failures'),
     disabledAt: Timestamp.nullable(),
     disabledReason: z.enum(['manual', 'failing']).nullable().meta({ description: '`failing`: disabled after three days of failed deliveries' }),
     failingSince: Timestamp.nullable().meta({ description: 'First failed attempt since the last success' }),
@@ -52,17 +52,17 @@ const WebhookEndpointSchema = z
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
-  .meta({ example: endpointExample });
+  .meta({ description: 'A webhook endpoint of the platform (its secret is shown only when created or rotated).', example: endpointExample });
 const WithSecret = WebhookEndpointSchema.extend({ secret: Secret }).meta({ example: { ...endpointExample, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } });
 const WebhookAttemptSchema = z
   .object({
     id: z.string(),
     messageId: z.string().meta({ description: 'The message’s `webhook-id`, the same on every attempt' }),
-    eventType: z.string(),
+    eventType: z.string().describe('The message’s event type'),
     attemptedAt: Timestamp,
     statusCode: z.number().int().nullable().meta({ description: 'The endpoint’s HTTP status; null when there was no answer' }),
     error: z.string().nullable().meta({ description: 'Why the attempt failed, when it did (no answer in time, refused address, redirect …)' }),
-    durationMs: z.number().int(),
+    durationMs: z.number().int().describe('How long the attempt took, in milliseconds'),
     nextRetryAt: Timestamp.nullable().meta({ description: 'When the message is tried again; null once delivered or given up' }),
   })
   .meta({
@@ -71,7 +71,7 @@ const WebhookAttemptSchema = z
       statusCode: 503, error: null, durationMs: 212, nextRetryAt: '2027-03-01T09:00:06.000Z',
     },
   });
-const Queued = z.object({ messageId: z.string(), status: z.string() }).meta({ example: { messageId: exampleId('webhookMessage'), status: 'pending' } });
+const Queued = z.object({ messageId: z.string().describe('The message’s `webhook-id`'), status: z.string().describe('`pending`: queued for delivery') }).meta({ example: { messageId: exampleId('webhookMessage'), status: 'pending' } });
 
 /**
  * Webhook endpoints of the platform (admin token only): register, list, change, pause, rotate the
@@ -98,7 +98,7 @@ export function webhookRoutes(app: V1, { runner, workerDeps }: RouteContext) {
         tags,
         summary: 'Register a webhook endpoint; deliveries are signed per Standard Webhooks with the returned secret (shown once)',
         body: z
-          .object({ url: WebhookUrl, events: EventTypes, enabled: z.boolean().default(true) })
+          .object({ url: WebhookUrl, events: EventTypes, enabled: z.boolean().default(true).describe('Start sending at once (default true)') })
           .strict()
           .meta({ example: { url: 'https://marketplace.example/hooks/tranche', events: ['milestone.funded', 'milestone.approved'] } }),
         response: { 201: WithSecret },
@@ -139,7 +139,7 @@ export function webhookRoutes(app: V1, { runner, workerDeps }: RouteContext) {
         summary: 'Change the URL or event types, or disable (`enabled: false`) and enable an endpoint; enabling clears its failure streak and resumes its pending messages',
         params: IdParams('webhook'),
         body: z
-          .object({ url: WebhookUrl.optional(), events: EventTypes.optional(), enabled: z.boolean().optional() })
+          .object({ url: WebhookUrl.optional(), events: EventTypes.optional(), enabled: z.boolean().optional().describe('false pauses deliveries; true resumes them and clears the failure streak') })
           .strict()
           .refine((b) => Object.keys(b).length > 0, 'give url, events or enabled')
           .meta({ example: { events: ['*'], enabled: true } }),
@@ -212,7 +212,7 @@ export function webhookRoutes(app: V1, { runner, workerDeps }: RouteContext) {
       schema: {
         tags,
         summary: 'Send a message again now, with the same webhook-id (delivered, given up or still waiting)',
-        params: z.object({ id: Id('webhook'), messageId: Id('webhookMessage') }).strict(),
+        params: z.object({ id: Id('webhook').describe('The endpoint’s id'), messageId: Id('webhookMessage').describe('The message’s id (its `webhook-id`)') }).strict(),
         body: NoBody,
         response: { 202: Queued },
       },
