@@ -9,7 +9,7 @@ import { DisputePanel } from '../disputes/DisputePanel.tsx';
 import { FileDrop } from '../files/FileDrop.tsx';
 import { FileLinks } from '../files/FileLinks.tsx';
 import type { UploadedFile } from '../files/upload.ts';
-import { ApproveButton, FundButton, GiveBackButton, ReleaseForm } from '../money/MilestoneMoney.tsx';
+import { ApproveButton, FundButton, GiveBackButton, ReleaseForm, RemoveFundedButton } from '../money/MilestoneMoney.tsx';
 import { useContractView } from './contract-data.ts';
 
 type Form = 'submit' | 'reject' | 'decline' | 'release' | 'dispute' | null;
@@ -34,6 +34,7 @@ export function MilestoneCard({ m, next }: { m: Milestone; next: Milestone | nul
   const canReject = live && role === 'client' && m.status === 'submitted';
   const canRelease = live && role === 'client' && escrow && (m.status === 'funded' || m.status === 'submitted') && !m.fundingPending && m.inEscrow > 0;
   const canDispute = live && escrow && (m.status === 'funded' || m.status === 'submitted') && !m.fundingPending;
+  const canRemoveFunded = live && role === 'client' && escrow && p.deletableUntil === 'funded_unpaid' && m.status === 'funded' && !m.fundingPending && m.inEscrow > 0;
   const canGiveBack = live && role === 'contractor' && escrow && (m.status === 'funded' || m.status === 'submitted') && !m.fundingPending && m.inEscrow > 0;
   const autoApproveOn =
     m.status === 'submitted' && m.submission && p.reviewPeriodDays !== null ? new Date(Date.parse(m.submission.submittedAt) + p.reviewPeriodDays * DAY).toISOString() : null;
@@ -59,6 +60,9 @@ export function MilestoneCard({ m, next }: { m: Milestone; next: Milestone | nul
       </p>
       {m.description && <p>{m.description}</p>}
       <FileLinks ids={m.attachmentIds} label={`Files of ${m.title}`} />
+      {canAnswer && role === 'contractor' && escrow && p.fundingTrigger === 'on_acceptance' && (
+        <p className="muted small">Accepting charges the client {money(m.amount)} and holds it in escrow: you can start at once.</p>
+      )}
       {m.status === 'proposed' && m.proposedBy && (
         <p className="muted">
           Proposed by the {m.proposedBy}
@@ -114,6 +118,7 @@ export function MilestoneCard({ m, next }: { m: Milestone; next: Milestone | nul
           </button>
         )}
         {canGiveBack && <GiveBackButton m={m} />}
+        {canRemoveFunded && <RemoveFundedButton m={m} />}
         {canDispute && (
           <button type="button" className="secondary" disabled={busy} aria-expanded={form === 'dispute'} onClick={() => toggle('dispute')}>
             Open a dispute

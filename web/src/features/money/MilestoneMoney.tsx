@@ -82,6 +82,31 @@ export function GiveBackButton({ m }: { m: Milestone }) {
   );
 }
 
+/**
+ * Client, where the policy lets a funded milestone be deleted until it is paid (seed 002, option
+ * 2): the milestone goes and its escrow comes back.
+ */
+export function RemoveFundedButton({ m }: { m: Milestone }) {
+  const { contract, run, busy, money } = useContractView();
+  const confirm = useConfirm();
+  const remove = async () => {
+    const yes = await confirm({
+      title: `Remove “${m.title}”?`,
+      amount: m.inEscrow,
+      currency: contract.currency,
+      next: `The milestone is removed and the ${money(m.inEscrow)} held for it is refunded to your card. The contractor is told.`,
+      confirmLabel: `Remove and refund ${money(m.inEscrow)}`,
+      danger: true,
+    });
+    if (yes) await run(() => ok(tranche.DELETE('/v1/milestones/{id}', { params: { path: { id: m.id } } })), `“${m.title}” was removed and its escrow refunded.`);
+  };
+  return (
+    <button type="button" className="secondary" disabled={busy} onClick={remove}>
+      Remove and refund
+    </button>
+  );
+}
+
 type Rest = 'keep' | 'next' | 'refund';
 
 /**
