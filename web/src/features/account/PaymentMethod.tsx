@@ -32,10 +32,10 @@ export function PaymentMethod({ me }: { me: User }) {
       <p className="muted">
         Now: <strong>{cardName(me.defaultPaymentMethod)}</strong>. This platform runs the sandbox payment provider: choose one of its test cards.
       </p>
-      <fieldset className="choices">
+      <fieldset className="option-cards">
         <legend className="sr-only">Card</legend>
         {TEST_CARDS.map((c) => (
-          <label key={c.id} className={choice === c.id ? 'choice checked' : 'choice'}>
+          <label key={c.id} className={choice === c.id ? 'option-card checked' : 'option-card'}>
             <input type="radio" name="card" value={c.id} checked={choice === c.id} onChange={() => setChoice(c.id)} />
             <span>
               <strong>{c.name}</strong>

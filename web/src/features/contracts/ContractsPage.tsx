@@ -63,8 +63,8 @@ export function ContractsPage({ me }: { me: User }) {
             ? { text: nextActionWord(fromApi), mine: true }
             : derived && !derived.mine && derived.text !== 'Open to see'
               ? derived
-              : c.status === 'active' || c.status === 'proposal'
-                ? { text: 'Nothing waits for you', mine: false }
+              : c.status === 'active'
+                ? { text: waitingText(r, otherName, (detail ?? c).overview?.inEscrow ?? 0), mine: false }
                 : null;
       return { contract: c, role: r, other, detail, next };
     });
@@ -151,6 +151,12 @@ export function ContractsPage({ me }: { me: User }) {
       {items.length > 0 && <ContractTable items={items} />}
     </section>
   );
+}
+
+/** Nothing waits for the signed-in person: say what the other party is doing, as far as the amounts tell. */
+function waitingText(role: 'client' | 'contractor' | null, other: string, inEscrow: number): string {
+  if (role === 'client') return inEscrow > 0 ? `Waiting for ${other}’s work` : 'Nothing waits for you';
+  return `Waiting for ${other}`;
 }
 
 function ContractTable({ items }: { items: (ListItem & { next: NextAction | null })[] }) {

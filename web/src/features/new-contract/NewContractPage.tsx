@@ -105,7 +105,7 @@ export function NewContractPage() {
 
         <fieldset className="card stack">
           <legend>The parties</legend>
-          <div role="radiogroup" aria-label="I am the" className="choices two">
+          <div role="radiogroup" aria-label="I am the" className="option-cards two">
             <Choice name="role" value="client" checked={myRole === 'client'} onChange={() => setMyRole('client')} title="I am the client" text="I pay for the work." />
             <Choice name="role" value="contractor" checked={myRole === 'contractor'} onChange={() => setMyRole('contractor')} title="I am the contractor" text="I do the work and get paid." />
           </div>
@@ -117,7 +117,7 @@ export function NewContractPage() {
 
         <fieldset className="card stack">
           <legend>Terms</legend>
-          <div role="radiogroup" aria-label="Type of contract" className="choices two">
+          <div role="radiogroup" aria-label="Type of contract" className="option-cards two">
             <Choice name="type" value="fixed" checked={type === 'fixed'} onChange={() => chooseType('fixed')} title="Fixed price" text="Paid by milestone, for agreed pieces of work." />
             <Choice name="type" value="hourly" checked={type === 'hourly'} onChange={() => chooseType('hourly')} title="Hourly" text="Hours are logged and invoiced every week." />
           </div>
@@ -147,7 +147,7 @@ export function NewContractPage() {
 
         <fieldset className="card stack">
           <legend>How you work together</legend>
-          <div role="radiogroup" aria-label="How you work together" className="choices">
+          <div role="radiogroup" aria-label="How you work together" className="option-cards">
             {presets.map((p) => (
               <Choice key={p} name="preset" value={p} checked={preset === p} onChange={() => setPreset(p)} title={PRESET_WORDS[p].name} text={PRESET_WORDS[p].explain} />
             ))}
@@ -198,7 +198,7 @@ export function NewContractPage() {
 
 function Choice({ name, value, checked, onChange, title, text }: { name: string; value: string; checked: boolean; onChange: () => void; title: string; text: string }) {
   return (
-    <label className={checked ? 'choice checked' : 'choice'}>
+    <label className={checked ? 'option-card checked' : 'option-card'}>
       <input type="radio" name={name} value={value} checked={checked} onChange={onChange} />
       <span>
         <strong>{title}</strong>
