@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   already_member: { status: 409, title: 'This person is already a member of the organisation' },
   invitation_not_usable: { status: 410, title: 'The invitation link was used, revoked or has expired' },
   last_owner: { status: 409, title: 'An organisation keeps at least one owner' },
+  second_approver_required: { status: 403, title: 'Another member of the organisation must give the second approval' },
   rate_limited: { status: 429, title: 'Too many requests' },
   upload_quota_exceeded: { status: 429, title: 'The daily upload quota is used up' },
   service_unavailable: { status: 503, title: 'The service is temporarily unavailable' },

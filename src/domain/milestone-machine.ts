@@ -9,6 +9,7 @@ export const MILESTONE_STATUSES = [
   'funded',
   'in_progress',
   'submitted',
+  'approval_pending',
   'approved',
   'paid',
   'disputed',
@@ -18,10 +19,10 @@ export const MILESTONE_STATUSES = [
 export type MilestoneStatus = (typeof MILESTONE_STATUSES)[number];
 
 /** The web app's two lists (seed 000): what still needs work or review, and what is done. */
-export const PENDING_STATUSES: readonly MilestoneStatus[] = ['proposed', 'accepted', 'funded', 'in_progress', 'submitted', 'disputed'];
+export const PENDING_STATUSES: readonly MilestoneStatus[] = ['proposed', 'accepted', 'funded', 'in_progress', 'submitted', 'approval_pending', 'disputed'];
 export const APPROVED_STATUSES: readonly MilestoneStatus[] = ['approved', 'paid'];
 /** States in which escrow is held and counted against `maxFundedMilestones`. */
-export const OPEN_FUNDED_STATUSES: readonly MilestoneStatus[] = ['funded', 'submitted', 'disputed'];
+export const OPEN_FUNDED_STATUSES: readonly MilestoneStatus[] = ['funded', 'submitted', 'approval_pending', 'disputed'];
 const EDITABLE: readonly MilestoneStatus[] = ['proposed', 'accepted', 'in_progress'];
 
 export type ContractStatus = 'proposal' | 'active' | 'closed' | 'withdrawn' | 'declined';
@@ -35,7 +36,16 @@ export type MilestoneState = {
   proposedBy: Role | null;
   revisionCount: number;
   fundingPending: boolean;
+  /** While `approval_pending`: the first member's approval, waiting for a second member (four eyes). */
+  approval?: Approval | null;
 };
+
+/**
+ * A first approval of an organisation's member (four eyes): who gave it, the state the
+ * milestone was in (it keeps behaving as that state for everything else), and what was
+ * approved — the whole milestone (`release: null`) or a partial release of that amount.
+ */
+export type Approval = { by: string; from: MilestoneStatus; release: number | null };
 
 export type Actor = { role: Role } | { role: 'admin' } | { role: 'system' };
 
@@ -44,6 +54,11 @@ export type MilestoneContext = {
   currency: string;
   /** Milestones of the same contract, other than this one, holding escrow now. */
   otherOpenFunded: number;
+  /**
+   * Four eyes: the client organisation's approval threshold in this currency and the member
+   * acting. Approving or releasing an amount at or above it needs a second member.
+   */
+  fourEyes?: { threshold: number; memberId: string };
 };
 
 export type MilestoneCommand =
@@ -120,8 +135,38 @@ export function isDeletable(policy: Policy, status: MilestoneStatus): boolean {
 /**
  * The milestone state machine: a pure function of (state, command, actor, policy, context).
  * Role checks come first (403), then state checks (409), then amounts (422).
+ *
+ * `approval_pending` is the state a first approval leaves behind under four eyes: every other
+ * command treats the milestone as the state it was in (`approval.from`) and withdraws the
+ * pending approval; the second member confirms with the same command (the same amount for a
+ * release), and only then does money move. The first member cannot be the second.
  */
-export function transition(
+export function transition(m: MilestoneState, cmd: MilestoneCommand, actor: Actor, policy: Policy, ctx: MilestoneContext): Transition {
+  const pending = m.status === 'approval_pending' && m.approval ? m.approval : null;
+  const under: MilestoneState = pending ? { ...m, status: pending.from, approval: null } : m;
+  const t = step(under, cmd, actor, policy, ctx);
+  if (!t.ok || (cmd.type !== 'approve' && cmd.type !== 'release')) return t;
+  if (pending && (cmd.type === 'approve' ? pending.release !== null : pending.release !== cmd.amount)) {
+    const what = pending.release === null ? 'an approval' : `a release of ${pending.release}`;
+    return fail(invalidState('milestone', m.status, `${what} waits for a second member: confirm the same, or reject the milestone`));
+  }
+  const stake = t.effects.reduce((a, e) => a + ('amount' in e ? e.amount : 0), 0);
+  if (!ctx.fourEyes || stake < ctx.fourEyes.threshold) return t;
+  if (!pending) {
+    const approval: Approval = { by: ctx.fourEyes.memberId, from: under.status, release: cmd.type === 'release' ? cmd.amount : null };
+    return ok({ ...under, status: 'approval_pending', approval });
+  }
+  if (pending.by === ctx.fourEyes.memberId) {
+    return fail(new AppError('second_approver_required', `${stake} is at or above the organisation's approval threshold of ${ctx.fourEyes.threshold}: another member must approve it`, {
+      state: m.status,
+      approvedBy: pending.by,
+      threshold: ctx.fourEyes.threshold,
+    }));
+  }
+  return t;
+}
+
+function step(
   m: MilestoneState,
   cmd: MilestoneCommand,
   actor: Actor,

@@ -40,6 +40,7 @@ export const presentPayment = (p: PaymentRow) => ({
   currency: p.currency,
   status: p.status,
   paidAt: iso(p.paid_at),
+  pendingApproval: p.status === 'draft' && p.approval_by ? { approvedBy: p.approval_by, approvedAt: isoReq(p.approval_at!) } : null,
   version: p.version,
   createdAt: isoReq(p.created_at),
   updatedAt: isoReq(p.updated_at),

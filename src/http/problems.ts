@@ -57,9 +57,9 @@ export const DOMAIN_PROBLEMS: Record<string, ErrorCode[]> = {
   declineMilestone: ['invalid_state'],
   fundMilestone: ['invalid_state', 'version_mismatch', 'funding_limit_reached', 'funding_pending', 'amount_below_minimum', 'payment_declined', 'payment_method_required'],
   submitMilestone: ['invalid_state', 'version_mismatch', 'funding_pending'],
-  approveMilestone: ['invalid_state', 'version_mismatch', 'funding_pending'],
+  approveMilestone: ['invalid_state', 'version_mismatch', 'funding_pending', 'second_approver_required'],
   rejectMilestone: ['invalid_state', 'version_mismatch', 'funding_pending', 'revision_limit_reached'],
-  releaseMilestone: ['invalid_state', 'version_mismatch', 'funding_pending', 'payment_declined', 'payment_method_required', 'funding_limit_reached', 'amount_below_minimum', 'no_next_milestone'],
+  releaseMilestone: ['invalid_state', 'version_mismatch', 'funding_pending', 'payment_declined', 'payment_method_required', 'funding_limit_reached', 'amount_below_minimum', 'no_next_milestone', 'second_approver_required'],
   refundMilestone: ['invalid_state', 'version_mismatch', 'funding_pending'],
   disputeMilestone: ['invalid_state', 'funding_pending'],
 
@@ -71,8 +71,8 @@ export const DOMAIN_PROBLEMS: Record<string, ErrorCode[]> = {
   withdrawChangeRequest: ['invalid_state'],
   respondDispute: ['invalid_state'],
   resolveDispute: ['invalid_state'],
-  payPayment: ['invalid_state', 'version_mismatch', 'payment_declined', 'payment_method_required'],
-  payPayments: ['not_found', 'invalid_state', 'payment_declined', 'payment_method_required'],
+  payPayment: ['invalid_state', 'version_mismatch', 'payment_declined', 'payment_method_required', 'second_approver_required'],
+  payPayments: ['not_found', 'invalid_state', 'payment_declined', 'payment_method_required', 'second_approver_required'],
 
   createContractMessage: ['invalid_state'],
   listEvents: ['rate_limited'],

@@ -111,6 +111,15 @@ export const MilestoneSchema = z
       .nullable()
       .describe('The latest submitted work; null before the first submission'),
     lastRejectReason: z.string().nullable().describe('Why the client last sent the work back; null if never'),
+    pendingApproval: z
+      .object({
+        approvedBy: z.string().describe('the member who gave the first approval'),
+        approvedAt: Timestamp,
+        action: z.enum(['approve', 'release']).describe('what a second member confirms: approving the milestone, or releasing `amount`'),
+        amount: z.number().int().describe('minor units at stake'),
+      })
+      .nullable()
+      .describe('Four eyes: while `approval_pending`, the first approval of a member of the client organisation, waiting for a second member'),
     externalId: ExternalId.nullable(),
     metadata: Metadata,
     version: z.number().int(),
@@ -160,6 +169,12 @@ export const PaymentSchema = z
     currency: z.string(),
     status: z.enum(['draft', 'processing', 'paid', 'failed', 'refunded']).describe('`draft` waits for the client to pay (contracts without escrow); `processing` while a charge settles'),
     paidAt: Timestamp.nullable(),
+    contractTitle: z.string().optional().describe('In lists: the title of the payment’s contract'),
+    milestoneTitle: z.string().nullable().optional().describe('In lists: the title of the milestone it pays; null for an invoice or other payment without one'),
+    pendingApproval: z
+      .object({ approvedBy: z.string().describe('the finance member who paid first'), approvedAt: Timestamp })
+      .nullable()
+      .describe('Four eyes: a draft at or above the organisation’s approval threshold that one member paid; it is charged when a second member pays it'),
     version: z.number().int(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -351,7 +366,7 @@ const at = '2026-11-22T10:00:00.000Z';
 const exMilestone = {
   id: exampleId('milestone'), contractId: exampleId('contract'), position: 1, title: 'Wireframes', description: 'Low-fidelity wireframes of all screens',
   amount: 150000, currency: 'USD', dueDate: '2027-03-31', status: 'funded', proposedBy: null, fundedAmount: 150000, releasedAmount: 0,
-  refundedAmount: 0, inEscrow: 150000, fundingPending: false, revisionCount: 0, attachmentIds: [], submission: null, lastRejectReason: null, externalId: 'order-8841-1', metadata: { sprint: '12' },
+  refundedAmount: 0, inEscrow: 150000, fundingPending: false, revisionCount: 0, attachmentIds: [], submission: null, lastRejectReason: null, pendingApproval: null, externalId: 'order-8841-1', metadata: { sprint: '12' },
   version: 3, createdAt: at, updatedAt: at,
 };
 example(MilestoneSchema, exMilestone);
@@ -362,7 +377,7 @@ example(ContractSchema, {
     activatedAt: at, closedAt: null, createdAt: at, updatedAt: at,
     overview: { total: 400000, inEscrow: 150000, paid: 0, remaining: 250000, currency: 'USD' }, milestones: [exMilestone],
 });
-example(PaymentSchema, { id: exampleId('payment'), contractId: exampleId('contract'), milestoneId: exampleId('milestone'), clientId: exampleId('user', 1), contractorId: exampleId('user', 2), kind: 'milestone', amount: 150000, fee: 0, net: 150000, currency: 'USD', status: 'paid', paidAt: at, version: 1, createdAt: at, updatedAt: at });
+example(PaymentSchema, { id: exampleId('payment'), contractId: exampleId('contract'), milestoneId: exampleId('milestone'), clientId: exampleId('user', 1), contractorId: exampleId('user', 2), kind: 'milestone', amount: 150000, fee: 0, net: 150000, currency: 'USD', status: 'paid', paidAt: at, pendingApproval: null, version: 1, createdAt: at, updatedAt: at });
 example(ChangeRequestSchema, {
     id: exampleId('changeRequest'), contractId: exampleId('contract'), authorId: exampleId('user', 2), authorRole: 'contractor', status: 'open',
     operations: [{ op: 'update', milestoneId: exampleId('milestone'), changes: { amount: 175000 } }], message: 'More screens than planned',

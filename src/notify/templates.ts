@@ -17,6 +17,7 @@ export const EVENT_KINDS = [
   'milestone.funding_failed',
   'milestone.funding_settled',
   'milestone.submitted',
+  'milestone.approval_pending',
   'milestone.approved',
   'milestone.auto_approval_due',
   'milestone.auto_approved',
@@ -25,6 +26,7 @@ export const EVENT_KINDS = [
   'milestone.refunded',
   'payment.created',
   'payment.paid',
+  'payment.approval_pending',
   'change_request.opened',
   'change_request.accepted',
   'change_request.declined',
@@ -95,6 +97,7 @@ export function describe(kind: EventKind, d: EventData, contractTitle: string): 
     case 'milestone.funding_failed': return t(`Funding of ${name(d)} failed`, `The deposit of ${money(d)} for ${name(d)} ${on} failed; the escrow was reversed.`);
     case 'milestone.funding_settled': return t(`Funding of ${name(d)} settled`);
     case 'milestone.submitted': return t(`Milestone ${name(d)} submitted for review`);
+    case 'milestone.approval_pending': return t(`Milestone ${name(d)} needs a second approval`, `${name(d)} ${on} (${money(d)}) was approved by one member; another member must approve it too before anything is paid.`);
     case 'milestone.approved': return t(`Milestone ${name(d)} approved`);
     case 'milestone.auto_approval_due': return t(`Milestone ${name(d)} will be approved automatically`, `${name(d)} ${on} will be approved automatically at ${String(d.dueAt)} unless it is reviewed.`);
     case 'milestone.auto_approved': return t(`Milestone ${name(d)} approved automatically`, `The review period ended: ${name(d)} ${on} was approved.`);
@@ -103,6 +106,7 @@ export function describe(kind: EventKind, d: EventData, contractTitle: string): 
     case 'milestone.refunded': return t(`Escrow refunded for ${name(d)}`, `${money(d)} was refunded for ${name(d)} ${on}.`);
     case 'payment.created': return t('Draft payment created', `A draft payment of ${money(d)} was created ${on}.`);
     case 'payment.paid': return t('Payment sent', `A payment of ${money(d)} was paid ${on}.`);
+    case 'payment.approval_pending': return t('Payment needs a second approval', `A payment of ${money(d)} ${on} was paid by one member; another member must pay it too before the card is charged.`);
     case 'change_request.opened': return t(`${who(d, 'The other party')} proposed milestone changes`, `${who(d, 'The other party')} proposed ${on}${what(d)}. The changes wait for your review.`);
     case 'change_request.accepted':
       return d.applied

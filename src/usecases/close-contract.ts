@@ -13,7 +13,7 @@ import { recordEvent } from './record.ts';
 import { assertNoOpenRefundRequest, openRefundRequest, type RefundRequestRow } from './refund-requests.ts';
 import { assertVersion } from './run-milestone-command.ts';
 
-const UNFINISHED = new Set(['proposed', 'accepted', 'in_progress', 'submitted']);
+const UNFINISHED = new Set(['proposed', 'accepted', 'in_progress', 'submitted', 'approval_pending']);
 
 export type CloseOutcome = { kind: 'closed'; contract: ContractRow } | { kind: 'refund_request'; contract: ContractRow; request: RefundRequestRow };
 
@@ -50,8 +50,8 @@ export async function planClose(ctx: UseCaseCtx, contract: ContractRow, role: Co
   if (disputed) throw invalidState('milestone', 'disputed', `milestone ${disputed.id} is disputed; it must be resolved before closing`);
   const pending = milestones.find((m) => m.funding_pending);
   if (pending) throw new AppError('funding_pending', `the deposit for milestone ${pending.id} has not settled yet`, { state: pending.status });
-  const submitted = milestones.find((m) => m.status === 'submitted');
-  if (role === 'client' && submitted) throw invalidState('milestone', 'submitted', `review submitted milestone ${submitted.id} before closing`);
+  const submitted = milestones.find((m) => m.status === 'submitted' || m.status === 'approval_pending');
+  if (role === 'client' && submitted) throw invalidState('milestone', submitted.status, `review ${submitted.status === 'submitted' ? 'submitted' : 'half-approved'} milestone ${submitted.id} before closing`);
   const held = milestones.filter((m) => escrowHeld(toState(m)) > 0);
   const plan = planCloseSettlement(held.map((m) => ({ id: m.id, held: escrowHeld(toState(m)) })), input, allocate);
   if (plan instanceof AppError) throw plan;

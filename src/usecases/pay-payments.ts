@@ -1,5 +1,6 @@
 import { findContract, type ContractRow } from '../db/repos/contracts.ts';
 import { findMilestone, saveMilestoneState, toState } from '../db/repos/milestones.ts';
+import { approvalThresholdOf } from '../db/repos/organizations.ts';
 import { AppError, forbidden, invalidState, notFound } from '../domain/errors.ts';
 import { feeOf } from '../domain/money.ts';
 import { directPaymentPostings } from '../ledger/flows.ts';
@@ -25,6 +26,9 @@ export type PaymentRow = {
   provider_ref: string | null;
   version: number;
   paid_at: Date | null;
+  /** Four eyes: the finance member who paid a draft first (migration 0016). */
+  approval_by: string | null;
+  approval_at: Date | null;
   created_at: Date;
   updated_at: Date;
 };
@@ -33,7 +37,9 @@ const PAYABLE = new Set(['draft', 'failed']);
 
 /**
  * The client pays draft payments (no-escrow policies), one or many at once. All or nothing:
- * if one card charge is declined, none of the payments changes. Contracts are locked in id
+ * if one card charge is declined, none of the payments changes. Under an organisation's four
+ * eyes, a draft at or above its threshold is only marked paid-once by the first member (no
+ * charge), and charged when another member pays it; the same member twice is refused. Contracts are locked in id
  * order so that two bulk payments can never deadlock each other.
  */
 export async function payPayments(ctx: UseCaseCtx, paymentIds: string[], input: { paymentMethod?: string } = {}) {
@@ -45,7 +51,7 @@ export async function payPayments(ctx: UseCaseCtx, paymentIds: string[], input: 
     if (c) byContract.set(contractId, c);
   }
   // Every payment is checked before any card is charged, so that a refused batch charges nothing.
-  const payable: [ContractRow, PaymentRow][] = [];
+  const payable: [ContractRow, PaymentRow, boolean][] = [];
   for (const id of ids) {
     const [p] = await ctx.tx.query<PaymentRow>('SELECT * FROM payments WHERE platform_id = $1 AND id = $2 FOR UPDATE', [ctx.principal.platformId, id]);
     const contract = p && byContract.get(p.contract_id);
@@ -53,16 +59,35 @@ export async function payPayments(ctx: UseCaseCtx, paymentIds: string[], input: 
     let role;
     try {
       role = roleIn(ctx, contract);
-    } catch {
+    } catch (e) {
+      // A member outside their roles is told the role missing (403); others learn nothing (404).
+      if (e instanceof AppError && e.code === 'forbidden') throw e;
       throw notFound(`payment ${id}`);
     }
     if (role !== 'client') throw forbidden('only the client pays a payment');
     if (!PAYABLE.has(p.status)) throw invalidState('payment', p.status, `payment ${id} is ${p.status}`);
-    payable.push([contract, p]);
+    const threshold = p.status === 'draft' ? await approvalThresholdOf(ctx.tx, contract.client_id, p.currency) : null;
+    const firstApproval = threshold !== null && p.amount >= threshold && ctx.principal.userId !== null;
+    if (firstApproval && p.approval_by === ctx.principal.userId) {
+      throw new AppError('second_approver_required', `payment ${id} is at or above the organisation's approval threshold of ${threshold}: another member must pay it`, {
+        paymentId: id, approvedBy: p.approval_by, threshold,
+      });
+    }
+    payable.push([contract, p, firstApproval && !p.approval_by]);
   }
   const out: PaymentRow[] = [];
-  for (const [contract, p] of payable) out.push(await payOne(ctx, contract, p, input.paymentMethod));
+  for (const [contract, p, first] of payable) out.push(first ? await approveFirst(ctx, contract, p) : await payOne(ctx, contract, p, input.paymentMethod));
   return out;
+}
+
+/** Four eyes: the first member's payment of a draft at or above the threshold charges nothing; a second member's does. */
+async function approveFirst(ctx: UseCaseCtx, contract: ContractRow, p: PaymentRow): Promise<PaymentRow> {
+  const [row] = await ctx.tx.query<PaymentRow>(
+    'UPDATE payments SET approval_by = $2, approval_at = $3, version = version + 1, updated_at = $3 WHERE id = $1 RETURNING *',
+    [p.id, ctx.principal.userId, ctx.now],
+  );
+  await recordEvent(ctx, contract, { kind: 'payment.approval_pending', actorRole: 'client', milestoneId: p.milestone_id, notify: ['client'], data: { paymentId: p.id, amount: p.amount } });
+  return row!;
 }
 
 async function payOne(ctx: UseCaseCtx, contract: ContractRow, p: PaymentRow, named: string | undefined): Promise<PaymentRow> {

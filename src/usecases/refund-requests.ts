@@ -172,7 +172,7 @@ export async function escalateUnansweredRefundRequest(ctx: UseCaseCtx, id: strin
 async function escalate(ctx: UseCaseCtx, contract: ContractRow, request: RefundRequestRow, actor: ActorRole): Promise<void> {
   const reason = `Refund at close not agreed${request.message ? `: ${request.message}` : ''}`;
   for (const m of await listContractMilestones(ctx.tx, contract.id)) {
-    if (escrowHeld(toState(m)) === 0 || (m.status !== 'funded' && m.status !== 'submitted')) continue;
+    if (escrowHeld(toState(m)) === 0 || !['funded', 'submitted', 'approval_pending'].includes(m.status)) continue;
     await openDisputeOn(ctx, contract, m, 'client', { reason }, actor === 'client' ? 'client' : 'system');
   }
 }

@@ -1,5 +1,6 @@
 import { saveMilestoneState, toState, type MilestoneRow } from '../db/repos/milestones.ts';
 import type { ContractRow } from '../db/repos/contracts.ts';
+import { approvalThresholdOf } from '../db/repos/organizations.ts';
 import { AppError } from '../domain/errors.ts';
 import { OPEN_FUNDED_STATUSES, transition, type MilestoneCommand } from '../domain/milestone-machine.ts';
 import type { EventData, EventKind } from '../notify/templates.ts';
@@ -25,6 +26,12 @@ export async function countOtherOpenFunded(ctx: UseCaseCtx, contractId: string, 
     [contractId, milestoneId, OPEN_FUNDED_STATUSES],
   );
   return row?.n ?? 0;
+}
+
+/** Four eyes for the member acting, if the client organisation set an approval threshold in the contract's currency. */
+async function fourEyesOf(ctx: UseCaseCtx, contract: ContractRow): Promise<{ threshold: number; memberId: string } | undefined> {
+  const threshold = await approvalThresholdOf(ctx.tx, contract.client_id, contract.currency);
+  return threshold !== null && ctx.principal.userId ? { threshold, memberId: ctx.principal.userId } : undefined;
 }
 
 export function assertVersion(row: { version: number }, expected: number | undefined): void {
@@ -54,12 +61,27 @@ export async function applyMilestoneCommand(
 ): Promise<CommandResult> {
   assertVersion(milestone, opts.expectedVersion);
   const otherOpenFunded = cmd.type === 'fund' ? await countOtherOpenFunded(ctx, contract.id, milestone.id) : 0;
+  const fourEyes = (cmd.type === 'approve' || cmd.type === 'release') && role === 'client' ? await fourEyesOf(ctx, contract) : undefined;
   const t = transition(toState(milestone), cmd, { role }, contract.policy, {
     contractStatus: contract.status,
     currency: contract.currency,
     otherOpenFunded,
+    fourEyes,
   });
   if (!t.ok) throw t.error;
+  if (t.next.status === 'approval_pending' && milestone.status !== 'approval_pending') {
+    // A first approval under four eyes: nothing moves; the organisation's other members are told.
+    const saved = await saveMilestoneState(ctx.tx, milestone.id, t.next, ctx.now);
+    const held = milestone.funded_amount - milestone.released_amount - milestone.refunded_amount;
+    await recordEvent(ctx, contract, {
+      kind: 'milestone.approval_pending',
+      actorRole: 'client',
+      milestoneId: milestone.id,
+      notify: ['client'],
+      data: { title: milestone.title, amount: t.next.approval?.release ?? (held || milestone.amount), status: saved.status, action: cmd.type, threshold: fourEyes?.threshold },
+    });
+    return { contract, milestone: saved, before: milestone, role: 'client', paymentIds: [] };
+  }
   const money = await applyMoneyEffects(ctx, contract, milestone, t.next, t.effects, opts);
   const saved = await saveMilestoneState(ctx.tx, milestone.id, money.state, ctx.now, { ...money.columns, ...opts.columns });
   const moved = t.effects.find((e) => 'amount' in e) as { amount: number } | undefined;

@@ -59,7 +59,8 @@ export async function autoApprove(ctx: UseCaseCtx, milestoneId: string, submissi
   if (!peek) return 'missing';
   const contract = (await findContract(ctx.tx, ctx.principal.platformId, peek.contract_id, true))!;
   const m = (await findMilestone(ctx.tx, contract.platform_id, milestoneId, true))!;
-  if (m.status !== 'submitted' || m.submission_count !== submission) return 'no longer due';
+  // A first approval under four eyes does not stop the review period: silence still approves.
+  if ((m.status !== 'submitted' && m.status !== 'approval_pending') || m.submission_count !== submission) return 'no longer due';
   try {
     await applyMilestoneCommand(ctx, contract, m, 'system', { type: 'auto_approve' }, { event: 'milestone.auto_approved', data: { submission } });
   } catch (e) {

@@ -76,7 +76,8 @@ export function toObserved(
   return {
     contract: contract.status as Observed['contract'],
     milestones: milestones.map((m) => ({
-      status: m.status,
+      // The model's clients are users: `approval_pending` (organisations' four eyes) would differ from every model state.
+      status: m.status as Observed['milestones'][number]['status'],
       amount: Number(m.amount),
       funded: Number(m.funded_amount),
       released: Number(m.released_amount),

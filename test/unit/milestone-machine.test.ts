@@ -11,6 +11,7 @@ import {
   type Actor,
   type ContractStatus,
   type MilestoneCommand,
+  type MilestoneContext,
   type MilestoneState,
   type MilestoneStatus,
   type MoneyEffect,
@@ -161,6 +162,8 @@ function states(p: Policy): MilestoneState[] {
   const out: MilestoneState[] = [];
   const funded = { fundedAmount: A };
   for (const s of MILESTONE_STATUSES) {
+    // Reached only through four eyes, with the first approval it carries: the block below.
+    if (s === 'approval_pending') continue;
     const money: Partial<MilestoneState> =
       s === 'funded' || s === 'submitted' || s === 'disputed'
         ? funded
@@ -310,6 +313,7 @@ describe.each(POLICIES)('milestone machine — %s', (_name, policy) => {
       in_progress: untilPaid,
       funded: untilPaid,
       submitted: untilPaid,
+      approval_pending: false,
       declined: false,
       approved: false,
       paid: false,
@@ -318,6 +322,86 @@ describe.each(POLICIES)('milestone machine — %s', (_name, policy) => {
       cancelled: false,
     };
     for (const s of MILESTONE_STATUSES) expect(isDeletable(policy, s), s).toBe(want[s]);
+  });
+});
+
+/*
+ * Four eyes (issue 11): an organisation's member approving or releasing an amount at or above
+ * the threshold leaves the milestone `approval_pending` and moves nothing; the same member
+ * cannot confirm it; another member's identical command does what the command does without
+ * four eyes; anything else treats the milestone as the state it was approved from and drops
+ * the pending approval. The answers without four eyes come from the table above.
+ */
+describe.each(POLICIES)('four eyes — %s', (_name, policy) => {
+  const live: MilestoneContext = { contractStatus: 'active', currency: 'USD', otherOpenFunded: 0 };
+  const eyes = (memberId: string, threshold = 10_000): MilestoneContext => ({ ...live, fourEyes: { threshold, memberId } });
+  const client: Actor = { role: 'client' };
+  const stakeOf = (t: ReturnType<typeof transition>) => (t.ok ? t.effects.reduce((a, e) => a + ('amount' in e ? e.amount : 0), 0) : -1);
+  // Milestones approvable for at least the threshold (10,000) used below.
+  const approvable = states(policy).filter((m) => stakeOf(transition(m, { type: 'approve' }, client, policy, live)) >= 10_000);
+  const releasable = states(policy).filter((m) => transition(m, { type: 'release', amount: 10_000 }, client, policy, live).ok);
+
+  it('a first approval at or above the threshold waits for a second member; the same member is refused; nothing moves until then', () => {
+    expect(approvable.length + releasable.length).toBeGreaterThan(0);
+    const cases: [MilestoneState, MilestoneCommand][] = [
+      ...approvable.map((m) => [m, { type: 'approve' }] as [MilestoneState, MilestoneCommand]),
+      ...releasable.map((m) => [m, { type: 'release', amount: 10_000 }] as [MilestoneState, MilestoneCommand]),
+    ];
+    for (const [m, cmd] of cases) {
+      const alone = transition(m, cmd, client, policy, live);
+      const first = transition(m, cmd, client, policy, eyes('usr_a'));
+      expect(first.ok && first.next, `${show(m)} ${show(cmd)}`).toEqual({
+        ...m,
+        status: 'approval_pending',
+        approval: { by: 'usr_a', from: m.status, release: cmd.type === 'release' ? cmd.amount : null },
+      });
+      expect(first.ok && first.effects).toEqual([]);
+      if (!first.ok) continue;
+      const again = transition(first.next, cmd, client, policy, eyes('usr_a'));
+      expect(!again.ok && again.error.code).toBe('second_approver_required');
+      const second = transition(first.next, cmd, client, policy, eyes('usr_b'));
+      // The second member's command is the command on the state approved from.
+      expect(second).toEqual({ ...alone, ...(alone.ok && { next: { ...alone.next, approval: null } }) });
+      // The other command is not a confirmation.
+      const other: MilestoneCommand = cmd.type === 'approve' ? { type: 'release', amount: 10_000 } : { type: 'approve' };
+      const mixed = transition(first.next, other, client, policy, eyes('usr_b'));
+      expect(!mixed.ok && mixed.error.code).toBe('invalid_state');
+      if (cmd.type === 'release') {
+        const otherAmount = transition(first.next, { type: 'release', amount: 9_999 }, client, policy, eyes('usr_b'));
+        expect(!otherAmount.ok && otherAmount.error.code).toBe('invalid_state');
+      }
+    }
+  });
+
+  it('below the threshold, or without an organisation threshold, nothing changes', () => {
+    for (const m of approvable) {
+      const alone = transition(m, { type: 'approve' }, client, policy, live);
+      const stake = stakeOf(alone);
+      expect(transition(m, { type: 'approve' }, client, policy, eyes('usr_a', stake + 1))).toEqual(alone);
+    }
+    for (const m of releasable) {
+      expect(transition(m, { type: 'release', amount: 9_999 }, client, policy, eyes('usr_a'))).toEqual(transition(m, { type: 'release', amount: 9_999 }, client, policy, live));
+    }
+  });
+
+  it('every other command treats a pending milestone as the state it was approved from, and drops the approval', () => {
+    for (const m of approvable) {
+      const first = transition(m, { type: 'approve' }, client, policy, eyes('usr_a'));
+      if (!first.ok) throw first.error;
+      for (const cmd of commands(m)) {
+        if (cmd.type === 'approve' || cmd.type === 'release') continue;
+        for (const who of ACTORS) {
+          for (const contractStatus of CONTRACT_STATUSES) {
+            const c = { ...live, contractStatus };
+            const plain = transition(m, cmd, { role: who } as Actor, policy, c);
+            const got = transition(first.next, cmd, { role: who } as Actor, policy, c);
+            const where = `${show(first.next)} ${show(cmd)} by ${who} on ${contractStatus}`;
+            if (plain.ok) expect(got, where).toEqual({ ...plain, next: { ...plain.next, approval: null } });
+            else expect(!got.ok && got.error.code, where).toBe(plain.error.code);
+          }
+        }
+      }
+    }
   });
 });
 

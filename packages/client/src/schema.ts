@@ -1642,7 +1642,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Admin: rename the organisation */
+        /**
+         * Admin: rename the organisation, or set its four-eyes approval threshold
+         * @description With `approvalThreshold`, approving or releasing a milestone, or paying a draft payment, for an amount at or above the threshold of the contract’s currency needs two members: the first leaves it pending (`approval_pending`, `pendingApproval`), a second member confirms it; the same member twice gets 403 `second_approver_required`. Below the threshold, or in a currency without one, nothing changes.
+         */
         patch: operations["updateOrganization"];
         trace?: never;
     };
@@ -1813,6 +1816,7 @@ export interface components {
          *       "attachmentIds": [],
          *       "submission": null,
          *       "lastRejectReason": null,
+         *       "pendingApproval": null,
          *       "externalId": "order-8841-1",
          *       "metadata": {
          *         "sprint": "12"
@@ -1843,7 +1847,7 @@ export interface components {
              * @description Where the milestone is in its lifecycle (docs/lifecycle.md)
              * @enum {string}
              */
-            status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
+            status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approval_pending" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
             /** @description While `proposed`: the party who proposed it, the other one accepts or declines; otherwise null */
             proposedBy: ("client" | "contractor") | null;
             /** @description Deposited into escrow so far, in minor units */
@@ -1874,6 +1878,23 @@ export interface components {
             } | null;
             /** @description Why the client last sent the work back; null if never */
             lastRejectReason: string | null;
+            /** @description Four eyes: while `approval_pending`, the first approval of a member of the client organisation, waiting for a second member */
+            pendingApproval: {
+                /** @description the member who gave the first approval */
+                approvedBy: string;
+                /**
+                 * Format: date-time
+                 * @description When it was approved
+                 */
+                approvedAt: string;
+                /**
+                 * @description what a second member confirms: approving the milestone, or releasing `amount`
+                 * @enum {string}
+                 */
+                action: "approve" | "release";
+                /** @description minor units at stake */
+                amount: number;
+            } | null;
             /** @description Your own id for it (unique per platform), set by the platform admin; null when none */
             externalId: string | null;
             /**
@@ -1979,6 +2000,7 @@ export interface components {
          *           "attachmentIds": [],
          *           "submission": null,
          *           "lastRejectReason": null,
+         *           "pendingApproval": null,
          *           "externalId": "order-8841-1",
          *           "metadata": {
          *             "sprint": "12"
@@ -2138,6 +2160,7 @@ export interface components {
          *       "currency": "USD",
          *       "status": "paid",
          *       "paidAt": "2026-11-22T10:00:00.000Z",
+         *       "pendingApproval": null,
          *       "version": 1,
          *       "createdAt": "2026-11-22T10:00:00.000Z",
          *       "updatedAt": "2026-11-22T10:00:00.000Z"
@@ -2171,6 +2194,20 @@ export interface components {
             status: "draft" | "processing" | "paid" | "failed" | "refunded";
             /** @description When it was paid; null until then */
             paidAt: string | null;
+            /** @description In lists: the title of the payment’s contract */
+            contractTitle?: string;
+            /** @description In lists: the title of the milestone it pays; null for an invoice or other payment without one */
+            milestoneTitle?: string | null;
+            /** @description Four eyes: a draft at or above the organisation’s approval threshold that one member paid; it is charged when a second member pays it */
+            pendingApproval: {
+                /** @description the finance member who paid first */
+                approvedBy: string;
+                /**
+                 * Format: date-time
+                 * @description When it was approved
+                 */
+                approvedAt: string;
+            } | null;
             /** @description Incremented by every change; send it back as `If-Match` or `expectedVersion` to change the resource only if nobody else did */
             version: number;
             /**
@@ -2493,10 +2530,10 @@ export interface components {
             /** @description The HTTP status */
             status: number;
             /**
-             * @description The stable code; each always comes with the same HTTP status: `validation_failed` 422, `malformed_request` 400, `payload_too_large` 413, `unsupported_media_type` 415, `unauthenticated` 401, `forbidden` 403, `csrf_refused` 403, `not_found` 404, `invalid_state` 409, `conflict` 409, `version_mismatch` 409, `funding_limit_reached` 409, `change_request_open` 409, `refund_request_open` 409, `limit_exceeded` 422, `revision_limit_reached` 409, `funding_pending` 409, `no_next_milestone` 409, `email_taken` 409, `external_id_taken` 409, `webhook_endpoint_limit_reached` 409, `webhook_url_not_allowed` 422, `idempotency_key_reused` 422, `idempotency_in_progress` 409, `payment_declined` 402, `week_invoiced` 409, `daily_limit_exceeded` 422, `not_hourly` 422, `payment_method_required` 422, `amount_below_minimum` 422, `already_member` 409, `invitation_not_usable` 410, `last_owner` 409, `rate_limited` 429, `upload_quota_exceeded` 429, `service_unavailable` 503, `internal_error` 500.
+             * @description The stable code; each always comes with the same HTTP status: `validation_failed` 422, `malformed_request` 400, `payload_too_large` 413, `unsupported_media_type` 415, `unauthenticated` 401, `forbidden` 403, `csrf_refused` 403, `not_found` 404, `invalid_state` 409, `conflict` 409, `version_mismatch` 409, `funding_limit_reached` 409, `change_request_open` 409, `refund_request_open` 409, `limit_exceeded` 422, `revision_limit_reached` 409, `funding_pending` 409, `no_next_milestone` 409, `email_taken` 409, `external_id_taken` 409, `webhook_endpoint_limit_reached` 409, `webhook_url_not_allowed` 422, `idempotency_key_reused` 422, `idempotency_in_progress` 409, `payment_declined` 402, `week_invoiced` 409, `daily_limit_exceeded` 422, `not_hourly` 422, `payment_method_required` 422, `amount_below_minimum` 422, `already_member` 409, `invitation_not_usable` 410, `last_owner` 409, `second_approver_required` 403, `rate_limited` 429, `upload_quota_exceeded` 429, `service_unavailable` 503, `internal_error` 500.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_refused" | "not_found" | "invalid_state" | "conflict" | "version_mismatch" | "funding_limit_reached" | "change_request_open" | "refund_request_open" | "limit_exceeded" | "revision_limit_reached" | "funding_pending" | "no_next_milestone" | "email_taken" | "external_id_taken" | "webhook_endpoint_limit_reached" | "webhook_url_not_allowed" | "idempotency_key_reused" | "idempotency_in_progress" | "payment_declined" | "week_invoiced" | "daily_limit_exceeded" | "not_hourly" | "payment_method_required" | "amount_below_minimum" | "already_member" | "invitation_not_usable" | "last_owner" | "rate_limited" | "upload_quota_exceeded" | "service_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_refused" | "not_found" | "invalid_state" | "conflict" | "version_mismatch" | "funding_limit_reached" | "change_request_open" | "refund_request_open" | "limit_exceeded" | "revision_limit_reached" | "funding_pending" | "no_next_milestone" | "email_taken" | "external_id_taken" | "webhook_endpoint_limit_reached" | "webhook_url_not_allowed" | "idempotency_key_reused" | "idempotency_in_progress" | "payment_declined" | "week_invoiced" | "daily_limit_exceeded" | "not_hourly" | "payment_method_required" | "amount_below_minimum" | "already_member" | "invitation_not_usable" | "last_owner" | "second_approver_required" | "rate_limited" | "upload_quota_exceeded" | "service_unavailable" | "internal_error";
             /** @description What went wrong in this case, for a person */
             detail: string;
             /** @description The request’s path */
@@ -3128,7 +3165,7 @@ export interface components {
              * @description What happened (the webhook event type)
              * @enum {string}
              */
-            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
+            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
             /**
              * Format: date-time
              * @description When it was created
@@ -3206,6 +3243,9 @@ export interface components {
          *       "platformId": "plt_01jdq4z9v6x7m3k8t2w5r1c0aa",
          *       "name": "Acme Ltd",
          *       "defaultPaymentMethod": null,
+         *       "approvalThreshold": {
+         *         "USD": 50000
+         *       },
          *       "myRoles": [
          *         "owner"
          *       ],
@@ -3222,6 +3262,10 @@ export interface components {
             name: string;
             /** @description Charged when a charge names no payment method; null when none is saved */
             defaultPaymentMethod: string | null;
+            /** @description four eyes: per currency, the amount from which two members must approve, release or pay */
+            approvalThreshold: {
+                [key: string]: number;
+            };
             /** @description the caller’s roles in the organisation */
             myRoles: string[];
             /**
@@ -8701,7 +8745,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin; `second_approver_required`: Another member of the organisation must give the second approval */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8949,7 +8993,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin; `second_approver_required`: Another member of the organisation must give the second approval */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10810,7 +10854,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin; `second_approver_required`: Another member of the organisation must give the second approval */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10935,7 +10979,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin; `second_approver_required`: Another member of the organisation must give the second approval */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12201,7 +12245,7 @@ export interface operations {
                      */
                     url: string;
                     /** @description Event types to receive; `*` for all. */
-                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
                     /**
                      * @description Start sending at once (default true)
                      * @default true
@@ -12551,7 +12595,7 @@ export interface operations {
                      */
                     url?: string;
                     /** @description Event types to receive; `*` for all. */
-                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
                     /** @description false pauses deliveries; true resumes them and clears the failure streak */
                     enabled?: boolean;
                 };
@@ -14366,7 +14410,7 @@ export interface operations {
                 /** @description only events after this one */
                 after?: string;
                 /** @description Only events of this type */
-                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
+                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
                 /** @description Only this contract’s events */
                 contractId?: string;
                 /** @description At most this many events (1–500) */
@@ -15350,8 +15394,12 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description A name (1–200 characters) */
-                    name: string;
+                    /** @description the organisation’s name */
+                    name?: string;
+                    /** @description Four eyes: per currency, the amount in minor units from which a second member must approve, release or pay; replaces the whole setting ({} turns four eyes off) */
+                    approvalThreshold?: {
+                        [key: string]: number;
+                    };
                 };
             };
         };
@@ -16413,7 +16461,7 @@ export interface operations {
                              * @description Where the milestone is in its lifecycle (docs/lifecycle.md)
                              * @enum {string}
                              */
-                            status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
+                            status: "proposed" | "accepted" | "declined" | "funded" | "in_progress" | "submitted" | "approval_pending" | "approved" | "paid" | "disputed" | "refunded" | "cancelled";
                             /** @description While `proposed`: the party who proposed it, the other one accepts or declines; otherwise null */
                             proposedBy: ("client" | "contractor") | null;
                             /** @description Deposited into escrow so far, in minor units */
@@ -16444,6 +16492,23 @@ export interface operations {
                             } | null;
                             /** @description Why the client last sent the work back; null if never */
                             lastRejectReason: string | null;
+                            /** @description Four eyes: while `approval_pending`, the first approval of a member of the client organisation, waiting for a second member */
+                            pendingApproval: {
+                                /** @description the member who gave the first approval */
+                                approvedBy: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was approved
+                                 */
+                                approvedAt: string;
+                                /**
+                                 * @description what a second member confirms: approving the milestone, or releasing `amount`
+                                 * @enum {string}
+                                 */
+                                action: "approve" | "release";
+                                /** @description minor units at stake */
+                                amount: number;
+                            } | null;
                             /** @description Your own id for it (unique per platform), set by the platform admin; null when none */
                             externalId: string | null;
                             /**

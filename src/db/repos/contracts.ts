@@ -111,14 +111,14 @@ export const OVERVIEW_COLUMNS = `
   (SELECT COALESCE(SUM(amount), 0)::bigint FROM postings
      WHERE contract_id = c.id AND (destination = 'contractors:' || c.contractor_id || ':balance' OR destination = 'platform:fees:contractor')) AS ov_paid,
   (SELECT COALESCE(SUM(CASE
-       WHEN status IN ('accepted','funded','in_progress','submitted','approved','disputed') THEN amount
+       WHEN status IN ('accepted','funded','in_progress','submitted','approval_pending','approved','disputed') THEN amount
        WHEN status = 'paid' AND c.policy->>'escrow' = 'none' THEN amount
        WHEN status IN ('paid','refunded','cancelled') THEN released_amount
        ELSE 0 END), 0)::bigint FROM milestones WHERE contract_id = c.id) AS ov_total`;
 
 type OverviewColumns = { ov_in_escrow: number; ov_paid: number; ov_total: number };
 
-const toOverview = (r: OverviewColumns, currency: string): Overview => ({
+export const toOverview = (r: OverviewColumns, currency: string): Overview => ({
   total: r.ov_total,
   inEscrow: r.ov_in_escrow,
   paid: r.ov_paid,

@@ -1,4 +1,4 @@
-import type { MilestoneState, MilestoneStatus } from '../../domain/milestone-machine.ts';
+import type { Approval, MilestoneState, MilestoneStatus } from '../../domain/milestone-machine.ts';
 import type { Role } from '../../domain/policy.ts';
 import type { Queryable } from '../client.ts';
 import { iso, isoReq } from './rows.ts';
@@ -29,6 +29,11 @@ export type MilestoneRow = {
   submission_files: string[];
   attachment_ids: string[];
   last_reject_reason: string | null;
+  /** Four eyes: the first member's approval while the milestone is approval_pending (migration 0016). */
+  approval_by: string | null;
+  approval_from: MilestoneStatus | null;
+  approval_release: number | null;
+  approval_at: Date | null;
   external_id: string | null;
   metadata: Record<string, string>;
   version: number;
@@ -56,6 +61,8 @@ export type Milestone = {
   attachmentIds: string[];
   submission: { note: string | null; attachmentIds: string[]; submittedAt: string } | null;
   lastRejectReason: string | null;
+  /** While approval_pending: who gave the first approval, when, and what (the whole milestone, or a release of `amount`). */
+  pendingApproval: { approvedBy: string; approvedAt: string; action: 'approve' | 'release'; amount: number } | null;
   externalId: string | null;
   metadata: Record<string, string>;
   version: number;
@@ -83,6 +90,15 @@ export const toMilestone = (r: MilestoneRow, currency: string): Milestone => ({
   attachmentIds: r.attachment_ids,
   submission: r.submitted_at ? { note: r.submission_note, attachmentIds: r.submission_files, submittedAt: iso(r.submitted_at)! } : null,
   lastRejectReason: r.last_reject_reason,
+  pendingApproval:
+    r.status === 'approval_pending' && r.approval_by
+      ? {
+          approvedBy: r.approval_by,
+          approvedAt: isoReq(r.approval_at!),
+          action: r.approval_release === null ? 'approve' : 'release',
+          amount: r.approval_release !== null ? Number(r.approval_release) : r.funded_amount - r.released_amount - r.refunded_amount || r.amount,
+        }
+      : null,
   externalId: r.external_id ?? null,
   metadata: r.metadata ?? {},
   version: r.version,
@@ -99,7 +115,11 @@ export const toState = (r: MilestoneRow): MilestoneState => ({
   proposedBy: r.proposed_by,
   revisionCount: r.revision_count,
   fundingPending: r.funding_pending,
+  approval: approvalOf(r),
 });
+
+const approvalOf = (r: MilestoneRow): Approval | null =>
+  r.approval_by && r.approval_from ? { by: r.approval_by, from: r.approval_from, release: r.approval_release === null ? null : Number(r.approval_release) } : null;
 
 export async function findMilestone(q: Queryable, platformId: string, id: string, lock = false): Promise<MilestoneRow | undefined> {
   const [row] = await q.query<MilestoneRow>(
@@ -133,12 +153,15 @@ export async function saveMilestoneState(
   extra: Partial<Record<ExtraColumn, unknown>> = {},
 ): Promise<MilestoneRow> {
   const cols = Object.keys(extra) as ExtraColumn[];
-  const sets = cols.map((c, i) => `, ${c} = $${i + 10}`).join('');
+  const sets = cols.map((c, i) => `, ${c} = $${i + 13}`).join('');
+  const a = s.status === 'approval_pending' ? (s.approval ?? null) : null;
   const [row] = await q.query<MilestoneRow>(
     `UPDATE milestones SET status = $2, funded_amount = $3, released_amount = $4, refunded_amount = $5,
-       proposed_by = $6, revision_count = $7, funding_pending = $8, updated_at = $9, version = version + 1${sets}
+       proposed_by = $6, revision_count = $7, funding_pending = $8, updated_at = $9, version = version + 1,
+       approval_by = $10, approval_from = $11, approval_release = $12,
+       approval_at = CASE WHEN $10::text IS NULL THEN NULL ELSE COALESCE(approval_at, $9) END${sets}
      WHERE id = $1 RETURNING *`,
-    [id, s.status, s.fundedAmount, s.releasedAmount, s.refundedAmount, s.proposedBy, s.revisionCount, s.fundingPending, at,
+    [id, s.status, s.fundedAmount, s.releasedAmount, s.refundedAmount, s.proposedBy, s.revisionCount, s.fundingPending, at, a?.by ?? null, a?.from ?? null, a?.release ?? null,
       ...cols.map((c) => (c === 'attachment_ids' || c === 'submission_files' ? JSON.stringify(extra[c]) : extra[c]))],
   );
   if (!row) throw new Error(`milestone ${id} vanished`);

@@ -5,6 +5,8 @@ export type OrganizationRow = {
   platform_id: string;
   name: string;
   default_payment_method: string | null;
+  /** Four eyes: per currency, the amount (minor units) from which a second member must approve. */
+  approval_threshold: Record<string, number>;
   created_by: string;
   created_at: Date;
   updated_at: Date;
@@ -30,6 +32,7 @@ export const toOrganization = (r: OrganizationRow, myRoles: string[] | null) => 
   platformId: r.platform_id,
   name: r.name,
   defaultPaymentMethod: r.default_payment_method,
+  approvalThreshold: r.approval_threshold ?? {},
   myRoles: myRoles ?? [],
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
@@ -53,6 +56,13 @@ export const toInvitation = (r: InvitationRow, now: Date) => ({
 export async function findOrganization(q: Queryable, platformId: string, id: string, lock = false): Promise<OrganizationRow | undefined> {
   const [row] = await q.query<OrganizationRow>(`SELECT * FROM organizations WHERE platform_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`, [platformId, id]);
   return row;
+}
+
+/** The four-eyes threshold of a client organisation in `currency`, or null (a user client, or none set). */
+export async function approvalThresholdOf(q: Queryable, clientId: string, currency: string): Promise<number | null> {
+  if (!clientId.startsWith('org_')) return null;
+  const [row] = await q.query<{ t: string | number | null }>('SELECT approval_threshold -> $2 AS t FROM organizations WHERE id = $1', [clientId, currency]);
+  return row?.t === null || row?.t === undefined ? null : Number(row.t);
 }
 
 export async function listMembers(q: Queryable, orgId: string): Promise<MemberRow[]> {

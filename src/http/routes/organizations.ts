@@ -15,7 +15,7 @@ import { authenticate } from '../auth.ts';
 import type { RouteContext } from '../app.ts';
 import { presentMilestone } from '../present.ts';
 import { sendProblem, toProblem } from '../problem.ts';
-import { exampleId, Id, IdParams, MilestoneSchema, NoContent, PaymentMethod, Timestamp } from '../schemas.ts';
+import { Amount, Currency, exampleId, Id, IdParams, MilestoneSchema, NoContent, PaymentMethod, Timestamp } from '../schemas.ts';
 import type { V1 } from './types.ts';
 
 const at = '2026-11-22T10:00:00.000Z';
@@ -24,16 +24,20 @@ const Roles = z.array(Role).min(1).max(ORG_ROLES.length).describe('The roles: wh
 const Email = z.string().trim().toLowerCase().email('must be an email address').max(254);
 const Name = z.string().trim().min(1).max(200).describe('A name (1–200 characters)');
 
+const ApprovalThreshold = z
+  .record(Currency, Amount)
+  .describe('Four eyes: per currency, the amount in minor units from which a second member must approve, release or pay; replaces the whole setting ({} turns four eyes off)');
 const OrganizationSchema = z
   .object({
     id: z.string(), platformId: z.string(), name: z.string().describe('The organisation’s name'),
     defaultPaymentMethod: z.string().nullable().describe('Charged when a charge names no payment method; null when none is saved'),
+    approvalThreshold: z.record(z.string(), z.number().int()).describe('four eyes: per currency, the amount from which two members must approve, release or pay'),
     myRoles: z.array(z.string()).describe('the caller’s roles in the organisation'), createdAt: Timestamp, updatedAt: Timestamp,
   })
   .meta({
     id: 'Organization',
     description: 'A client organisation: its members act for it by role.',
-    example: { id: exampleId('organization'), platformId: exampleId('platform'), name: 'Acme Ltd', defaultPaymentMethod: null, myRoles: ['owner'], createdAt: at, updatedAt: at },
+    example: { id: exampleId('organization'), platformId: exampleId('platform'), name: 'Acme Ltd', defaultPaymentMethod: null, approvalThreshold: { USD: 50000 }, myRoles: ['owner'], createdAt: at, updatedAt: at },
   });
 const MemberSchema = z
   .object({ userId: z.string(), name: z.string().describe('The member’s name'), email: z.string(), roles: z.array(z.string()).describe('The member’s roles'), joinedAt: Timestamp })
@@ -81,9 +85,18 @@ export function organizationRoutes(app: V1, { runner, db, deps, http }: RouteCon
       config: { orgRole: 'admin' },
       schema: {
         tags,
-        summary: 'Admin: rename the organisation',
+        summary: 'Admin: rename the organisation, or set its four-eyes approval threshold',
+        description:
+          'With `approvalThreshold`, approving or releasing a milestone, or paying a draft payment, for an amount at or above the threshold of the contract’s currency needs two members: the first leaves it pending (`approval_pending`, `pendingApproval`), a second member confirms it; the same member twice gets 403 `second_approver_required`. Below the threshold, or in a currency without one, nothing changes.',
         params: OrgParams,
-        body: z.object({ name: Name }).strict().meta({ example: { name: 'Acme Holdings' } }),
+        body: z
+          .object({
+            name: Name.optional().describe('the organisation’s name'),
+            approvalThreshold: ApprovalThreshold.optional(),
+          })
+          .strict()
+          .refine((b) => b.name !== undefined || b.approvalThreshold !== undefined, 'give name, approvalThreshold or both')
+          .meta({ example: { name: 'Acme Holdings', approvalThreshold: { USD: 50000 } } }),
         response: { 200: OrganizationSchema },
       },
     },

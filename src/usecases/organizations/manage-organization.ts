@@ -51,10 +51,13 @@ export async function getOrganization(ctx: UseCaseCtx, orgId: string) {
   return toOrganization(org, roles);
 }
 
-/** `PATCH`: rename (admin role). */
-export async function updateOrganization(ctx: UseCaseCtx, orgId: string, input: { name: string }) {
+/** `PATCH`: rename, and set the four-eyes approval threshold per currency (admin role). */
+export async function updateOrganization(ctx: UseCaseCtx, orgId: string, input: { name?: string; approvalThreshold?: Record<string, number> }) {
   const { org, roles } = await loadOrganization(ctx, orgId, 'admin', true);
-  const [saved] = await ctx.tx.query<OrganizationRow>('UPDATE organizations SET name = $2, updated_at = $3 WHERE id = $1 RETURNING *', [org.id, input.name, ctx.now]);
+  const [saved] = await ctx.tx.query<OrganizationRow>(
+    'UPDATE organizations SET name = $2, approval_threshold = $3::jsonb, updated_at = $4 WHERE id = $1 RETURNING *',
+    [org.id, input.name ?? org.name, JSON.stringify(input.approvalThreshold ?? org.approval_threshold), ctx.now],
+  );
   return toOrganization(saved!, roles);
 }
 
