@@ -42,6 +42,7 @@ export const ID_PREFIXES = {
   message: 'cmsg',
   organization: 'org',
   invitation: 'oinv',
+  review: 'rev',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -41,6 +41,8 @@ import { operatorRoutes } from './routes/operator.ts';
 import { platformRoutes } from './routes/platform.ts';
 import { organizationRoutes } from './routes/organizations.ts';
 import { refundRequestRoutes } from './routes/refund-requests.ts';
+import { peopleRoutes } from './routes/people.ts';
+import { accountRoutes } from './routes/account.ts';
 import { timelineRoutes } from './routes/timeline.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
@@ -247,6 +249,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     operatorRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     refundRequestRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     organizationRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    peopleRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    accountRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
   }, { prefix: '/v1' });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/client.ts';
+import { contractExtras, type ContractExtras } from '../db/repos/contract-extras.ts';
 import { findContractPage, toContract, type ContractPage, type ContractRow } from '../db/repos/contracts.ts';
 import { toMilestone, type MilestoneRow } from '../db/repos/milestones.ts';
 import { iso, isoReq } from '../db/repos/rows.ts';
@@ -8,8 +9,9 @@ import type { ChangeRequestRow } from '../usecases/open-change-request.ts';
 import type { PaymentRow } from '../usecases/pay-payments.ts';
 
 /** Turns rows into API resources (camelCase, ISO timestamps, amounts beside their currency). */
-export const presentContractPage = ({ contract, overview, milestones }: ContractPage) => ({
+export const presentContractPage = ({ contract, overview, milestones }: ContractPage, extras: ContractExtras) => ({
   ...toContract(contract),
+  ...extras,
   overview,
   milestones: milestones.map((m) => toMilestone(m, contract.currency)),
 });
@@ -22,7 +24,7 @@ export const presentContractPage = ({ contract, overview, milestones }: Contract
 export async function loadContractPage(q: Queryable, c: Pick<ContractRow, 'platform_id' | 'id'>, viewerId: string | null = null) {
   const page = await findContractPage(q, c.platform_id, c.id, viewerId);
   if (!page) throw new Error(`contract ${c.id} vanished`);
-  return presentContractPage(page);
+  return presentContractPage(page, (await contractExtras(q, [page.contract], viewerId)).get(page.contract.id)!);
 }
 
 export const presentMilestone = (m: MilestoneRow, c: Pick<ContractRow, 'currency'>) => toMilestone(m, c.currency);

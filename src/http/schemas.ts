@@ -87,6 +87,27 @@ export const Overview = z
   })
   .describe('The contract’s payment overview, read from the ledger (minor units)');
 
+export const PartyProfileSchema = z
+  .object({
+    id: z.string().describe('The party: a user id, or the client organisation’s id'),
+    kind: z.enum(['user', 'organization']).describe('`organization` when the client is a company whose members act for it'),
+    name: z.string().describe('The name others see'),
+    memberSince: Timestamp.describe('When the party joined the platform'),
+    rating: z
+      .object({
+        average: z.number().describe('Average of the visible reviews, 1–5, two decimals'),
+        count: z.number().int().describe('How many visible reviews'),
+      })
+      .nullable()
+      .describe('From reviews left at the close of contracts, once visible; null without any'),
+  })
+  .meta({ id: 'PartyProfile', description: 'What the platform shows of a party to the people they work with (never an email address)' });
+
+/** What the caller should do next on a contract (null: nothing waits for them). */
+export const NEXT_ACTIONS = [
+  'accept_proposal', 'answer_change_request', 'answer_refund_request', 'respond_dispute', 'accept_milestone', 'fund', 'submit', 'review', 'pay', 'leave_review',
+] as const;
+
 export const MilestoneSchema = z
   .object({
     id: z.string(),
@@ -150,6 +171,17 @@ export const ContractSchema = z
     closedAt: Timestamp.nullable(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
+    client: PartyProfileSchema.describe('The client party’s public profile (for an organisation: the organisation)'),
+    contractor: PartyProfileSchema.describe('The contractor’s public profile'),
+    viewerRole: z.enum(['client', 'contractor']).nullable().describe('The caller’s side of this contract; null for the platform admin'),
+    nextAction: z
+      .enum(NEXT_ACTIONS)
+      .nullable()
+      .describe(
+        'What waits for the caller, most urgent first: `accept_proposal` (activate or decline the proposal), `answer_change_request`, `answer_refund_request`, ' +
+          '`respond_dispute`, `accept_milestone` (a milestone the other party proposed), `fund` (client: an agreed milestone to fund), `submit` (contractor: ' +
+          'funded or started work to submit), `review` (client: submitted work), `pay` (client: approved drafts to pay), `leave_review` (closed, not reviewed yet); null: nothing',
+      ),
     overview: Overview.optional(),
     milestones: z.array(MilestoneSchema).optional().describe('The milestones in order (on the single-contract answers)'),
   })
@@ -169,6 +201,8 @@ export const PaymentSchema = z
     currency: z.string(),
     status: z.enum(['draft', 'processing', 'paid', 'failed', 'refunded']).describe('`draft` waits for the client to pay (contracts without escrow); `processing` while a charge settles'),
     paidAt: Timestamp.nullable(),
+    contractTitle: z.string().optional().describe('In lists: the title of the payment’s contract'),
+    milestoneTitle: z.string().nullable().optional().describe('In lists: the title of the milestone it pays; null for an invoice or other payment without one'),
     contractTitle: z.string().optional().describe('In lists: the title of the payment’s contract'),
     milestoneTitle: z.string().nullable().optional().describe('In lists: the title of the milestone it pays; null for an invoice or other payment without one'),
     pendingApproval: z
@@ -375,6 +409,9 @@ example(ContractSchema, {
     createdBy: exampleId('user', 1), type: 'fixed', currency: 'USD', status: 'active', policy: PRESETS.sequential_escrow, externalId: 'order-8841', metadata: { team: 'mobile' }, unreadMessages: 2, version: 2,
     hourlyRate: null, weeklyLimitHours: null,
     activatedAt: at, closedAt: null, createdAt: at, updatedAt: at,
+    client: { id: exampleId('user', 1), kind: 'user', name: 'Ada Lovelace', memberSince: at, rating: { average: 4.5, count: 2 } },
+    contractor: { id: exampleId('user', 2), kind: 'user', name: 'Grace Hopper', memberSince: at, rating: null },
+    viewerRole: 'client', nextAction: null,
     overview: { total: 400000, inEscrow: 150000, paid: 0, remaining: 250000, currency: 'USD' }, milestones: [exMilestone],
 });
 example(PaymentSchema, { id: exampleId('payment'), contractId: exampleId('contract'), milestoneId: exampleId('milestone'), clientId: exampleId('user', 1), contractorId: exampleId('user', 2), kind: 'milestone', amount: 150000, fee: 0, net: 150000, currency: 'USD', status: 'paid', paidAt: at, pendingApproval: null, version: 1, createdAt: at, updatedAt: at });

@@ -8,6 +8,7 @@ import { payScheduledInvoices, retryPastDueInvoice, settleInvoiceCharge } from '
 import { autoApprove, RetryLater, settleFunding, settlePayment, warnAutoApproval } from '../usecases/settle-charges.ts';
 import { sendEmailJob, type Mailer } from '../notify/email.ts';
 import { sendMessageDigest } from '../usecases/conversation/send-message-digest.ts';
+import { revealReviews } from '../usecases/reviews.ts';
 import { purgeLiveEvents } from '../events/log.ts';
 import type { WebhookLane } from './webhook-lane.ts';
 
@@ -32,6 +33,7 @@ const STATE_JOBS: Record<string, (ctx: UseCaseCtx, p: Record<string, unknown>, j
   invoice_retry: (ctx, p) => retryPastDueInvoice(ctx, String(p.invoiceId), Number(p.retry)),
   settle_invoice_charge: (ctx, p) => settleInvoiceCharge(ctx, String(p.invoiceId), String(p.paymentId)),
   message_digest: (ctx, p) => sendMessageDigest(ctx, String(p.contractId), String(p.userId)),
+  reveal_reviews: (ctx, p) => revealReviews(ctx, String(p.contractId)),
 };
 
 /**

@@ -54,6 +54,7 @@ export const EVENT_KINDS = [
   'hourly_terms.proposed',
   'hourly_terms.accepted',
   'hourly_terms.declined',
+  'review.posted',
   'conversation.started',
   'message.created',
 ] as const;
@@ -137,6 +138,7 @@ export function describe(kind: EventKind, d: EventData, contractTitle: string): 
     case 'hourly_terms.proposed': return t('New hourly terms proposed', `New terms were proposed ${on}: ${money(d)} per hour${d.weeklyLimitHours ? `, at most ${String(d.weeklyLimitHours)} hours a week` : ', no weekly limit'}.`);
     case 'hourly_terms.accepted': return t('Hourly terms changed', `From ${String(d.effectiveFrom ?? 'next Monday')}, ${on}: ${money(d)} per hour${d.weeklyLimitHours ? `, at most ${String(d.weeklyLimitHours)} hours a week` : ', no weekly limit'}.`);
     case 'hourly_terms.declined': return t('Proposed hourly terms declined');
+    case 'review.posted': return t(`${who(d, 'The other party')} left a review`, `${who(d, 'The other party')} reviewed your work ${on}. ${d.visible ? 'Both reviews are now visible.' : `You see it when you leave yours, or from ${String(d.revealsAt ?? '').slice(0, 10)}.`}`);
     case 'conversation.started': return t('Conversation started', `The parties started a conversation ${on}.`);
     case 'message.created': return t(`New message from ${String(d.authorName ?? 'the other party')}`, `${String(d.authorName ?? 'The other party')} wrote ${on}: ${String(d.excerpt ?? '')}`);
   }

@@ -50,7 +50,9 @@ export async function recordEvent(ctx: UseCaseCtx, contract: ContractRow, ev: Ev
        SELECT n.id, $2, n.user_id, $3, $7, $10, $11, $12::jsonb, $9 FROM unnest($13::text[], $14::text[]) AS n(id, user_id)
      ), mail AS (
        INSERT INTO jobs (id, platform_id, contract_id, kind, payload, run_at, created_at, updated_at)
-       SELECT j.id, $2, $3, 'email', jsonb_build_object('notificationId', j.nid), $9, $9, $9 FROM unnest($15::text[], $13::text[]) AS j(id, nid)
+       SELECT j.id, $2, $3, 'email', jsonb_build_object('notificationId', j.nid), $9, $9, $9 FROM unnest($15::text[], $13::text[], $14::text[]) AS j(id, nid, user_id)
+       -- A recipient who turned email off for this kind still gets the in-app notification.
+       WHERE NOT EXISTS (SELECT 1 FROM notification_preferences np WHERE np.user_id = j.user_id AND np.kind = $7 AND NOT np.email)
      ), live AS (
        INSERT INTO live_events (platform_id, user_id, contract_id, type, ref_id, created_at)
        SELECT $2, p.user_id, $3, 'activity', $1, $9 FROM unnest($18::text[]) AS p(user_id)

@@ -272,6 +272,23 @@ describe(`authorization matrix over every route (${engine})`, () => {
       'POST /v1/auth/logout': { setup: fixed({ path: '/v1/auth/logout' }), expect: anyUser('2xx') },
       'GET /v1/me': { setup: fixed({ path: '/v1/me' }), expect: anyUser('2xx') },
       'PUT /v1/me/payment-method': { setup: fixed({ path: '/v1/me/payment-method', body: { paymentMethod: 'pm_card_ok' } }), expect: anyUser('403') },
+      // A wrong current password for everyone: the matrix's own logins keep working.
+      'POST /v1/me/password': {
+        setup: fixed({ path: '/v1/me/password', body: { currentPassword: 'not the password', newPassword: 'another long password' } }),
+        expect: { client: '422', contractor: '422', stranger: '422', foreign: '422', anonymous: '401', revoked: '401', admin: '403' },
+      },
+      'GET /v1/me/notification-preferences': { setup: fixed({ path: '/v1/me/notification-preferences' }), expect: anyUser('403') },
+      'PUT /v1/me/notification-preferences': { setup: fixed({ path: '/v1/me/notification-preferences', body: { email: { 'milestone.funded': true } } }), expect: anyUser('403') },
+      'GET /v1/users/{id}/profile': { setup: fixed({ path: `/v1/users/${contractor.id}/profile` }), expect: party('2xx', '2xx', '2xx') },
+      'POST /v1/contracts/{id}/reviews': {
+        setup: async () => {
+          const c = await contract();
+          ok(await client.api.post(`/v1/contracts/${c.id}/close`, {}));
+          return { path: `/v1/contracts/${c.id}/reviews`, body: { rating: 4 } };
+        },
+        expect: party('2xx', '2xx', '403'),
+      },
+      'GET /v1/contracts/{id}/reviews': { setup: fixed({ path: `/v1/contracts/${world.id}/reviews` }), expect: party('2xx', '2xx', '2xx') },
       'POST /v1/contracts': {
         setup: fixed({ path: '/v1/contracts', body: { title: 'New', clientId: client.id, contractorId: contractor.id, type: 'fixed', currency: 'USD', policy: 'sequential_escrow' } }),
         // Naming users of another platform is a validation error there (they do not exist for it).

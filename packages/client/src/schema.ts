@@ -146,7 +146,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List your contracts (as client, contractor or both); `unread=true` keeps those with messages you have not read */
+        /** List your contracts (as client, contractor or both), each with both parties, its overview and what waits for you; search and sort */
         get: operations["listContracts"];
         put?: never;
         /** Propose a contract (starts as a proposal) */
@@ -1034,7 +1034,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Client: pay several draft payments at once (all or nothing) */
+        /** Client: pay several draft payments at once (each its own card charge, made after the payments are checked; a decline leaves that payment unpaid) */
         post: operations["payPayments"];
         delete?: never;
         options?: never;
@@ -1790,10 +1790,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{id}/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The public profile of someone you share a contract with (yourself too): name, member since, rating; 404 for anyone else */
+        get: operations["getUserProfile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contracts/{id}/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The contract’s reviews you may read: yours, and the other party’s once visible */
+        get: operations["listContractReviews"];
+        put?: never;
+        /**
+         * Once the contract is closed, rate the other party (once; it cannot be changed)
+         * @description The review stays hidden from the other party until they leave theirs, or 14 days after the close, whichever comes first. 409 `invalid_state` before the close, 409 `review_exists` for a second review by the same side.
+         */
+        post: operations["createContractReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change your password; your other web sessions end, this one stays
+         * @description A wrong `currentPassword` answers 422 `current_password_incorrect`. API tokens are not affected.
+         */
+        post: operations["postMePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/notification-preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which kinds of event are emailed to you */
+        get: operations["listMeNotificationPreferences"];
+        /** Turn email on or off per kind of event (kinds not named keep their setting); answers the whole set */
+        put: operations["setMeNotificationPreferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description What the platform shows of a party to the people they work with (never an email address) */
+        PartyProfile: {
+            /** @description The party: a user id, or the client organisation’s id */
+            id: string;
+            /**
+             * @description `organization` when the client is a company whose members act for it
+             * @enum {string}
+             */
+            kind: "user" | "organization";
+            /** @description The name others see */
+            name: string;
+            /**
+             * Format: date-time
+             * @description When the party joined the platform
+             */
+            memberSince: string;
+            /** @description From reviews left at the close of contracts, once visible; null without any */
+            rating: {
+                /** @description Average of the visible reviews, 1–5, two decimals */
+                average: number;
+                /** @description How many visible reviews */
+                count: number;
+            } | null;
+        };
         /**
          * @description A milestone: a piece of work with its price, funded into escrow and released on approval.
          * @example {
@@ -1972,6 +2072,25 @@ export interface components {
          *       "closedAt": null,
          *       "createdAt": "2026-11-22T10:00:00.000Z",
          *       "updatedAt": "2026-11-22T10:00:00.000Z",
+         *       "client": {
+         *         "id": "usr_01jdq4z9v6x7m3k8t2w5r1c0ab",
+         *         "kind": "user",
+         *         "name": "Ada Lovelace",
+         *         "memberSince": "2026-11-22T10:00:00.000Z",
+         *         "rating": {
+         *           "average": 4.5,
+         *           "count": 2
+         *         }
+         *       },
+         *       "contractor": {
+         *         "id": "usr_01jdq4z9v6x7m3k8t2w5r1c0ac",
+         *         "kind": "user",
+         *         "name": "Grace Hopper",
+         *         "memberSince": "2026-11-22T10:00:00.000Z",
+         *         "rating": null
+         *       },
+         *       "viewerRole": "client",
+         *       "nextAction": null,
          *       "overview": {
          *         "total": 400000,
          *         "inEscrow": 150000,
@@ -2129,6 +2248,14 @@ export interface components {
              * @description When it last changed
              */
             updatedAt: string;
+            /** @description The client party’s public profile (for an organisation: the organisation) */
+            client: components["schemas"]["PartyProfile"];
+            /** @description The contractor’s public profile */
+            contractor: components["schemas"]["PartyProfile"];
+            /** @description The caller’s side of this contract; null for the platform admin */
+            viewerRole: ("client" | "contractor") | null;
+            /** @description What waits for the caller, most urgent first: `accept_proposal` (activate or decline the proposal), `answer_change_request`, `answer_refund_request`, `respond_dispute`, `accept_milestone` (a milestone the other party proposed), `fund` (client: an agreed milestone to fund), `submit` (contractor: funded or started work to submit), `review` (client: submitted work), `pay` (client: approved drafts to pay), `leave_review` (closed, not reviewed yet); null: nothing */
+            nextAction: ("accept_proposal" | "answer_change_request" | "answer_refund_request" | "respond_dispute" | "accept_milestone" | "fund" | "submit" | "review" | "pay" | "leave_review") | null;
             /** @description The contract’s payment overview, read from the ledger (minor units) */
             overview?: {
                 /** @description Sum of the live milestones’ amounts */
@@ -2530,10 +2657,10 @@ export interface components {
             /** @description The HTTP status */
             status: number;
             /**
-             * @description The stable code; each always comes with the same HTTP status: `validation_failed` 422, `malformed_request` 400, `payload_too_large` 413, `unsupported_media_type` 415, `unauthenticated` 401, `forbidden` 403, `csrf_refused` 403, `not_found` 404, `invalid_state` 409, `conflict` 409, `version_mismatch` 409, `funding_limit_reached` 409, `change_request_open` 409, `refund_request_open` 409, `limit_exceeded` 422, `revision_limit_reached` 409, `funding_pending` 409, `no_next_milestone` 409, `email_taken` 409, `external_id_taken` 409, `webhook_endpoint_limit_reached` 409, `webhook_url_not_allowed` 422, `idempotency_key_reused` 422, `idempotency_in_progress` 409, `payment_declined` 402, `week_invoiced` 409, `daily_limit_exceeded` 422, `not_hourly` 422, `payment_method_required` 422, `amount_below_minimum` 422, `already_member` 409, `invitation_not_usable` 410, `last_owner` 409, `second_approver_required` 403, `rate_limited` 429, `upload_quota_exceeded` 429, `service_unavailable` 503, `internal_error` 500.
+             * @description The stable code; each always comes with the same HTTP status: `validation_failed` 422, `malformed_request` 400, `payload_too_large` 413, `unsupported_media_type` 415, `unauthenticated` 401, `forbidden` 403, `csrf_refused` 403, `not_found` 404, `invalid_state` 409, `conflict` 409, `version_mismatch` 409, `funding_limit_reached` 409, `change_request_open` 409, `refund_request_open` 409, `limit_exceeded` 422, `revision_limit_reached` 409, `funding_pending` 409, `review_exists` 409, `current_password_incorrect` 422, `no_next_milestone` 409, `email_taken` 409, `external_id_taken` 409, `webhook_endpoint_limit_reached` 409, `webhook_url_not_allowed` 422, `idempotency_key_reused` 422, `idempotency_in_progress` 409, `payment_declined` 402, `week_invoiced` 409, `daily_limit_exceeded` 422, `not_hourly` 422, `payment_method_required` 422, `amount_below_minimum` 422, `already_member` 409, `invitation_not_usable` 410, `last_owner` 409, `second_approver_required` 403, `rate_limited` 429, `upload_quota_exceeded` 429, `service_unavailable` 503, `internal_error` 500.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_refused" | "not_found" | "invalid_state" | "conflict" | "version_mismatch" | "funding_limit_reached" | "change_request_open" | "refund_request_open" | "limit_exceeded" | "revision_limit_reached" | "funding_pending" | "no_next_milestone" | "email_taken" | "external_id_taken" | "webhook_endpoint_limit_reached" | "webhook_url_not_allowed" | "idempotency_key_reused" | "idempotency_in_progress" | "payment_declined" | "week_invoiced" | "daily_limit_exceeded" | "not_hourly" | "payment_method_required" | "amount_below_minimum" | "already_member" | "invitation_not_usable" | "last_owner" | "second_approver_required" | "rate_limited" | "upload_quota_exceeded" | "service_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_refused" | "not_found" | "invalid_state" | "conflict" | "version_mismatch" | "funding_limit_reached" | "change_request_open" | "refund_request_open" | "limit_exceeded" | "revision_limit_reached" | "funding_pending" | "review_exists" | "current_password_incorrect" | "no_next_milestone" | "email_taken" | "external_id_taken" | "webhook_endpoint_limit_reached" | "webhook_url_not_allowed" | "idempotency_key_reused" | "idempotency_in_progress" | "payment_declined" | "week_invoiced" | "daily_limit_exceeded" | "not_hourly" | "payment_method_required" | "amount_below_minimum" | "already_member" | "invitation_not_usable" | "last_owner" | "second_approver_required" | "rate_limited" | "upload_quota_exceeded" | "service_unavailable" | "internal_error";
             /** @description What went wrong in this case, for a person */
             detail: string;
             /** @description The request’s path */
@@ -3165,7 +3292,7 @@ export interface components {
              * @description What happened (the webhook event type)
              * @enum {string}
              */
-            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
+            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created";
             /**
              * Format: date-time
              * @description When it was created
@@ -3388,6 +3515,229 @@ export interface components {
                 /** @description agreed, neither in escrow nor paid */
                 pending: number;
             }[];
+        };
+        /**
+         * @description A rating one party left the other when the contract closed; hidden from the other party until both are in or 14 days passed, and never changed
+         * @example {
+         *       "id": "rev_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "contractId": "ctr_01jdq4z9v6x7m3k8t2w5r1c0aa",
+         *       "authorId": "usr_01jdq4z9v6x7m3k8t2w5r1c0ab",
+         *       "authorRole": "client",
+         *       "subjectId": "usr_01jdq4z9v6x7m3k8t2w5r1c0ac",
+         *       "rating": 5,
+         *       "comment": "Clear, on time, great work",
+         *       "visible": false,
+         *       "visibleAt": null,
+         *       "createdAt": "2026-11-22T10:00:00.000Z"
+         *     }
+         */
+        Review: {
+            /** @description The review */
+            id: string;
+            /** @description The closed contract it is about */
+            contractId: string;
+            /** @description The user who wrote it (for an organisation client: the member) */
+            authorId: string;
+            /**
+             * @description The author’s side of the contract
+             * @enum {string}
+             */
+            authorRole: "client" | "contractor";
+            /** @description The party rated: the other side (a user, or the client organisation) */
+            subjectId: string;
+            /** @description 1 (poor) to 5 (excellent) */
+            rating: number;
+            /** @description What the author wrote; null when nothing */
+            comment: string | null;
+            /** @description Whether the other party can read it: once both reviews are in, or 14 days after the close */
+            visible: boolean;
+            /** @description When it became visible; null while hidden */
+            visibleAt: string | null;
+            /**
+             * Format: date-time
+             * @description When it was left
+             */
+            createdAt: string;
+        };
+        /**
+         * @description Which kinds of event reach you by email
+         * @example {
+         *       "email": {
+         *         "contract.created": true,
+         *         "contract.activated": true,
+         *         "contract.withdrawn": true,
+         *         "contract.declined": true,
+         *         "contract.closed": true,
+         *         "milestone.added": true,
+         *         "milestone.updated": true,
+         *         "milestone.deleted": true,
+         *         "milestone.accepted": true,
+         *         "milestone.declined": true,
+         *         "milestone.reordered": true,
+         *         "milestone.funded": true,
+         *         "milestone.funding_failed": true,
+         *         "milestone.funding_settled": true,
+         *         "milestone.submitted": true,
+         *         "milestone.approval_pending": true,
+         *         "milestone.approved": true,
+         *         "milestone.auto_approval_due": true,
+         *         "milestone.auto_approved": true,
+         *         "milestone.rejected": true,
+         *         "milestone.released": true,
+         *         "milestone.refunded": true,
+         *         "milestone.refund_failed": true,
+         *         "payment.created": true,
+         *         "payment.paid": true,
+         *         "payment.approval_pending": true,
+         *         "change_request.opened": true,
+         *         "change_request.accepted": true,
+         *         "change_request.declined": true,
+         *         "change_request.withdrawn": true,
+         *         "change_request.failed": true,
+         *         "change_request.modified": true,
+         *         "dispute.opened": true,
+         *         "dispute.responded": true,
+         *         "dispute.resolved": true,
+         *         "refund_request.opened": true,
+         *         "refund_request.accepted": true,
+         *         "refund_request.countered": true,
+         *         "refund_request.declined": true,
+         *         "refund_request.withdrawn": true,
+         *         "refund_request.escalated": true,
+         *         "refund_request.failed": true,
+         *         "milestone_request.created": true,
+         *         "milestone_request.accepted": true,
+         *         "milestone_request.declined": true,
+         *         "milestone_request.withdrawn": true,
+         *         "invoice.paid": true,
+         *         "invoice.past_due": true,
+         *         "invoice.disputed": true,
+         *         "invoice.voided": true,
+         *         "hourly_terms.proposed": true,
+         *         "hourly_terms.accepted": true,
+         *         "hourly_terms.declined": true,
+         *         "review.posted": true,
+         *         "conversation.started": true,
+         *         "message.created": false
+         *       }
+         *     }
+         */
+        NotificationPreferences: {
+            /** @description Per kind of event: whether it is also emailed to you (true unless you turned it off). In-app notifications are always kept. */
+            email: {
+                /** @description `contract.created` by email */
+                "contract.created": boolean;
+                /** @description `contract.activated` by email */
+                "contract.activated": boolean;
+                /** @description `contract.withdrawn` by email */
+                "contract.withdrawn": boolean;
+                /** @description `contract.declined` by email */
+                "contract.declined": boolean;
+                /** @description `contract.closed` by email */
+                "contract.closed": boolean;
+                /** @description `milestone.added` by email */
+                "milestone.added": boolean;
+                /** @description `milestone.updated` by email */
+                "milestone.updated": boolean;
+                /** @description `milestone.deleted` by email */
+                "milestone.deleted": boolean;
+                /** @description `milestone.accepted` by email */
+                "milestone.accepted": boolean;
+                /** @description `milestone.declined` by email */
+                "milestone.declined": boolean;
+                /** @description `milestone.reordered` by email */
+                "milestone.reordered": boolean;
+                /** @description `milestone.funded` by email */
+                "milestone.funded": boolean;
+                /** @description `milestone.funding_failed` by email */
+                "milestone.funding_failed": boolean;
+                /** @description `milestone.funding_settled` by email */
+                "milestone.funding_settled": boolean;
+                /** @description `milestone.submitted` by email */
+                "milestone.submitted": boolean;
+                /** @description `milestone.approval_pending` by email */
+                "milestone.approval_pending": boolean;
+                /** @description `milestone.approved` by email */
+                "milestone.approved": boolean;
+                /** @description `milestone.auto_approval_due` by email */
+                "milestone.auto_approval_due": boolean;
+                /** @description `milestone.auto_approved` by email */
+                "milestone.auto_approved": boolean;
+                /** @description `milestone.rejected` by email */
+                "milestone.rejected": boolean;
+                /** @description `milestone.released` by email */
+                "milestone.released": boolean;
+                /** @description `milestone.refunded` by email */
+                "milestone.refunded": boolean;
+                /** @description `milestone.refund_failed` by email */
+                "milestone.refund_failed": boolean;
+                /** @description `payment.created` by email */
+                "payment.created": boolean;
+                /** @description `payment.paid` by email */
+                "payment.paid": boolean;
+                /** @description `payment.approval_pending` by email */
+                "payment.approval_pending": boolean;
+                /** @description `change_request.opened` by email */
+                "change_request.opened": boolean;
+                /** @description `change_request.accepted` by email */
+                "change_request.accepted": boolean;
+                /** @description `change_request.declined` by email */
+                "change_request.declined": boolean;
+                /** @description `change_request.withdrawn` by email */
+                "change_request.withdrawn": boolean;
+                /** @description `change_request.failed` by email */
+                "change_request.failed": boolean;
+                /** @description `change_request.modified` by email */
+                "change_request.modified": boolean;
+                /** @description `dispute.opened` by email */
+                "dispute.opened": boolean;
+                /** @description `dispute.responded` by email */
+                "dispute.responded": boolean;
+                /** @description `dispute.resolved` by email */
+                "dispute.resolved": boolean;
+                /** @description `refund_request.opened` by email */
+                "refund_request.opened": boolean;
+                /** @description `refund_request.accepted` by email */
+                "refund_request.accepted": boolean;
+                /** @description `refund_request.countered` by email */
+                "refund_request.countered": boolean;
+                /** @description `refund_request.declined` by email */
+                "refund_request.declined": boolean;
+                /** @description `refund_request.withdrawn` by email */
+                "refund_request.withdrawn": boolean;
+                /** @description `refund_request.escalated` by email */
+                "refund_request.escalated": boolean;
+                /** @description `refund_request.failed` by email */
+                "refund_request.failed": boolean;
+                /** @description `milestone_request.created` by email */
+                "milestone_request.created": boolean;
+                /** @description `milestone_request.accepted` by email */
+                "milestone_request.accepted": boolean;
+                /** @description `milestone_request.declined` by email */
+                "milestone_request.declined": boolean;
+                /** @description `milestone_request.withdrawn` by email */
+                "milestone_request.withdrawn": boolean;
+                /** @description `invoice.paid` by email */
+                "invoice.paid": boolean;
+                /** @description `invoice.past_due` by email */
+                "invoice.past_due": boolean;
+                /** @description `invoice.disputed` by email */
+                "invoice.disputed": boolean;
+                /** @description `invoice.voided` by email */
+                "invoice.voided": boolean;
+                /** @description `hourly_terms.proposed` by email */
+                "hourly_terms.proposed": boolean;
+                /** @description `hourly_terms.accepted` by email */
+                "hourly_terms.accepted": boolean;
+                /** @description `hourly_terms.declined` by email */
+                "hourly_terms.declined": boolean;
+                /** @description `review.posted` by email */
+                "review.posted": boolean;
+                /** @description `conversation.started` by email */
+                "conversation.started": boolean;
+                /** @description `message.created` by email */
+                "message.created": boolean;
+            };
         };
     };
     responses: never;
@@ -4389,6 +4739,10 @@ export interface operations {
                 status?: "proposal" | "active" | "closed" | "withdrawn" | "declined";
                 /** @description `true`: only contracts with unread messages; `false`: only those without. */
                 unread?: "true" | "false";
+                /** @description Search, case-insensitive: the title, or the other party’s name or email, contains this */
+                q?: string;
+                /** @description `created_desc` (default: newest first), `updated_desc` (last changed first), `title_asc`, `escrow_desc` (most held in escrow first). Sorts other than the default order the 1,000 newest matching contracts. */
+                sort?: "created_desc" | "updated_desc" | "title_asc" | "escrow_desc";
                 /** @description your own id for this record; unique per platform */
                 externalId?: string;
                 /** @description only records whose metadata has this key:value */
@@ -8070,7 +8424,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `change_request_open`: A change request is open on this contract */
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `change_request_open`: A change request is open on this contract; `funding_pending`: The escrow deposit has not settled yet */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8483,8 +8837,17 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The provider answered: the milestone is funded (`fundingPending` while an accepted charge settles). */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Milestone"];
+                };
+            };
+            /** @description The provider has not answered within the wait: `fundingPending` is true, the status unchanged; both parties are notified when it answers. */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10827,6 +11190,15 @@ export interface operations {
                     "application/json": components["schemas"]["Payment"];
                 };
             };
+            /** @description The provider has not answered within the wait: the payment is `processing`; both parties are notified when it answers. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
             /** @description `malformed_request`: The request could not be read */
             400: {
                 headers: {
@@ -10947,7 +11319,19 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @description The payments, paid */
+                        /** @description The payments, paid (or processing while a charge settles). */
+                        data: components["schemas"]["Payment"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The payments; those the provider has not answered yet are processing. */
                         data: components["schemas"]["Payment"][];
                     };
                 };
@@ -12245,7 +12629,7 @@ export interface operations {
                      */
                     url: string;
                     /** @description Event types to receive; `*` for all. */
-                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
                     /**
                      * @description Start sending at once (default true)
                      * @default true
@@ -12595,7 +12979,7 @@ export interface operations {
                      */
                     url?: string;
                     /** @description Event types to receive; `*` for all. */
-                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
                     /** @description false pauses deliveries; true resumes them and clears the failure streak */
                     enabled?: boolean;
                 };
@@ -14410,7 +14794,7 @@ export interface operations {
                 /** @description only events after this one */
                 after?: string;
                 /** @description Only events of this type */
-                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "conversation.started" | "message.created";
+                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created";
                 /** @description Only this contract’s events */
                 contractId?: string;
                 /** @description At most this many events (1–500) */
@@ -16568,6 +16952,659 @@ export interface operations {
             };
             /** @description `not_found`: Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getUserProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user’s id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartyProfile"];
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listContractReviews: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The contract’s id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Oldest first */
+                        data: components["schemas"]["Review"][];
+                        /** @description When hidden reviews become visible at the latest (14 days after the close); null while the contract is not closed */
+                        revealsAt: string | null;
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createContractReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The contract’s id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description 1 (poor) to 5 (excellent) */
+                    rating: number;
+                    /** @description What went well or not (up to 2,000 characters) */
+                    comment?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `review_exists`: You already reviewed this contract; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postMePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Your password now */
+                    currentPassword: string;
+                    /** @description The new password (10–200 characters, different from the current one) */
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description How many of your other web sessions were ended */
+                        otherSessionsEnded: number;
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `current_password_incorrect`: The current password is not correct; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMeNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setMeNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Kinds of event to change: `true` emails them, `false` keeps them in the app only */
+                    email: {
+                        /** @description `contract.created` by email */
+                        "contract.created"?: boolean;
+                        /** @description `contract.activated` by email */
+                        "contract.activated"?: boolean;
+                        /** @description `contract.withdrawn` by email */
+                        "contract.withdrawn"?: boolean;
+                        /** @description `contract.declined` by email */
+                        "contract.declined"?: boolean;
+                        /** @description `contract.closed` by email */
+                        "contract.closed"?: boolean;
+                        /** @description `milestone.added` by email */
+                        "milestone.added"?: boolean;
+                        /** @description `milestone.updated` by email */
+                        "milestone.updated"?: boolean;
+                        /** @description `milestone.deleted` by email */
+                        "milestone.deleted"?: boolean;
+                        /** @description `milestone.accepted` by email */
+                        "milestone.accepted"?: boolean;
+                        /** @description `milestone.declined` by email */
+                        "milestone.declined"?: boolean;
+                        /** @description `milestone.reordered` by email */
+                        "milestone.reordered"?: boolean;
+                        /** @description `milestone.funded` by email */
+                        "milestone.funded"?: boolean;
+                        /** @description `milestone.funding_failed` by email */
+                        "milestone.funding_failed"?: boolean;
+                        /** @description `milestone.funding_settled` by email */
+                        "milestone.funding_settled"?: boolean;
+                        /** @description `milestone.submitted` by email */
+                        "milestone.submitted"?: boolean;
+                        /** @description `milestone.approval_pending` by email */
+                        "milestone.approval_pending"?: boolean;
+                        /** @description `milestone.approved` by email */
+                        "milestone.approved"?: boolean;
+                        /** @description `milestone.auto_approval_due` by email */
+                        "milestone.auto_approval_due"?: boolean;
+                        /** @description `milestone.auto_approved` by email */
+                        "milestone.auto_approved"?: boolean;
+                        /** @description `milestone.rejected` by email */
+                        "milestone.rejected"?: boolean;
+                        /** @description `milestone.released` by email */
+                        "milestone.released"?: boolean;
+                        /** @description `milestone.refunded` by email */
+                        "milestone.refunded"?: boolean;
+                        /** @description `milestone.refund_failed` by email */
+                        "milestone.refund_failed"?: boolean;
+                        /** @description `payment.created` by email */
+                        "payment.created"?: boolean;
+                        /** @description `payment.paid` by email */
+                        "payment.paid"?: boolean;
+                        /** @description `payment.approval_pending` by email */
+                        "payment.approval_pending"?: boolean;
+                        /** @description `change_request.opened` by email */
+                        "change_request.opened"?: boolean;
+                        /** @description `change_request.accepted` by email */
+                        "change_request.accepted"?: boolean;
+                        /** @description `change_request.declined` by email */
+                        "change_request.declined"?: boolean;
+                        /** @description `change_request.withdrawn` by email */
+                        "change_request.withdrawn"?: boolean;
+                        /** @description `change_request.failed` by email */
+                        "change_request.failed"?: boolean;
+                        /** @description `change_request.modified` by email */
+                        "change_request.modified"?: boolean;
+                        /** @description `dispute.opened` by email */
+                        "dispute.opened"?: boolean;
+                        /** @description `dispute.responded` by email */
+                        "dispute.responded"?: boolean;
+                        /** @description `dispute.resolved` by email */
+                        "dispute.resolved"?: boolean;
+                        /** @description `refund_request.opened` by email */
+                        "refund_request.opened"?: boolean;
+                        /** @description `refund_request.accepted` by email */
+                        "refund_request.accepted"?: boolean;
+                        /** @description `refund_request.countered` by email */
+                        "refund_request.countered"?: boolean;
+                        /** @description `refund_request.declined` by email */
+                        "refund_request.declined"?: boolean;
+                        /** @description `refund_request.withdrawn` by email */
+                        "refund_request.withdrawn"?: boolean;
+                        /** @description `refund_request.escalated` by email */
+                        "refund_request.escalated"?: boolean;
+                        /** @description `refund_request.failed` by email */
+                        "refund_request.failed"?: boolean;
+                        /** @description `milestone_request.created` by email */
+                        "milestone_request.created"?: boolean;
+                        /** @description `milestone_request.accepted` by email */
+                        "milestone_request.accepted"?: boolean;
+                        /** @description `milestone_request.declined` by email */
+                        "milestone_request.declined"?: boolean;
+                        /** @description `milestone_request.withdrawn` by email */
+                        "milestone_request.withdrawn"?: boolean;
+                        /** @description `invoice.paid` by email */
+                        "invoice.paid"?: boolean;
+                        /** @description `invoice.past_due` by email */
+                        "invoice.past_due"?: boolean;
+                        /** @description `invoice.disputed` by email */
+                        "invoice.disputed"?: boolean;
+                        /** @description `invoice.voided` by email */
+                        "invoice.voided"?: boolean;
+                        /** @description `hourly_terms.proposed` by email */
+                        "hourly_terms.proposed"?: boolean;
+                        /** @description `hourly_terms.accepted` by email */
+                        "hourly_terms.accepted"?: boolean;
+                        /** @description `hourly_terms.declined` by email */
+                        "hourly_terms.declined"?: boolean;
+                        /** @description `review.posted` by email */
+                        "review.posted"?: boolean;
+                        /** @description `conversation.started` by email */
+                        "conversation.started"?: boolean;
+                        /** @description `message.created` by email */
+                        "message.created"?: boolean;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

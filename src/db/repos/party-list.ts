@@ -9,7 +9,7 @@ export type PartyListQuery = {
   orgIds?: string[];
   /** Equality filters; column names come from code, never from input. */
   filters: Record<string, unknown>;
-  /** More conditions, each SQL written in code with one `?` for its bound value. */
+  /** More conditions, each SQL written in code with `?` for its bound value (bound once, used wherever `?` appears). */
   where?: [sql: string, value: unknown][];
   /** One more condition, built in code from the caller's bound parameter (`me`); only with a user. */
   condition?: (me: string) => string;
@@ -35,7 +35,7 @@ export async function listByParty<T>(q: Queryable, table: 'contracts' | 'payment
   const asClient = me && o.orgIds?.length && o.role !== 'contractor' ? `(client_id = ${me} OR client_id = ANY(${p(o.orgIds)}::text[]))` : `client_id = ${me}`;
   if (me && o.role) where.push(o.role === 'client' ? asClient : `contractor_id = ${me}`);
   for (const [column, value] of Object.entries(o.filters)) if (value !== undefined) where.push(`${column} = ${p(value)}`);
-  for (const [sql, value] of o.where ?? []) if (value !== undefined) where.push(sql.replace('?', p(value)));
+  for (const [sql, value] of o.where ?? []) if (value !== undefined) where.push(sql.replaceAll('?', p(value)));
   if (me && o.condition) where.push(o.condition(`${me}::text`));
   if (o.before) where.push(`id < ${p(o.before)}`);
   const limit = p(o.limit);

@@ -41,7 +41,18 @@ export function paymentRoutes(app: V1, { runner }: RouteContext) {
           limit: q.limit + 1,
         });
         const pg = page(rows, q.limit);
-        return { status: 200, body: { data: pg.data.map(presentPayment), nextCursor: pg.nextCursor } };
+        // Each item names what it pays for (the list's words: contract and milestone titles).
+        const titles = new Map(
+          (
+            await tx.query<{ id: string; contract_title: string; milestone_title: string | null }>(
+              `SELECT p.id, c.title AS contract_title, m.title AS milestone_title FROM payments p
+                 JOIN contracts c ON c.id = p.contract_id LEFT JOIN milestones m ON m.id = p.milestone_id WHERE p.id = ANY($1::text[])`,
+              [pg.data.map((p) => p.id)],
+            )
+          ).map((t) => [t.id, t]),
+        );
+        const data = pg.data.map((p) => ({ ...presentPayment(p), contractTitle: titles.get(p.id)?.contract_title ?? '', milestoneTitle: titles.get(p.id)?.milestone_title ?? null }));
+        return { status: 200, body: { data, nextCursor: pg.nextCursor } };
       }),
   );
 

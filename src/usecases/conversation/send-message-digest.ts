@@ -24,6 +24,8 @@ export async function sendMessageDigest(ctx: UseCaseCtx, contractId: string, use
     [contractId, userId],
   );
   if (unread.length === 0) return 'read in time';
+  const [off] = await tx.query("SELECT 1 FROM notification_preferences WHERE user_id = $1 AND kind = 'message.created' AND NOT email", [userId]);
+  if (off) return 'email off for messages';
   // Read in part, then more arrived: the newer burst has its own job, due later.
   if (new Date(unread[0]!.created_at).getTime() > now.getTime() - MESSAGE_EMAIL_DELAY_MS) return 'burst not due yet';
   const n = unread.length;
