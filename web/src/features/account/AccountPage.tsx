@@ -1,6 +1,9 @@
 import { useTitle } from '../../app/page.ts';
 import { useMe } from '../../app/session.tsx';
+import { NotificationPreferences } from './NotificationPreferences.tsx';
+import { PasswordForm } from './PasswordForm.tsx';
 import { PaymentMethod } from './PaymentMethod.tsx';
+import './account.css';
 
 /** The signed-in person's account: who they are, their card, password and what they are emailed about. */
 export function AccountPage() {
@@ -15,6 +18,8 @@ export function AccountPage() {
         </p>
       </div>
       <PaymentMethod me={me} />
+      <PasswordForm />
+      <NotificationPreferences />
     </section>
   );
 }
