@@ -203,8 +203,6 @@ export const PaymentSchema = z
     paidAt: Timestamp.nullable(),
     contractTitle: z.string().optional().describe('In lists: the title of the payment’s contract'),
     milestoneTitle: z.string().nullable().optional().describe('In lists: the title of the milestone it pays; null for an invoice or other payment without one'),
-    contractTitle: z.string().optional().describe('In lists: the title of the payment’s contract'),
-    milestoneTitle: z.string().nullable().optional().describe('In lists: the title of the milestone it pays; null for an invoice or other payment without one'),
     pendingApproval: z
       .object({ approvedBy: z.string().describe('the finance member who paid first'), approvedAt: Timestamp })
       .nullable()

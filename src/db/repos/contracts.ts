@@ -118,7 +118,7 @@ export const OVERVIEW_COLUMNS = `
 
 type OverviewColumns = { ov_in_escrow: number; ov_paid: number; ov_total: number };
 
-export export const toOverview = (r: OverviewColumns, currency: string): Overview => ({
+export const toOverview = (r: OverviewColumns, currency: string): Overview => ({
   total: r.ov_total,
   inEscrow: r.ov_in_escrow,
   paid: r.ov_paid,
