@@ -14,7 +14,7 @@ export function Invoices({ invoices, role, act }: { invoices: Invoice[]; role: R
       {invoices.length === 0 ? (
         <p className="muted">No invoices yet.</p>
       ) : (
-        <table className="table">
+        <table className="table cards">
           <thead>
             <tr>
               <th>Invoice</th>
@@ -28,16 +28,16 @@ export function Invoices({ invoices, role, act }: { invoices: Invoice[]; role: R
           <tbody>
             {invoices.map((i) => (
               <tr key={i.id}>
-                <td>{i.number}</td>
-                <td>
+                <td className="primary">{i.number}</td>
+                <td data-label="Week">
                   {i.periodStart} – {i.periodEnd}
                 </td>
-                <td className="num">
+                <td className="num" data-label="Hours">
                   {hours(i.billedMinutes)}
                   {i.loggedMinutes > i.billedMinutes && <span className="muted"> of {hours(i.loggedMinutes)}</span>}
                 </td>
-                <td className="num">{formatMoney(i.amountDue, i.currency)}</td>
-                <td>
+                <td className="num" data-label="Amount">{formatMoney(i.amountDue, i.currency)}</td>
+                <td data-label="Status">
                   {STATUS[i.status]}
                   {i.disputeId && i.status === 'open' && ' (disputed)'}
                   {i.status === 'paid' && i.paidFromEscrow > 0 && <span className="muted"> · {formatMoney(i.paidFromEscrow, i.currency)} from escrow</span>}
@@ -47,7 +47,7 @@ export function Invoices({ invoices, role, act }: { invoices: Invoice[]; role: R
                     </button>
                   )}
                 </td>
-                <td>
+                <td data-label="Document">
                   <a href={`/v1/invoices/${i.id}/pdf`} target="_blank" rel="noreferrer">
                     PDF
                   </a>

@@ -54,7 +54,7 @@ export function TimesheetCard({ contract, role, live, act, onUnauthenticated }: 
       {data.data.length === 0 ? (
         <p className="muted">No time logged this week.</p>
       ) : (
-        <table className="table">
+        <table className="table cards">
           <thead>
             <tr>
               <th>Date</th>
@@ -73,11 +73,11 @@ export function TimesheetCard({ contract, role, live, act, onUnauthenticated }: 
                 </tr>
               ) : (
                 <tr key={e.id}>
-                  <td>{e.date}</td>
-                  <td>{e.memo}</td>
-                  <td className="num">{hours(e.minutes)}</td>
+                  <td className="primary">{e.date}</td>
+                  <td data-label="Memo">{e.memo}</td>
+                  <td className="num" data-label="Time">{hours(e.minutes)}</td>
                   {mayEdit && (
-                    <td className="row">
+                    <td className="row" data-label="">
                       <button type="button" className="secondary" onClick={() => setEditing(e.id)} aria-label={`Edit entry of ${e.date}`}>
                         Edit
                       </button>
