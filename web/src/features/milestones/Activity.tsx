@@ -1,4 +1,5 @@
 import type { Activity } from '../../api.ts';
+import { eventWords } from '../../app/words.ts';
 import { formatTime } from '../../format.ts';
 import { formatMoney } from '../../money.ts';
 import { useActivity, useContractView, type Role } from './contract-data.ts';
@@ -37,6 +38,8 @@ export function describeActivity(a: Activity, viewer: Role, currency: string): s
   const cur = typeof d.currency === 'string' ? d.currency : currency;
   const amount = typeof d.amount === 'number' ? formatMoney(d.amount, cur) : '';
   const reason = typeof d.reason === 'string' && d.reason ? `: ${d.reason}` : '';
+  // Change events carry what changed in words (`summary`), e.g. "add “Logo” (300.00 USD)".
+  const summary = typeof d.summary === 'string' && d.summary ? `: ${d.summary}` : '';
   switch (a.kind) {
     case 'contract.created': return `${who} proposed the contract`;
     case 'contract.activated': return `${who} activated the contract`;
@@ -44,7 +47,7 @@ export function describeActivity(a: Activity, viewer: Role, currency: string): s
     case 'contract.declined': return `${who} declined the proposal`;
     case 'contract.closed': return `${who} closed the contract`;
     case 'milestone.added': return `${who} added ${title} (${amount})${d.status === 'proposed' ? ', waiting for acceptance' : ''}`;
-    case 'milestone.updated': return `${who} changed ${title}`;
+    case 'milestone.updated': return `${who} changed ${title}${summary}`;
     case 'milestone.deleted': return `${who} removed ${title}`;
     case 'milestone.accepted': return `${who} accepted ${title}`;
     case 'milestone.declined': return `${who} declined ${title}${reason}`;
@@ -53,15 +56,24 @@ export function describeActivity(a: Activity, viewer: Role, currency: string): s
     case 'milestone.funding_failed': return `Funding of ${title} failed${reason}`;
     case 'milestone.funding_settled': return `Funding of ${title} settled`;
     case 'milestone.submitted': return `${who} submitted ${title} for review`;
+    case 'milestone.approval_pending': return `${who} approved ${title}; another member of the company must approve it too`;
+    case 'payment.approval_pending': return `${who} paid ${amount}; another member of the company must pay it too`;
+    case 'review.posted': return `${who} left a review`;
     case 'milestone.approved': return `${who} approved ${title}${amount ? ` (${amount})` : ''}`;
     case 'milestone.auto_approval_due': return `${title} will be approved automatically unless reviewed`;
     case 'milestone.auto_approved': return `${title} was approved automatically`;
     case 'milestone.rejected': return `${who} sent back ${title}${reason}`;
-    case 'milestone.released': return `${who} released ${amount} for ${title}`;
+    case 'milestone.released': {
+      const left = typeof d.left === 'number' ? formatMoney(d.left, cur) : '';
+      const released = typeof d.released === 'number' ? formatMoney(d.released, cur) : amount;
+      const rest = d.rest === 'next' && typeof d.nextTitle === 'string' ? `; the ${left} left funds “${d.nextTitle}”` : d.rest === 'refund' && left ? `; the ${left} left was refunded` : '';
+      return `${who} released ${released} for ${title}${rest}`;
+    }
     case 'milestone.refunded': return `${amount} of escrow for ${title} was refunded`;
     case 'payment.created': return `Draft payment of ${amount} created`;
     case 'payment.paid': return `Payment of ${amount} paid`;
-    case 'change_request.opened': return `${who} proposed milestone changes`;
+    case 'change_request.opened': return `${who} proposed milestone changes${summary}`;
+    case 'change_request.modified': return `${who} answered with a counter-proposal${summary}`;
     case 'change_request.accepted': return `${who} accepted the milestone changes`;
     case 'change_request.declined': return `${who} declined the milestone changes${reason}`;
     case 'change_request.withdrawn': return `${who} withdrew the milestone changes`;
@@ -77,6 +89,6 @@ export function describeActivity(a: Activity, viewer: Role, currency: string): s
     case 'refund_request.escalated': return 'The refund request was not answered in time; the escrow is disputed';
     case 'refund_request.failed': return 'The refund could not be applied: the escrow changed';
     case 'conversation.started': return `${who} started the conversation (see Conversation)`;
-    default: return `${who}: ${a.kind.replace(/[._]/g, ' ')}`;
+    default: return `${eventWords(a.kind).text}${a.actorRole === viewer ? ' (by you)' : ''}`;
   }
 }
