@@ -148,10 +148,10 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
 
     // The client: escrow and next action per contract.
     const row = (p: Page, title: string) => p.getByRole('row').filter({ hasText: title });
-    await seeText(row(c, 'Website relaunch'), /Client.*Active.*\$1,500\.00.*\$0\.00.*Waiting for/);
-    await seeText(row(c, 'Logo design'), /Offer.*Waiting for .* to accept the offer/);
+    await seeText(row(c, 'Website relaunch'), /Dana Contractor.*Client.*Active.*\$1,500\.00.*\$0\.00.*Waiting for Dana Contractor’s work/);
+    await seeText(row(c, 'Logo design'), /Offer.*Waiting for Dana Contractor to accept the offer/);
     // The contractor (phone: cards): the offer to answer and the work to do.
-    await seeText(row(k, 'Logo design'), /Contractor.*Offer.*Accept or decline the offer/);
+    await seeText(row(k, 'Logo design'), /Casey Client.*Contractor.*Offer.*Accept or decline the offer/);
     await seeText(row(k, 'Website relaunch'), /Do the work and submit it/);
     await checkPage(c, 'contracts list at 1280', 'contracts');
     await checkPage(k, 'contracts list at 390', 'contracts');
@@ -165,6 +165,9 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
     await c.getByLabel('Search').fill('annual');
     await row(c, 'Website relaunch').waitFor({ state: 'detached' });
     await seeText(row(c, 'Annual report'), 'Active');
+    // The search also finds the other party by name.
+    await c.getByLabel('Search').fill('dana');
+    await seeText(row(c, 'Logo design'), 'Dana Contractor');
     await c.getByLabel('Search').fill('nothing like this');
     await c.getByRole('heading', { name: 'No contracts match' }).waitFor();
     await checkPage(c, 'no match at 1280');

@@ -1,28 +1,29 @@
-import { useQueries, useQuery } from '@tanstack/react-query';
-import { useMemo } from 'react';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useEffect, useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import type { Contract, User } from '../../api.ts';
+import type { Contract } from '../../api.ts';
 import { ok, tranche } from '../../app/client.ts';
-import { contractQuery } from '../../app/queries.ts';
 import { keys } from '../../app/query.ts';
-import { nextActionWord, roleWord, statusWord } from '../../app/words.ts';
+import { roleWord, statusWord } from '../../app/words.ts';
 import { formatMoney } from '../../money.ts';
-import { nextAction, otherParty, roleOf, type ListItem, type NextAction } from './next-action.ts';
+import { nextAction, otherParty, type NextAction } from './next-action.ts';
 import './contracts.css';
 
 const STATUSES = ['proposal', 'active', 'closed', 'withdrawn', 'declined'] as const;
 const SORTS = {
   action: 'Needs my action first',
   newest: 'Newest first',
-  oldest: 'Oldest first',
+  updated: 'Last changed first',
   title: 'Title, A to Z',
   escrow: 'Most in escrow',
 } as const;
 type Sort = keyof typeof SORTS;
+/** The API's order for each choice; "needs my action" is the newest first, then those waiting for me moved up here. */
+const API_SORT = { action: 'created_desc', newest: 'created_desc', updated: 'updated_desc', title: 'title_asc', escrow: 'escrow_desc' } as const;
 type Status = (typeof STATUSES)[number];
 
 /** Every contract of the signed-in person, with the other party, money, status and what to do next. */
-export function ContractsPage({ me }: { me: User }) {
+export function ContractsPage() {
   const [params, setParams] = useSearchParams();
   const status = (STATUSES as readonly string[]).includes(params.get('status') ?? '') ? (params.get('status') as Status) : undefined;
   const role = params.get('role') === 'client' || params.get('role') === 'contractor' ? (params.get('role') as 'client' | 'contractor') : undefined;
@@ -35,51 +36,20 @@ export function ContractsPage({ me }: { me: User }) {
     setParams(next, { replace: true });
   };
 
-  const filters = { status, role };
+  // The search goes to the API (title, or the other party's name or email) once typing pauses.
+  const search = useDebounced(q.trim(), 250);
+  const filters = { status, role, q: search, sort: API_SORT[sort] };
   const list = useQuery({
     queryKey: keys.contracts(filters),
-    queryFn: () => ok(tranche.GET('/v1/contracts', { params: { query: { limit: 100, ...(status && { status }), ...(role && { role }) } } })),
+    queryFn: () =>
+      ok(tranche.GET('/v1/contracts', { params: { query: { limit: 100, sort: API_SORT[sort], ...(status && { status }), ...(role && { role }), ...(search && { q: search }) } } })),
+    placeholderData: keepPreviousData,
   });
-  const contracts = list.data?.data ?? [];
-  // Amounts and milestones: from each contract's page, shared with the contract page's cache.
-  const details = useQueries({
-    // Only what the list item lacks: its overview, or (without the API's nextAction) the milestones to say what comes next.
-    queries: contracts.map((c) => ({ ...contractQuery(c.id), enabled: c.overview === undefined || (c.status === 'active' && !('nextAction' in c)) })),
-  });
-
   const items = useMemo(() => {
-    const out: (ListItem & { next: NextAction | null })[] = contracts.map((c, i) => {
-      const detail = details[i]?.data ?? null;
-      const r = roleOf(c, me.id);
-      const other = otherParty(detail ?? c, r);
-      const otherName = other?.name ?? (r === 'client' ? 'the contractor' : 'the client');
-      const derived = nextAction(c, r, me.id, detail?.milestones ?? c.milestones, otherName);
-      // The API's own next action when it sends one; what the other party is doing is said from the milestones.
-      const fromApi = (c as { nextAction?: string | null }).nextAction;
-      const next =
-        fromApi === undefined
-          ? derived
-          : fromApi
-            ? { text: nextActionWord(fromApi), mine: true }
-            : derived && !derived.mine && derived.text !== 'Open to see'
-              ? derived
-              : c.status === 'active'
-                ? { text: waitingText(r, otherName, (detail ?? c).overview?.inEscrow ?? 0), mine: false }
-                : null;
-      return { contract: c, role: r, other, detail, next };
-    });
-    const needle = q.trim().toLowerCase();
-    const shown = needle ? out.filter((it) => it.contract.title.toLowerCase().includes(needle) || (it.other?.name.toLowerCase().includes(needle) ?? false)) : out;
-    const escrow = (it: ListItem) => (it.detail ?? it.contract).overview?.inEscrow ?? 0;
-    const by: Record<Sort, (a: (typeof out)[number], b: (typeof out)[number]) => number> = {
-      action: (a, b) => Number(b.next?.mine ?? false) - Number(a.next?.mine ?? false) || b.contract.createdAt.localeCompare(a.contract.createdAt),
-      newest: (a, b) => b.contract.createdAt.localeCompare(a.contract.createdAt),
-      oldest: (a, b) => a.contract.createdAt.localeCompare(b.contract.createdAt),
-      title: (a, b) => a.contract.title.localeCompare(b.contract.title),
-      escrow: (a, b) => escrow(b) - escrow(a),
-    };
-    return [...shown].sort(by[sort]);
-  }, [contracts, details, me.id, q, sort]);
+    const out = (list.data?.data ?? []).map((contract) => ({ contract, next: nextAction(contract) }));
+    // The API sorted them; "needs my action first" moves what waits for me up, keeping that order otherwise.
+    return sort === 'action' ? [...out].sort((a, b) => Number(b.next?.mine ?? false) - Number(a.next?.mine ?? false)) : out;
+  }, [list.data, sort]);
 
   const filtered = Boolean(status || role || q);
   return (
@@ -91,11 +61,11 @@ export function ContractsPage({ me }: { me: User }) {
         </Link>
       </div>
 
-      {(contracts.length > 0 || filtered) && (
+      {(items.length > 0 || filtered) && (
         <form className="filters" role="search" aria-label="Find contracts" onSubmit={(e) => e.preventDefault()}>
           <label>
             Search
-            <input type="search" placeholder="Title or other party" value={q} onChange={(e) => set('q', e.target.value)} />
+            <input type="search" placeholder="Title, other party’s name or email" value={q} onChange={(e) => set('q', e.target.value)} />
           </label>
           <label>
             Status
@@ -130,7 +100,7 @@ export function ContractsPage({ me }: { me: User }) {
       )}
 
       {list.isError && <p className="muted">The contracts could not be loaded.</p>}
-      {list.data && contracts.length === 0 && !filtered && (
+      {list.data && items.length === 0 && !filtered && (
         <div className="card empty">
           <h2>No contracts yet</h2>
           <p className="muted">Start one: make an offer to your client or contractor by email. They accept it, and you work through milestones together.</p>
@@ -153,13 +123,7 @@ export function ContractsPage({ me }: { me: User }) {
   );
 }
 
-/** Nothing waits for the signed-in person: say what the other party is doing, as far as the amounts tell. */
-function waitingText(role: 'client' | 'contractor' | null, other: string, inEscrow: number): string {
-  if (role === 'client') return inEscrow > 0 ? `Waiting for ${other}’s work` : 'Nothing waits for you';
-  return `Waiting for ${other}`;
-}
-
-function ContractTable({ items }: { items: (ListItem & { next: NextAction | null })[] }) {
+function ContractTable({ items }: { items: { contract: Contract; next: NextAction | null }[] }) {
   return (
     <table className="table cards contracts-table">
       <caption className="sr-only">Your contracts</caption>
@@ -179,8 +143,8 @@ function ContractTable({ items }: { items: (ListItem & { next: NextAction | null
         </tr>
       </thead>
       <tbody>
-        {items.map(({ contract: c, role, other, detail, next }) => {
-          const overview = (detail ?? c).overview;
+        {items.map(({ contract: c, next }) => {
+          const overview = c.overview;
           const money = (n: number | undefined) => (n === undefined ? '…' : formatMoney(n, c.currency));
           return (
             <tr key={c.id}>
@@ -195,8 +159,8 @@ function ContractTable({ items }: { items: (ListItem & { next: NextAction | null
                   <span className="muted small"> · {c.type === 'hourly' ? 'Hourly' : 'Fixed price'}, {c.currency}</span>
                 </span>
               </td>
-              <td data-label="Other party">{other?.name ?? <span className="muted">—</span>}</td>
-              <td data-label="My role">{role ? roleWord(role) : '—'}</td>
+              <td data-label="Other party">{otherParty(c).name}</td>
+              <td data-label="My role">{c.viewerRole ? roleWord(c.viewerRole) : '—'}</td>
               <td data-label="Status">
                 <span className={`badge s-${c.status}`}>{statusWord(c.status)}</span>
               </td>
@@ -213,4 +177,13 @@ function ContractTable({ items }: { items: (ListItem & { next: NextAction | null
       </tbody>
     </table>
   );
+}
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
 }

@@ -1,11 +1,10 @@
 import type { FeatureRoutes } from '../../app/nav.ts';
-import { useMe } from '../../app/session.tsx';
 import { useTitle } from '../../app/page.ts';
 import { ContractsPage } from './ContractsPage.tsx';
 
 function ContractsRoute() {
   useTitle('Contracts');
-  return <ContractsPage me={useMe()} />;
+  return <ContractsPage />;
 }
 
 export const routes: FeatureRoutes['routes'] = [{ index: true, element: <ContractsRoute /> }];

@@ -20,17 +20,18 @@ export function PaymentsPage({ me }: { me: User }) {
   const [busy, setBusy] = useState(false);
   const list = useQuery({ queryKey: keys.payments({ limit: 100 }), queryFn: () => ok(tranche.GET('/v1/payments', { params: { query: { limit: 100 } } })) });
   const payments = useMemo(() => list.data?.data ?? [], [list.data]);
-  // Titles of contracts and milestones, from the contracts' pages (shared with the contract page's cache).
-  const contractIds = [...new Set(payments.map((p) => p.contractId))];
-  const contracts = useQueries({ queries: contractIds.map((id) => contractQuery(id)) });
+  const payable = payments.filter((p) => p.status === 'draft' && p.clientId === me.id);
+  // The fee the client pays on top comes from each contract's policy: only the contracts with drafts to pay are read (shared with the contract page's cache).
+  const contracts = useQueries({ queries: [...new Set(payable.map((p) => p.contractId))].map((id) => contractQuery(id)) });
   const byId = new Map<string, Contract>();
   for (const q of contracts) if (q.data) byId.set(q.data.id, q.data);
 
-  const payable = payments.filter((p) => p.status === 'draft' && p.clientId === me.id);
+  // Until a contract's fee is known its drafts cannot be paid: the confirmation must show the real charge.
+  const feeKnown = (p: Payment) => byId.has(p.contractId);
   const chosen = payable.filter((p) => selected.has(p.id));
   const allChosen = payable.length > 0 && chosen.length === payable.length;
-  const titleOf = (p: Payment) => byId.get(p.contractId)?.title ?? 'Contract';
-  const milestoneOf = (p: Payment) => (p.milestoneId ? byId.get(p.contractId)?.milestones?.find((m) => m.id === p.milestoneId)?.title : undefined);
+  const titleOf = (p: Payment) => p.contractTitle ?? 'Contract';
+  const milestoneOf = (p: Payment) => p.milestoneTitle ?? undefined;
   const clientFee = (p: Payment) => feeOf(p.amount, byId.get(p.contractId)?.policy.platformFee.clientBps ?? 0);
 
   const pay = async (ps: Payment[]) => {
@@ -88,7 +89,7 @@ export function PaymentsPage({ me }: { me: User }) {
               <input type="checkbox" checked={allChosen} onChange={() => setSelected(allChosen ? new Set() : new Set(payable.map((p) => p.id)))} />
               Select all to pay
             </label>
-            <button type="button" disabled={busy || chosen.length === 0} onClick={() => void pay(chosen)}>
+            <button type="button" disabled={busy || chosen.length === 0 || !chosen.every(feeKnown)} onClick={() => void pay(chosen)}>
               Pay selected ({chosen.length})
             </button>
           </div>
@@ -164,7 +165,7 @@ export function PaymentsPage({ me }: { me: User }) {
                   <td data-label="Date">{formatTime(p.paidAt ?? p.createdAt)}</td>
                   <td data-label="" className={canPay ? undefined : 'empty-cell'}>
                     {canPay && (
-                      <button type="button" disabled={busy} onClick={() => void pay([p])}>
+                      <button type="button" disabled={busy || !feeKnown(p)} onClick={() => void pay([p])}>
                         Pay {amount}
                       </button>
                     )}
