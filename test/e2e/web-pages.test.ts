@@ -139,7 +139,7 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
     await contract(client, contractor.id, 'Logo design', 'client_creates', [{ title: 'Sketches', amount: 30000 }]);
     const site = await contract(client, contractor.id, 'Website relaunch', 'sequential_escrow', [{ title: 'Landing page', amount: 150000 }, { title: 'Blog', amount: 50000 }], contractor.api);
     expect((await client.api.post(`/v1/milestones/${site.milestones[0]!.id}/fund`)).status).toBe(200);
-    await contract(client, contractor.id, 'Annual report', 'company_managed', [{ title: 'Draft', amount: 20000 }], contractor.api);
+    const report = await contract(client, contractor.id, 'Annual report', 'company_managed', [{ title: 'Draft', amount: 20000 }], contractor.api);
 
     const c = await page(1280, 'list-client');
     const k = await page(390, 'list-contractor');
@@ -153,6 +153,9 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
     // The contractor (phone: cards): the offer to answer and the work to do.
     await seeText(row(k, 'Logo design'), /Casey Client.*Contractor.*Offer.*Accept or decline the offer/);
     await seeText(row(k, 'Website relaunch'), /Do the work and submit it/);
+    // Live: the contractor submits (through the API); the client's list says so without a reload.
+    expect((await contractor.api.post(`/v1/milestones/${report.milestones[0]!.id}/submit`, { note: 'First draft' })).status).toBe(200);
+    await seeText(row(c, 'Annual report'), 'Review submitted work');
     await checkPage(c, 'contracts list at 1280', 'contracts');
     await checkPage(k, 'contracts list at 390', 'contracts');
 
