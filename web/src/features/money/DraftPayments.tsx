@@ -4,7 +4,7 @@ import { ok, tranche } from '../../app/client.ts';
 import { useConfirm } from '../../app/ConfirmDialog.tsx';
 import { formatTime } from '../../format.ts';
 import { useContractView } from '../milestones/contract-data.ts';
-import { chargeQuote } from './quote.ts';
+import { cardLines, chargeQuote } from './quote.ts';
 import './money.css';
 
 /**
@@ -27,14 +27,15 @@ export function DraftPayments({ payments }: { payments: Payment[] }) {
     const fee = list.reduce((a, p) => a + chargeQuote(contract, p.amount).fee, 0);
     const q = { fee, total: amount + fee };
     const names = list.map((p) => `“${nameOf(p)}”`).join(', ');
+    const card = await cardLines(contract, me.defaultPaymentMethod);
     const yes = await confirm({
       title: list.length === 1 ? `Pay ${names}?` : `Pay ${list.length} payments?`,
       amount,
       currency: contract.currency,
       fee: q.fee,
       feeLabel: 'Platform fee paid by you',
-      card: me.defaultPaymentMethod,
-      details: [...(list.length > 1 ? [{ label: 'Payments', value: names }] : []), { label: 'Charged to the card', value: money(q.total) }],
+      card: card.card,
+      details: [...(list.length > 1 ? [{ label: 'Payments', value: names }] : []), ...card.details, { label: 'Charged to the card', value: money(q.total) }],
       next: `Your card is charged ${money(q.total)} and the contractor is paid ${money(amount)}. The payment${list.length === 1 ? '' : 's'} then show${list.length === 1 ? 's' : ''} as paid for both of you.`,
       confirmLabel: `Pay ${money(amount)}`,
     });

@@ -4,7 +4,7 @@ import { ok, tranche } from '../../app/client.ts';
 import { useConfirm } from '../../app/ConfirmDialog.tsx';
 import { decimals, parseMoney } from '../../money.ts';
 import { useContractView } from '../milestones/contract-data.ts';
-import { chargeQuote, releaseQuote } from './quote.ts';
+import { cardLines, chargeQuote, releaseQuote } from './quote.ts';
 import './money.css';
 
 /** Client, escrow: hold the milestone's amount; the confirmation names the charge, the fee and the card. */
@@ -13,14 +13,15 @@ export function FundButton({ m }: { m: Milestone }) {
   const confirm = useConfirm();
   const q = chargeQuote(contract, m.amount);
   const fund = async () => {
+    const card = await cardLines(contract, me.defaultPaymentMethod);
     const yes = await confirm({
       title: `Fund “${m.title}”?`,
       amount: m.amount,
       currency: contract.currency,
       fee: q.fee,
       feeLabel: 'Platform fee paid by you',
-      card: me.defaultPaymentMethod,
-      details: [{ label: 'Charged to the card', value: money(q.total) }],
+      card: card.card,
+      details: [...card.details, { label: 'Charged to the card', value: money(q.total) }],
       next: `${money(m.amount)} is held in escrow for this milestone. The contractor is told and can start; the money reaches them only when you approve the work or release part of it.`,
       confirmLabel: `Fund ${money(m.amount)}`,
     });
@@ -149,13 +150,15 @@ export function ReleaseForm({ m, next, onDone, onCancel }: { m: Milestone; next:
     } else {
       nextWords = `${money(amount)} is paid to the contractor now; ${money(left)} stays in escrow for “${m.title}” until you approve the rest, release it, or close the contract.`;
     }
+    // Moving the rest to a dearer milestone charges the difference to the card.
+    const card = rest === 'next' && next && next.amount > left ? await cardLines(contract, me.defaultPaymentMethod) : null;
     const yes = await confirm({
       title: `Release part of “${m.title}”?`,
       amount,
       currency: cur,
       ...(q.fee > 0 && { fee: q.fee, feeLabel: 'Platform fee paid by the contractor' }),
-      ...(rest === 'next' && next && next.amount > left && { card: me.defaultPaymentMethod }),
-      details,
+      ...(card?.card !== undefined && { card: card.card }),
+      details: [...details, ...(card?.details ?? [])],
       next: nextWords,
       confirmLabel: `Release ${money(amount)}`,
     });

@@ -1,4 +1,5 @@
 import type { Contract } from '../../api.ts';
+import { ok, tranche } from '../../app/client.ts';
 
 /**
  * What a money step will cost and pay, computed as the server does (src/domain/money.ts): a fee
@@ -18,4 +19,25 @@ export function releaseQuote(contract: Contract, releasedBefore: number, amount:
   const bps = contract.policy.platformFee.contractorBps;
   const fee = Math.max(0, feeOf(releasedBefore + amount, bps) - feeOf(releasedBefore, bps));
   return { amount, fee, net: amount - fee };
+}
+
+/**
+ * The card a charge will use: the client's saved one, read now (it may have changed in another
+ * tab or on the Account page since the session began).
+ */
+export async function savedCard(fallback: string | null): Promise<string | null> {
+  try {
+    return (await ok(tranche.GET('/v1/me'))).user?.defaultPaymentMethod ?? null;
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * The card lines of a confirmation: the person's saved card, or — when the client is a company
+ * whose members act for it — the company's card, which the company's finance members choose.
+ */
+export async function cardLines(contract: Contract, fallback: string | null): Promise<{ card?: string | null; details: { label: string; value: string }[] }> {
+  if (contract.client?.kind === 'organization') return { details: [{ label: 'Card', value: `${contract.client.name}’s saved card` }] };
+  return { card: await savedCard(fallback), details: [] };
 }
