@@ -53,8 +53,19 @@ export const ContractCreateBody = z
   .object({
     title: Title,
     description: Description.nullish(),
-    clientId: z.union([Id('user'), Id('organization')]).describe('a user, or an organisation you are a member of (its members then act for the client by role)'),
-    contractorId: Id('user').describe('The contractor (a user)'),
+    clientId: z
+      .union([Id('user'), Id('organization')])
+      .optional()
+      .describe('a user, or an organisation you are a member of (its members then act for the client by role); leave it out when `counterpartyEmail` names the client'),
+    contractorId: Id('user').optional().describe('The contractor (a user); leave it out when `counterpartyEmail` names the contractor'),
+    counterpartyEmail: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .email('must be an email address')
+      .max(254)
+      .optional()
+      .describe('The other party by email, instead of their id: give your own side’s id (`clientId` or `contractorId`) and this; 422 naming this field when no user of the platform has it'),
     type: z.enum(['fixed', 'hourly']).describe('`fixed`: milestones with prices; `hourly`: time entries invoiced weekly at `hourlyRate`'),
     currency: Currency,
     policy: PolicyInputSchema.optional().describe('A preset name, or a preset with overrides; default: the platform’s default preset (`hourly_requests` for hourly contracts)'),

@@ -1,4 +1,4 @@
-import { findUser } from '../db/repos/users.ts';
+import { findUser, findUserByEmail } from '../db/repos/users.ts';
 import { AppError, type FieldError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { isOrganizationId } from '../domain/organizations.ts';
@@ -19,8 +19,10 @@ import { recordEvent } from './record.ts';
 export type NewContract = {
   title: string;
   description?: string | null;
-  clientId: string;
-  contractorId: string;
+  /** One side may be left out when `counterpartyEmail` names that party. */
+  clientId?: string;
+  contractorId?: string;
+  counterpartyEmail?: string;
   type: 'fixed' | 'hourly';
   currency: string;
   policy?: PolicyInput;
@@ -33,13 +35,37 @@ export type NewContract = {
 };
 
 /**
+ * Both parties as ids: the side left out is the user `counterpartyEmail` names (the web app
+ * knows people by email). 422 naming the field when the sides are not given exactly once.
+ */
+async function withCounterparty(ctx: UseCaseCtx, input: NewContract): Promise<NewContract & { clientId: string; contractorId: string }> {
+  const { clientId, contractorId, counterpartyEmail } = input;
+  if (counterpartyEmail === undefined) {
+    if (clientId === undefined || contractorId === undefined) {
+      const field = clientId === undefined ? 'clientId' : 'contractorId';
+      throw new AppError('validation_failed', `${field} is required (or name the other party with counterpartyEmail)`, {}, [{ field, message: 'is required' }]);
+    }
+    return { ...input, clientId, contractorId };
+  }
+  if ((clientId === undefined) === (contractorId === undefined)) {
+    throw new AppError('validation_failed', 'with counterpartyEmail, give exactly one of clientId and contractorId (your own side)', {}, [
+      { field: 'counterpartyEmail', message: 'names the other party: give exactly one of clientId and contractorId' },
+    ]);
+  }
+  const other = await findUserByEmail(ctx.tx, ctx.principal.platformId, counterpartyEmail);
+  if (!other) throw new AppError('validation_failed', 'no user of this platform has this email', {}, [{ field: 'counterpartyEmail', message: 'is not the email of a user of this platform' }]);
+  return clientId === undefined ? { ...input, clientId: other.id, contractorId: contractorId! } : { ...input, clientId, contractorId: other.id };
+}
+
+/**
  * A party proposes a contract to the other, optionally with its first milestones. The
  * contract starts as a `proposal`; the other party makes it live with activate, accepting its
  * terms (the policy, with the platform's fees and minimums copied in) and its milestones.
  */
-export async function createContract(ctx: UseCaseCtx, input: NewContract) {
+export async function createContract(ctx: UseCaseCtx, given: NewContract) {
   const { tx, principal, now } = ctx;
   if (!principal.userId) throw new AppError('forbidden', 'a contract is created by one of its parties: use the Acting-User header');
+  const input = await withCounterparty(ctx, given);
   // The client may be an organisation: a member proposes for it, within their roles.
   const org = isOrganizationId(input.clientId);
   const memberRoles = org ? principal.orgs?.[input.clientId] : undefined;

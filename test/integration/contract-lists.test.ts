@@ -88,6 +88,28 @@ describe.each(engines())('contract and payment lists on %s', (engine) => {
     expect(paid.body.data).toEqual([expect.objectContaining({ contractTitle: `Logo ${tag}`, milestoneTitle: `Logo ${tag} part 1`, amount: 10000 })]);
   });
 
+  it('a contract can name the other party by email', async () => {
+    const ana = await person('Ana');
+    const bo = await person('Bo');
+    const body = { title: 'By email', type: 'fixed', currency: 'USD', policy: 'sequential_escrow' };
+    const made = await ana.api.post('/v1/contracts', { ...body, clientId: ana.id, counterpartyEmail: bo.email.toUpperCase() });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ clientId: ana.id, contractorId: bo.id, contractor: { name: 'Bo' }, status: 'proposal' });
+    const asContractor = await bo.api.post('/v1/contracts', { ...body, contractorId: bo.id, counterpartyEmail: ana.email });
+    expect(asContractor.body).toMatchObject({ clientId: ana.id, contractorId: bo.id });
+    const refused = async (b: Record<string, unknown>, field: string) => {
+      const r = await ana.api.post('/v1/contracts', { ...body, ...b });
+      expect(r.status, JSON.stringify(r.body)).toBe(422);
+      expect(r.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    };
+    await refused({ clientId: ana.id, counterpartyEmail: 'nobody-here@example.com' }, 'counterpartyEmail');
+    await refused({ clientId: ana.id, contractorId: bo.id, counterpartyEmail: bo.email }, 'counterpartyEmail');
+    await refused({ counterpartyEmail: bo.email }, 'counterpartyEmail');
+    await refused({ clientId: ana.id }, 'contractorId');
+    await refused({ clientId: ana.id, counterpartyEmail: 'not an email' }, 'counterpartyEmail');
+    await refused({ clientId: ana.id, counterpartyEmail: ana.email }, 'contractorId');
+  });
+
   it('next actions follow the work: proposal, proposed milestone, change request, review, fund', async () => {
     const ana = await person('Ana');
     const bo = await person('Bo');

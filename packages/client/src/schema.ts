@@ -4838,13 +4838,18 @@ export interface operations {
                     /** @description A short title (1–200 characters) */
                     title: string;
                     description?: string | null;
-                    /** @description a user, or an organisation you are a member of (its members then act for the client by role) */
-                    clientId: string;
+                    /** @description a user, or an organisation you are a member of (its members then act for the client by role); leave it out when `counterpartyEmail` names the client */
+                    clientId?: string;
                     /**
-                     * @description The contractor (a user)
+                     * @description The contractor (a user); leave it out when `counterpartyEmail` names the contractor
                      * @example usr_01jdq4z9v6x7m3k8t2w5r1c0aa
                      */
-                    contractorId: string;
+                    contractorId?: string;
+                    /**
+                     * Format: email
+                     * @description The other party by email, instead of their id: give your own side’s id (`clientId` or `contractorId`) and this; 422 naming this field when no user of the platform has it
+                     */
+                    counterpartyEmail?: string;
                     /**
                      * @description `fixed`: milestones with prices; `hourly`: time entries invoiced weekly at `hourlyRate`
                      * @enum {string}
