@@ -35,6 +35,9 @@ describe('web app words', () => {
     ]);
     expect(problemSentence(p)).toBe('Please check the form: the title is missing or too small and the due date of milestone 2 is not a date.');
     expect(fieldLabel('counterpartyEmail')).toBe('the other party’s email');
+    expect(problemSentence(problem('validation_failed', {}, [{ field: 'counterpartyEmail', message: 'is not the email of a user of this platform' }]))).toBe(
+      'Please check the form: the other party’s email belongs to nobody on Tranche yet: ask them to sign up first, or check the spelling.',
+    );
     expect(problemSentence(problem('network'))).toContain('cannot be reached');
     expect(problemSentence(problem('invalid_state', { state: 'in_progress' }))).toBe('This cannot be done while it is in progress. The page now shows its current state.');
   });

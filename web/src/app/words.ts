@@ -172,6 +172,7 @@ function fieldProblem(e: ProblemLike['errors'][number], p: ProblemLike, ctx: Wor
   if (/past|today|earlier|future/.test(e.message)) return /future/.test(e.message) ? 'cannot be in the past' : 'cannot be in the future';
   if (/is required|required/.test(e.message)) return 'is missing';
   if (/not a payment method/.test(e.message)) return 'is not a card Tranche knows';
+  if (/not the email of a user/.test(e.message)) return 'belongs to nobody on Tranche yet: ask them to sign up first, or check the spelling';
   if (/empty/.test(e.message)) return 'is empty';
   return 'is not valid';
 }
