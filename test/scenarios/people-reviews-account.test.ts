@@ -57,6 +57,27 @@ describe.each(engines())('profiles, reviews and the account on %s', (engine) => 
     expect((await bo.api.get(`/v1/users/${stranger.id}/profile`)).status).toBe(404);
   });
 
+  it('an organisation client shows as the organisation; its members see their side and next action', async () => {
+    const owner = await person('Olga');
+    const bo = await person('Bo');
+    const org = (await owner.api.post('/v1/organizations', { name: 'Acme Ltd' })).body;
+    expect((await owner.api.put(`/v1/organizations/${org.id}/payment-method`, { paymentMethod: 'pm_card_ok' })).status).toBe(200);
+    const c = await owner.api.post('/v1/contracts', {
+      title: 'Org work', clientId: org.id, contractorId: bo.id, type: 'fixed', currency: 'USD', policy: 'sequential_escrow',
+      milestones: [{ title: 'One', amount: 10000, dueDate: inDays(30, serverNow(s)) }],
+    });
+    expect(c.status).toBe(201);
+    expect((await bo.api.post(`/v1/contracts/${c.body.id}/activate`)).status).toBe(200);
+    const seen = await bo.api.get(`/v1/contracts/${c.body.id}`);
+    expect(seen.body.client).toEqual({ id: org.id, kind: 'organization', name: 'Acme Ltd', memberSince: expect.any(String), rating: null });
+    expect(seen.body.viewerRole).toBe('contractor');
+    expect((await owner.api.get(`/v1/contracts/${c.body.id}`)).body).toMatchObject({ viewerRole: 'client', nextAction: 'fund' });
+    expect((await owner.api.get(`/v1/contracts?q=bo`)).body.data.map((x: { id: string }) => x.id)).toEqual([c.body.id]);
+    expect((await bo.api.get(`/v1/contracts?q=acme`)).body.data.map((x: { id: string }) => x.id)).toEqual([c.body.id]);
+    // The contractor's profile is open to the organisation's members.
+    expect((await owner.api.get(`/v1/users/${bo.id}/profile`)).status).toBe(200);
+  });
+
   it('each party rates the other once at close; hidden until both are in, never changed; the average shows on the profile', async () => {
     const ana = await person('Ana');
     const bo = await person('Bo');
