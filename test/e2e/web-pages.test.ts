@@ -199,6 +199,98 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
     await checkPage(nw, 'new contract at 390', 'new-contract');
   });
 
+  it('new contract: the client (1280 px) makes an offer by email with the way of working in words; the contractor (390 px) sees it and accepts it', async () => {
+    const client = await person('Casey Client');
+    const contractor = await person('Dana Contractor');
+    const c = await page(1280, 'new-client');
+    const k = await page(390, 'new-contractor');
+    await logIn(c, s.url, client.email, PASSWORD);
+    await c.getByRole('link', { name: 'New contract' }).click();
+    await heading(c, 'New contract').waitFor();
+    // The presets in plain words, each with its line; never an identifier.
+    const ways = c.getByRole('radiogroup', { name: 'How you work together' });
+    await seeText(ways, 'Escrow, one milestone at a time');
+    await seeText(ways, 'Company approves and pays');
+    expect(await ways.textContent()).not.toMatch(/_/);
+    await c.getByRole('group', { name: 'The work' }).getByLabel('Title').fill('Brand refresh');
+    await c.getByLabel('The contractor’s email').fill(contractor.email);
+    await ways.getByLabel(/Escrow, one milestone at a time/).check();
+    const first = c.getByRole('listitem', { name: 'Milestone 1' });
+    await first.getByLabel('Title').fill('Moodboard');
+    await first.getByLabel('Amount (USD)').fill('1,200.50');
+    await c.getByRole('button', { name: 'Add a milestone' }).click();
+    const second = c.getByRole('listitem', { name: 'Milestone 2' });
+    await second.getByLabel('Title').fill('Logo');
+    await second.getByLabel('Amount (USD)').fill('12.345');
+    // Checked in the browser first, in words.
+    await c.getByRole('button', { name: 'Send offer' }).click();
+    await seeText(c.getByRole('alert'), 'Milestone 2: enter an amount in USD');
+    await second.getByLabel('Amount (USD)').fill('800');
+    // Someone who is not on the platform: said in words, nothing is created.
+    await c.getByLabel('The contractor’s email').fill('nobody-here@example.com');
+    await c.getByRole('button', { name: 'Send offer' }).click();
+    await seeText(c.getByRole('alert'), 'the other party’s email belongs to nobody on Tranche yet');
+    await c.getByLabel('The contractor’s email').fill(contractor.email);
+    await checkPage(c, 'new contract at 1280', 'new-contract');
+    await c.getByRole('button', { name: 'Send offer' }).click();
+    await heading(c, 'Brand refresh').waitFor();
+    await seeText(c.getByRole('status'), `Your offer was sent to ${contractor.email}.`);
+
+    // The contractor, on a phone: the offer is in the list with what to do, then accepted.
+    await logIn(k, s.url, contractor.email, PASSWORD);
+    const row = k.getByRole('row').filter({ hasText: 'Brand refresh' });
+    await seeText(row, /Casey Client.*Contractor.*Offer.*Accept or decline the offer/);
+    await row.getByRole('link', { name: 'Brand refresh' }).click();
+    await heading(k, 'Brand refresh').waitFor();
+    await seeText(k.getByRole('region', { name: /Offer from/ }), 'Escrow, one milestone at a time');
+    await k.getByRole('button', { name: 'Accept the offer' }).click();
+    await seeText(k.getByRole('status'), 'The contract is active.');
+    const made = (await client.api.get('/v1/contracts?limit=100')).body.data.find((x: { title: string }) => x.title === 'Brand refresh');
+    expect(made).toMatchObject({ status: 'active', clientId: client.id, contractorId: contractor.id, currency: 'USD' });
+    expect(made.policy.preset).toBe('sequential_escrow');
+    const ms = (await client.api.get(`/v1/contracts/${made.id}/milestones`)).body.data;
+    expect(ms.map((m: { title: string; amount: number }) => [m.title, m.amount])).toEqual([['Moodboard', 120050], ['Logo', 80000]]);
+    // The client's list: active, with the next step.
+    await go(c, 'Contracts');
+    await seeText(c.getByRole('row').filter({ hasText: 'Brand refresh' }), /Dana Contractor.*Client.*Active.*Fund the next milestone/);
+  });
+
+  it('new contract: the contractor (390 px) offers hourly work with a rate and a weekly limit; the client (1280 px) declines it after a confirmation', async () => {
+    const client = await person('Casey Client');
+    const contractor = await person('Dana Contractor');
+    const k = await page(390, 'hourly-contractor');
+    const c = await page(1280, 'hourly-client');
+    await logIn(k, s.url, contractor.email, PASSWORD);
+    await k.goto(`${s.url}/contracts/new`);
+    await heading(k, 'New contract').waitFor();
+    await k.getByRole('group', { name: 'The work' }).getByLabel('Title').fill('Support retainer');
+    await k.getByLabel(/I am the contractor/).check();
+    await k.getByLabel('The client’s email').fill(client.email);
+    await k.getByLabel(/^Hourly/).check();
+    // Hourly work has one way of working, said in words; no milestones to enter.
+    await seeText(k.getByRole('radiogroup', { name: 'How you work together' }), 'Hourly, with payment requests');
+    expect(await k.getByRole('group', { name: /Milestones/ }).count()).toBe(0);
+    await k.getByLabel('Currency').selectOption('EUR');
+    await k.getByLabel('Hourly rate (EUR)').fill('60');
+    await k.getByLabel('Weekly limit (hours, optional)').fill('20');
+    await checkPage(k, 'hourly offer at 390');
+    await k.getByRole('button', { name: 'Send offer' }).click();
+    await heading(k, 'Support retainer').waitFor();
+    await seeText(k.getByRole('status'), `Your offer was sent to ${client.email}.`);
+
+    await logIn(c, s.url, client.email, PASSWORD);
+    const row = c.getByRole('row').filter({ hasText: 'Support retainer' });
+    await seeText(row, /Hourly, EUR.*Dana Contractor.*Client.*Offer.*Accept or decline the offer/);
+    await row.getByRole('link', { name: 'Support retainer' }).click();
+    await heading(c, 'Support retainer').waitFor();
+    await c.getByRole('button', { name: 'Decline the offer' }).click();
+    await c.getByRole('dialog').getByRole('button', { name: 'Decline the offer' }).click();
+    await seeText(c.getByRole('status'), 'The offer was declined.');
+    const made = (await contractor.api.get('/v1/contracts?limit=100')).body.data.find((x: { title: string }) => x.title === 'Support retainer');
+    expect(made).toMatchObject({ status: 'declined', type: 'hourly', currency: 'EUR', hourlyRate: 6000, weeklyLimitHours: 20, clientId: client.id, contractorId: contractor.id, createdBy: contractor.id });
+    expect(made.policy.preset).toBe('hourly_requests');
+  });
+
   for (const width of WIDTHS) {
     it(`payments and earnings at ${width} px: the client pays a draft after a confirmation naming amount, fee and card; the contractor sees it paid and charted`, async () => {
       const client = await person('Casey Client');

@@ -1,9 +1,6 @@
-import type { operations } from '@tranche/client';
 import type { Contract } from '../../api.ts';
 import { ok, tranche } from '../../app/client.ts';
 import type { PresetName } from '../../app/words.ts';
-
-type CreateBody = operations['createContract']['requestBody']['content']['application/json'];
 
 /** What the New contract form collects; amounts already in minor units. */
 export type Offer = {
@@ -19,10 +16,7 @@ export type Offer = {
   milestones: { title: string; amount: number; dueDate: string }[];
 };
 
-/**
- * Sends the offer: the caller's own id on their side and the other party named by email
- * (`counterpartyEmail`, docs/web-api-additions.md); the other party then accepts or declines it.
- */
+/** Sends the offer: the caller's own id on their side and the other party by email; the other party then accepts or declines it. */
 export function sendOffer(meId: string, o: Offer): Promise<Contract> {
   const body = {
     title: o.title.trim(),
@@ -36,5 +30,5 @@ export function sendOffer(meId: string, o: Offer): Promise<Contract> {
     ...(o.type === 'hourly' && o.weeklyLimitHours !== null && { weeklyLimitHours: o.weeklyLimitHours }),
     ...(o.type === 'fixed' && o.milestones.length > 0 && { milestones: o.milestones }),
   };
-  return ok(tranche.POST('/v1/contracts', { body: body as unknown as CreateBody }));
+  return ok(tranche.POST('/v1/contracts', { body }));
 }
