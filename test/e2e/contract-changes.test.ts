@@ -16,7 +16,9 @@ describe.skipIf(!haveChromium)('contract page: every change accepted (seed 004)'
   afterAll(() => w.stop());
 
   it('accepts, modifies and declines changes, then funds and releases', async () => {
-    onTestFailed(async () => process.stderr.write(`contract-changes failed: screenshots in ${await w.screenshots('contract-changes')}\n`));
+    onTestFailed(async () => {
+      process.stderr.write(`contract-changes failed: screenshots in ${await w.screenshots('contract-changes')}\n`);
+    });
     const client = await w.person('Casey Client', { card: true, width: PHONE });
     const contractor = await w.person('Sam Specialist');
     const created = await w.as(client.id).post('/v1/contracts', {
@@ -119,5 +121,5 @@ describe.skipIf(!haveChromium)('contract page: every change accepted (seed 004)'
     await seeText(sp.getByRole('region', { name: 'Payment overview' }), /Paid\s*€400\.00/);
 
     await expectLedgerClean(w.s);
-  });
+  }, 240_000);
 });

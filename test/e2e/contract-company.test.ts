@@ -19,7 +19,9 @@ describe.skipIf(!haveChromium)('contract page: company approves and pays (seed 0
   afterAll(() => w.stop());
 
   it('adds, edits, deletes; pending and approved; pays the contractor', async () => {
-    onTestFailed(async () => process.stderr.write(`contract-company failed: screenshots in ${await w.screenshots('contract-company')}\n`));
+    onTestFailed(async () => {
+      process.stderr.write(`contract-company failed: screenshots in ${await w.screenshots('contract-company')}\n`);
+    });
     await w.s.admin.patch('/v1/admin/platform', { fees: { clientBps: 200, contractorBps: 0 } });
     const company = await w.person('Acme Payroll', { card: true });
     const contractor = await w.person('Dana Contractor', { width: PHONE });
@@ -117,5 +119,5 @@ describe.skipIf(!haveChromium)('contract page: company approves and pays (seed 0
     await checkPage(kp, 'contract page, company at 1280 px', 'contract-company-client');
 
     await expectLedgerClean(w.s);
-  });
+  }, 240_000);
 });

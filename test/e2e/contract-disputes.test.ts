@@ -19,7 +19,9 @@ describe.skipIf(!haveChromium)('contract page: disputes, closing with a refund, 
   afterAll(() => w.stop());
 
   it('opens and answers a dispute, closes with a refund, and both review', async () => {
-    onTestFailed(async () => process.stderr.write(`contract-disputes failed: screenshots in ${await w.screenshots('contract-disputes')}\n`));
+    onTestFailed(async () => {
+      process.stderr.write(`contract-disputes failed: screenshots in ${await w.screenshots('contract-disputes')}\n`);
+    });
     const client = await w.person('Casey Client', { card: true });
     const contractor = await w.person('Dana Contractor', { width: PHONE });
     const created = await w.as(client.id).post('/v1/contracts', {
@@ -111,5 +113,5 @@ describe.skipIf(!haveChromium)('contract page: disputes, closing with a refund, 
     await checkPage(kp, 'closed contract with reviews, client at 1280 px', 'contract-closed-client');
 
     await expectLedgerClean(w.s);
-  });
+  }, 240_000);
 });

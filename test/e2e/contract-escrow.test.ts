@@ -16,7 +16,9 @@ describe.skipIf(!haveChromium)('contract page: escrow one milestone at a time (s
   afterAll(() => w.stop());
 
   it('funds, releases part with the rest moved to the next milestone, reorders, and agrees a change', async () => {
-    onTestFailed(async () => process.stderr.write(`contract-escrow failed: screenshots in ${await w.screenshots('contract-escrow')}\n`));
+    onTestFailed(async () => {
+      process.stderr.write(`contract-escrow failed: screenshots in ${await w.screenshots('contract-escrow')}\n`);
+    });
     const client = await w.person('Casey Client', { card: true });
     const contractor = await w.person('Dana Contractor', { width: PHONE });
     const created = await w.as(client.id).post('/v1/contracts', {
@@ -111,5 +113,5 @@ describe.skipIf(!haveChromium)('contract page: escrow one milestone at a time (s
     await checkPage(kp, 'contract page, client at 1280 px', 'contract-client');
 
     await expectLedgerClean(w.s);
-  });
+  }, 240_000);
 });

@@ -13,7 +13,9 @@ describe.skipIf(!haveChromium)('contract page: files dropped on a milestone', ()
   afterAll(() => w.stop());
 
   it('drops a file on a new milestone and refuses one that is too large', async () => {
-    onTestFailed(async () => process.stderr.write(`contract-files failed: screenshots in ${await w.screenshots('contract-files')}\n`));
+    onTestFailed(async () => {
+      process.stderr.write(`contract-files failed: screenshots in ${await w.screenshots('contract-files')}\n`);
+    });
     const client = await w.person('Casey Client', { card: true });
     const contractor = await w.person('Dana Contractor');
     const created = await w.as(client.id).post('/v1/contracts', { title: 'Office move', clientId: client.id, contractorId: contractor.id, type: 'fixed', currency: 'USD', policy: 'company_managed' });
@@ -63,5 +65,5 @@ describe.skipIf(!haveChromium)('contract page: files dropped on a milestone', ()
     const got = await cp.request.get(new URL((await link.getAttribute('href'))!, w.s.url).toString());
     expect(got.status()).toBe(200);
     expect(await got.text()).toBe('Desks first, then the servers.\n');
-  });
+  }, 240_000);
 });

@@ -16,7 +16,9 @@ describe.skipIf(!haveChromium)('contract page: who creates the milestones, and t
   afterAll(() => w.stop());
 
   it('runs both creation modes and the three options', async () => {
-    onTestFailed(async () => process.stderr.write(`contract-modes failed: screenshots in ${await w.screenshots('contract-modes')}\n`));
+    onTestFailed(async () => {
+      process.stderr.write(`contract-modes failed: screenshots in ${await w.screenshots('contract-modes')}\n`);
+    });
     const client = await w.person('Casey Client', { card: true, width: PHONE });
     const contractor = await w.person('Dana Contractor');
     const kp = client.page;
@@ -102,5 +104,5 @@ describe.skipIf(!haveChromium)('contract page: who creates the milestones, and t
     await seeText(kp.getByRole('region', { name: 'Payment overview' }), /In escrow\s*\$90\.00/);
 
     await expectLedgerClean(w.s);
-  });
+  }, 240_000);
 });

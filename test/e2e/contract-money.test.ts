@@ -14,7 +14,9 @@ describe.skipIf(!haveChromium)('contract page: money steps and their confirmatio
   afterAll(() => w.stop());
 
   it('declined card, cancel, release keeping the rest, release refunding the rest, escrow given back', async () => {
-    onTestFailed(async () => process.stderr.write(`contract-money failed: screenshots in ${await w.screenshots('contract-money')}\n`));
+    onTestFailed(async () => {
+      process.stderr.write(`contract-money failed: screenshots in ${await w.screenshots('contract-money')}\n`);
+    });
     await w.s.admin.patch('/v1/admin/platform', { fees: { clientBps: 200, contractorBps: 200 } });
     const client = await w.person('Casey Client', { width: PHONE });
     const contractor = await w.person('Dana Contractor');
@@ -83,5 +85,5 @@ describe.skipIf(!haveChromium)('contract page: money steps and their confirmatio
     await seeText(overview, /In escrow\s*\$0\.00/);
 
     await expectLedgerClean(w.s);
-  });
+  }, 240_000);
 });
