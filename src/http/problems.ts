@@ -66,6 +66,8 @@ export const DOMAIN_PROBLEMS: Record<string, ErrorCode[]> = {
   createContractChangeRequest: ['invalid_state', 'change_request_open', 'limit_exceeded', 'amount_below_minimum'],
   acceptChangeRequest: ['invalid_state', 'version_mismatch', 'limit_exceeded'],
   previewContractChangeRequest: ['invalid_state', 'change_request_open', 'limit_exceeded', 'amount_below_minimum'],
+  createContractReview: ['invalid_state', 'review_exists'],
+  postMePassword: ['current_password_incorrect'],
   modifyChangeRequest: ['invalid_state', 'version_mismatch', 'change_request_open', 'limit_exceeded', 'amount_below_minimum'],
   declineChangeRequest: ['invalid_state'],
   withdrawChangeRequest: ['invalid_state'],

@@ -21,8 +21,12 @@ export async function loadContract(ctx: UseCaseCtx, contractId: string, lock: bo
   return { contract, role: roleIn(ctx, contract) };
 }
 
-/** The caller's role, or 404 naming the resource asked for (its existence is not disclosed). */
-function partyRole(ctx: UseCaseCtx, contract: ContractRow, what: string): ContractRole {
+/**
+ * The caller's role, or 404 naming the resource asked for (its existence is not disclosed); a
+ * member of the client organisation outside their roles gets the 403 naming the role missing.
+ * For every resource addressed by its own id (payment, invoice, time entry, request …).
+ */
+export function partyRole(ctx: UseCaseCtx, contract: ContractRow, what: string): ContractRole {
   try {
     return roleIn(ctx, contract);
   } catch (err) {

@@ -6,7 +6,7 @@ import { feeOf } from '../domain/money.ts';
 import { directPaymentPostings } from '../ledger/flows.ts';
 import { postEntry } from '../ledger/postings.ts';
 import { PaymentDeclinedError } from '../payments/provider.ts';
-import { roleIn } from './access.ts';
+import { partyRole } from './access.ts';
 import type { UseCaseCtx } from './context.ts';
 import { partiesOf, resolvePaymentMethod } from './money.ts';
 import { enqueueJob, recordEvent } from './record.ts';
@@ -56,14 +56,7 @@ export async function payPayments(ctx: UseCaseCtx, paymentIds: string[], input: 
     const [p] = await ctx.tx.query<PaymentRow>('SELECT * FROM payments WHERE platform_id = $1 AND id = $2 FOR UPDATE', [ctx.principal.platformId, id]);
     const contract = p && byContract.get(p.contract_id);
     if (!p || !contract) throw notFound(`payment ${id}`);
-    let role;
-    try {
-      role = roleIn(ctx, contract);
-    } catch (e) {
-      // A member outside their roles is told the role missing (403); others learn nothing (404).
-      if (e instanceof AppError && e.code === 'forbidden') throw e;
-      throw notFound(`payment ${id}`);
-    }
+    const role = partyRole(ctx, contract, `payment ${id}`);
     if (role !== 'client') throw forbidden('only the client pays a payment');
     if (!PAYABLE.has(p.status)) throw invalidState('payment', p.status, `payment ${id} is ${p.status}`);
     const threshold = p.status === 'draft' ? await approvalThresholdOf(ctx.tx, contract.client_id, p.currency) : null;

@@ -30,4 +30,45 @@ describe.each(engines())('hourly invoices of an organisation on %s', (engine) =>
     expect(paid).toMatchObject({ status: 'paid', charged: 12000 });
     await expectLedgerClean(s);
   });
+
+  it('a finance member disputes an invoice as the organisation: the organisation opens it, the member who acted is named', async () => {
+    const owner = await newUser(s, 'owner');
+    const contractor = await newUser(s, 'contractor');
+    const orgId = (await owner.api.post('/v1/organizations', { name: 'Acme' })).body.id as string;
+    const join = async (name: string, roles: string[]) => {
+      const u = await newUser(s, name);
+      await s.db.query('INSERT INTO organization_members (org_id, user_id, roles, created_at) VALUES ($1, $2, $3, now())', [orgId, u.id, roles]);
+      return u;
+    };
+    const finance = await join('finance', ['finance']);
+    const manager = await join('manager', ['manager']);
+    expect((await finance.api.put(`/v1/organizations/${orgId}/payment-method`, { paymentMethod: 'pm_card_ok' })).status).toBe(200);
+    const c = await manager.api.post('/v1/contracts', { title: 'Support', clientId: orgId, contractorId: contractor.id, type: 'hourly', currency: 'USD', hourlyRate: 6000 });
+    expect(c.status, JSON.stringify(c.body)).toBe(201);
+    expect((await contractor.api.post(`/v1/contracts/${c.body.id}/activate`)).status).toBe(200);
+    const w = await weeks(s).next();
+    await logTime({ client: owner, contractor }, c.body.id, w.day(1), 180);
+    await runAt(s, plusDays(w.monday, 7)); // Monday: the invoice
+    const [open] = await contractInvoices(owner.api, c.body.id);
+
+    // The manager may not (finance's), an outsider gets 404.
+    const byManager = await manager.api.post(`/v1/invoices/${open.id}/dispute`, { reason: 'too many hours' });
+    expect({ status: byManager.status, missingRole: byManager.body.missingRole }).toEqual({ status: 403, missingRole: 'finance' });
+    expect((await (await newUser(s, 'stranger')).api.post(`/v1/invoices/${open.id}/dispute`, { reason: 'x' })).status).toBe(404);
+    const d = await finance.api.post(`/v1/invoices/${open.id}/dispute`, { reason: 'Three hours on Tuesday were not agreed' });
+    expect(d.status, JSON.stringify(d.body)).toBe(201);
+    expect(d.body).toMatchObject({ invoiceId: open.id, openedBy: orgId, openerRole: 'client', status: 'open' });
+    // The activity and the webhook data name the member and the organisation; the other members and the contractor are told.
+    const entry = ((await owner.api.get(`/v1/contracts/${c.body.id}/activity`)).body.data as { kind: string; actorId: string; data: Record<string, unknown> }[]).find((e) => e.kind === 'invoice.disputed');
+    expect(entry).toMatchObject({ actorId: finance.id, data: { organizationId: orgId, actorId: finance.id, disputeId: d.body.id } });
+    for (const who of [owner, manager, contractor]) {
+      expect(((await who.api.get('/v1/notifications')).body.data as { kind: string }[]).some((n) => n.kind === 'invoice.disputed'), who.email).toBe(true);
+    }
+    expect(((await finance.api.get('/v1/notifications')).body.data as { kind: string }[]).some((n) => n.kind === 'invoice.disputed')).toBe(false);
+    // Every member reads the dispute; the contractor answers it; the organisation may not answer its own.
+    expect((await manager.api.get(`/v1/disputes/${d.body.id}`)).body).toMatchObject({ openedBy: orgId });
+    expect((await manager.api.post(`/v1/disputes/${d.body.id}/respond`, { message: 'ours' })).status).toBe(403);
+    expect((await contractor.api.post(`/v1/disputes/${d.body.id}/respond`, { message: 'They were, by email' })).status).toBe(200);
+    await expectLedgerClean(s);
+  });
 });

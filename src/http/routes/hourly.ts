@@ -351,7 +351,20 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
   for (const answer of ['accept', 'decline', 'withdraw'] as const) {
     app.post(
       `/milestone-requests/:id/${answer}`,
-      { schema: { tags, summary: answers[answer].summary, params: IdParams('milestoneRequest'), body: answers[answer].body, response: { 200: MilestoneRequestSchema } } },
+      {
+        // Accepting funds the milestone from the client's card: a money move, finance's.
+        ...(answer === 'accept' && { config: { orgRole: 'finance' as const } }),
+        schema: {
+          tags,
+          summary: answers[answer].summary,
+          params: IdParams('milestoneRequest'),
+          body: answers[answer].body,
+          response: {
+            200: MilestoneRequestSchema,
+            ...(answer === 'accept' && { 202: MilestoneRequestSchema.describe('The provider has not answered the card charge within the wait: the request is still open; both parties are notified when it answers.') }),
+          },
+        },
+      },
       (req, reply) =>
         runner.run(req, reply, async (ctx) => {
           const body = (req.body ?? {}) as { paymentMethod?: string; reason?: string; expectedVersion?: number };

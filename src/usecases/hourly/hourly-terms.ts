@@ -2,7 +2,7 @@ import { findContract } from '../../db/repos/contracts.ts';
 import { AppError, forbidden, invalidState, notFound } from '../../domain/errors.ts';
 import { addDays, localDate, termsForWeek, weekStart } from '../../domain/hourly.ts';
 import { newId } from '../../domain/ids.ts';
-import { requireParty, roleIn } from '../access.ts';
+import { partyRole, requireParty } from '../access.ts';
 import type { UseCaseCtx } from '../context.ts';
 import { recordEvent } from '../record.ts';
 import { assertActive, initialTerms, loadHourlyContract, platformTimeZone, termsChanges } from './hourly-contract.ts';
@@ -64,12 +64,7 @@ export async function answerHourlyTerms(ctx: UseCaseCtx, id: string, answer: 'ac
   const [peek] = await ctx.tx.query<HourlyTermsRow>('SELECT * FROM hourly_terms WHERE platform_id = $1 AND id = $2', [ctx.principal.platformId, id]);
   if (!peek) throw notFound('hourly terms');
   const contract = (await findContract(ctx.tx, ctx.principal.platformId, peek.contract_id, true))!;
-  let role;
-  try {
-    role = roleIn(ctx, contract);
-  } catch {
-    throw notFound('hourly terms');
-  }
+  const role = partyRole(ctx, contract, 'hourly terms');
   const party = requireParty(role);
   const [terms] = await ctx.tx.query<HourlyTermsRow>('SELECT * FROM hourly_terms WHERE id = $1 FOR UPDATE', [id]);
   if ((answer === 'withdraw') !== (party === terms!.proposed_by)) throw forbidden(answer === 'withdraw' ? 'only the proposer withdraws' : 'the other party answers proposed terms');

@@ -4,7 +4,7 @@ import type { MilestoneRequestRow } from '../../db/repos/hourly.ts';
 import { AppError, forbidden, invalidState, notFound } from '../../domain/errors.ts';
 import { localDate } from '../../domain/hourly.ts';
 import { newId } from '../../domain/ids.ts';
-import { assertContractRoom, roleIn, type ContractRole } from '../access.ts';
+import { assertContractRoom, partyRole, type ContractRole } from '../access.ts';
 import type { UseCaseCtx } from '../context.ts';
 import { recordEvent } from '../record.ts';
 import { applyMilestoneCommand, assertVersion } from '../run-milestone-command.ts';
@@ -35,12 +35,7 @@ export async function loadMilestoneRequest(ctx: UseCaseCtx, id: string, lock: bo
   const [peek] = await ctx.tx.query<MilestoneRequestRow>('SELECT * FROM milestone_requests WHERE platform_id = $1 AND id = $2', [ctx.principal.platformId, id]);
   if (!peek) throw notFound('milestone request');
   const contract = (await findContract(ctx.tx, ctx.principal.platformId, peek.contract_id, lock))!;
-  let role: ContractRole;
-  try {
-    role = roleIn(ctx, contract);
-  } catch {
-    throw notFound('milestone request');
-  }
+  const role = partyRole(ctx, contract, 'milestone request');
   const [request] = lock ? await ctx.tx.query<MilestoneRequestRow>('SELECT * FROM milestone_requests WHERE id = $1 FOR UPDATE', [id]) : [peek];
   return { request: request!, contract, role };
 }

@@ -7,7 +7,7 @@ import { newId } from '../../domain/ids.ts';
 import { escrowHeld } from '../../domain/milestone-machine.ts';
 import { feeOf } from '../../domain/money.ts';
 import { PaymentDeclinedError } from '../../payments/provider.ts';
-import { roleIn, type ContractRole } from '../access.ts';
+import { partyRole, type ContractRole } from '../access.ts';
 import type { UseCaseCtx } from '../context.ts';
 import { insertPayment, resolvePaymentMethod } from '../money.ts';
 import { completePayment, type PaymentRow } from '../pay-payments.ts';
@@ -22,12 +22,7 @@ export async function loadInvoice(ctx: UseCaseCtx, id: string, lock: boolean): P
   const peek = await findInvoice(ctx.tx, ctx.principal.platformId, id);
   if (!peek) throw notFound('invoice');
   const contract = (await findContract(ctx.tx, ctx.principal.platformId, peek.contract_id, lock))!;
-  let role: ContractRole;
-  try {
-    role = roleIn(ctx, contract);
-  } catch {
-    throw notFound('invoice');
-  }
+  const role = partyRole(ctx, contract, 'invoice');
   const invoice = lock ? (await findInvoice(ctx.tx, contract.platform_id, id, true))! : peek;
   return { invoice, contract, role };
 }

@@ -4,7 +4,7 @@ import { findContract } from '../../db/repos/contracts.ts';
 import { forbidden, notFound, validation } from '../../domain/errors.ts';
 import { addDays, assertDayFits, assertEntryDate, isDate, localDate, termsForWeek, weekFigures, weekInvoiced, weekOf, weekStart, type DateStr } from '../../domain/hourly.ts';
 import { newId } from '../../domain/ids.ts';
-import { roleIn } from '../access.ts';
+import { partyRole } from '../access.ts';
 import type { UseCaseCtx } from '../context.ts';
 import { enqueueJob } from '../record.ts';
 import { assertVersion } from '../run-milestone-command.ts';
@@ -65,12 +65,7 @@ async function loadForChange(ctx: UseCaseCtx, id: string) {
   const peek = await findTimeEntry(ctx.tx, ctx.principal.platformId, id);
   if (!peek) throw notFound('time entry');
   const contract = (await findContract(ctx.tx, ctx.principal.platformId, peek.contract_id, true))!;
-  let role;
-  try {
-    role = roleIn(ctx, contract);
-  } catch {
-    throw notFound('time entry');
-  }
+  const role = partyRole(ctx, contract, 'time entry');
   if (role !== 'contractor') throw forbidden('only the contractor changes time entries');
   const entry = (await findTimeEntry(ctx.tx, contract.platform_id, id, true))!;
   const tz = await platformTimeZone(ctx.tx, contract.platform_id);
