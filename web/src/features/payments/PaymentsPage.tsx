@@ -20,7 +20,10 @@ export function PaymentsPage({ me }: { me: User }) {
   const [busy, setBusy] = useState(false);
   const list = useQuery({ queryKey: keys.payments({ limit: 100 }), queryFn: () => ok(tranche.GET('/v1/payments', { params: { query: { limit: 100 } } })) });
   const payments = useMemo(() => list.data?.data ?? [], [list.data]);
-  const payable = payments.filter((p) => p.status === 'draft' && p.clientId === me.id);
+  // Every payment listed is one of mine: the contractor's side is a user, the client's may be an
+  // organisation I act for, so "not the contractor" is the client's side.
+  const paying = (p: Payment) => p.contractorId !== me.id;
+  const payable = payments.filter((p) => p.status === 'draft' && paying(p));
   // The fee the client pays on top comes from each contract's policy: only the contracts with drafts to pay are read (shared with the contract page's cache).
   const contracts = useQueries({ queries: [...new Set(payable.map((p) => p.contractId))].map((id) => contractQuery(id)) });
   const byId = new Map<string, Contract>();
@@ -135,7 +138,7 @@ export function PaymentsPage({ me }: { me: User }) {
             {payments.map((p) => {
               const title = titleOf(p);
               const ms = milestoneOf(p);
-              const canPay = p.status === 'draft' && p.clientId === me.id;
+              const canPay = p.status === 'draft' && paying(p);
               const amount = formatMoney(p.amount, p.currency);
               return (
                 <tr key={p.id}>
@@ -149,7 +152,7 @@ export function PaymentsPage({ me }: { me: User }) {
                     </span>
                   </td>
                   <td data-label="Kind">{paymentKindWord(p.kind)}</td>
-                  <td data-label="Direction">{p.clientId === me.id ? 'You pay' : 'You receive'}</td>
+                  <td data-label="Direction">{paying(p) ? 'You pay' : 'You receive'}</td>
                   <td data-label="Amount" className="num">
                     {amount}
                   </td>
