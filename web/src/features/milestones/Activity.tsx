@@ -9,6 +9,7 @@ export function ActivityList() {
   const { contract, role } = useContractView();
   const activity = useActivity(contract.id);
   const list = activity.data ?? [];
+  const titles = new Map((contract.milestones ?? []).map((m) => [m.id, m.title]));
   return (
     <section aria-labelledby="activity-title" className="card">
       <h2 id="activity-title">Activity</h2>
@@ -21,7 +22,7 @@ export function ActivityList() {
           {list.map((a) => (
             <li key={a.id}>
               <time dateTime={a.createdAt}>{formatTime(a.createdAt)}</time>
-              <span>{describeActivity(a, role, contract.currency)}</span>
+              <span>{describeActivity(a, role, contract.currency, titles)}</span>
             </li>
           ))}
         </ol>
@@ -31,10 +32,12 @@ export function ActivityList() {
 }
 
 /** One readable line per activity entry; amounts are formatted from minor units. */
-export function describeActivity(a: Activity, viewer: Role, currency: string): string {
+export function describeActivity(a: Activity, viewer: Role, currency: string, titles: ReadonlyMap<string, string> = new Map()): string {
   const who = a.actorRole === viewer ? 'You' : a.actorRole === 'system' ? 'Tranche' : a.actorRole === 'admin' ? 'The platform admin' : `The ${a.actorRole}`;
   const d = a.data;
-  const title = typeof d.title === 'string' ? `“${d.title}”` : 'a milestone';
+  // Some events name their milestone only by id: its title comes from the contract.
+  const named = typeof d.title === 'string' ? d.title : a.milestoneId ? titles.get(a.milestoneId) : undefined;
+  const title = named ? `“${named}”` : 'a milestone';
   const cur = typeof d.currency === 'string' ? d.currency : currency;
   const amount = typeof d.amount === 'number' ? formatMoney(d.amount, cur) : '';
   const reason = typeof d.reason === 'string' && d.reason ? `: ${d.reason}` : '';
