@@ -150,7 +150,8 @@ export function transition(m: MilestoneState, cmd: MilestoneCommand, actor: Acto
     const what = pending.release === null ? 'an approval' : `a release of ${pending.release}`;
     return fail(invalidState('milestone', m.status, `${what} waits for a second member: confirm the same, or reject the milestone`));
   }
-  const stake = t.effects.reduce((a, e) => a + ('amount' in e ? e.amount : 0), 0);
+  // What goes to the contractor (a release's rest going back or on to the next milestone does not).
+  const stake = t.effects.reduce((a, e) => a + (e.type === 'release' || e.type === 'draft_payment' ? e.amount : 0), 0);
   if (!ctx.fourEyes || stake < ctx.fourEyes.threshold) return t;
   if (!pending) {
     const approval: Approval = { by: ctx.fourEyes.memberId, from: under.status, release: cmd.type === 'release' ? cmd.amount : null };
