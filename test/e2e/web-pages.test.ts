@@ -231,6 +231,7 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
     await c.getByRole('button', { name: 'Send offer' }).click();
     await seeText(c.getByRole('alert'), 'the other party’s email belongs to nobody on Tranche yet');
     await c.getByLabel('The contractor’s email').fill(contractor.email);
+    await c.getByRole('alert').getByRole('button', { name: 'Dismiss' }).click();
     await checkPage(c, 'new contract at 1280', 'new-contract');
     await c.getByRole('button', { name: 'Send offer' }).click();
     await heading(c, 'Brand refresh').waitFor();
