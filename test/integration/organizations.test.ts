@@ -119,9 +119,13 @@ describe.each(engines())('organisations on %s', (engine) => {
 
   it('members and roles: the last owner stays; only admins manage members; non-members get 404', async () => {
     const { owner, orgId, members } = await company({ admin: ['admin'], viewer: ['viewer'] });
+    const membersBefore = (await owner.api.get(`/v1/organizations/${orgId}/members`)).body;
     expectProblem(await owner.api.del(`/v1/organizations/${orgId}/members/${owner.id}`), 409, 'last_owner');
     expectProblem(await owner.api.patch(`/v1/organizations/${orgId}/members/${owner.id}`, { roles: ['admin'] }), 409, 'last_owner');
     expectProblem(await owner.api.patch(`/v1/organizations/${orgId}/members/${members.viewer!.id}`, { roles: ['chief'] }), 422, 'validation_failed');
+    expectProblem(await owner.api.patch(`/v1/organizations/${orgId}/members/${members.viewer!.id}`, { roles: [] }), 422, 'validation_failed');
+    // Refused, nothing changed.
+    expect((await owner.api.get(`/v1/organizations/${orgId}/members`)).body).toEqual(membersBefore);
     const denied = await members.viewer!.api.patch(`/v1/organizations/${orgId}/members/${members.viewer!.id}`, { roles: ['admin'] });
     expectProblem(denied, 403, 'forbidden');
     expect(denied.body.missingRole).toBe('admin');
@@ -144,6 +148,9 @@ describe.each(engines())('organisations on %s', (engine) => {
     // A contract naming an organisation the caller does not belong to is refused.
     const refused = await stranger.api.post('/v1/contracts', { title: 'X', clientId: orgId, contractorId: contractor.id, type: 'fixed', currency: 'USD' });
     expectProblem(refused, 403, 'forbidden');
+    // Nor by naming it as the contractor; nothing was created.
+    expectProblem(await members.manager!.api.post('/v1/contracts', { title: 'X', clientId: stranger.id, contractorId: orgId, type: 'fixed', currency: 'USD' }), 422, 'validation_failed');
+    expect((await s.db.query('SELECT id FROM contracts WHERE client_id = $1 OR contractor_id = $1', [orgId])).length).toBe(0);
     const c = await orgContract(members.manager!.api, orgId, contractor.api, contractor.id, 'client_creates', [{ title: 'Design', amount: 40000 }]);
     expect(c.clientId).toBe(orgId);
     const ms = c.milestones[0].id as string;
@@ -219,6 +226,14 @@ describe.each(engines())('organisations on %s', (engine) => {
     const sum = (who: string, k: 'inEscrow' | 'paid' | 'remaining') => overviews.filter((o) => o.contractorId === who).reduce((a, o) => a + o.overview[k], 0);
     expect(byId.get(ada.id)).toMatchObject({ totals: [{ currency: 'USD', contracts: 2, inEscrow: sum(ada.id, 'inEscrow'), paid: sum(ada.id, 'paid'), pending: sum(ada.id, 'remaining') }] });
     expect(byId.get(ada.id)).toMatchObject({ totals: [{ inEscrow: 30000, paid: 10000, pending: 20000 }] });
+    // And straight from the ledger: escrow balances of Ada's contracts, and what reached her (fees included).
+    const [ledger] = await s.db.query<{ escrow: number; paid: number }>(
+      `SELECT (SELECT COALESCE(SUM(balance), 0)::bigint FROM ledger_accounts a JOIN contracts c ON c.id = a.contract_id WHERE c.client_id = $1 AND c.contractor_id = $2 AND a.kind = 'escrow') AS escrow,
+              (SELECT COALESCE(SUM(p.amount), 0)::bigint FROM postings p JOIN contracts c ON c.id = p.contract_id
+                WHERE c.client_id = $1 AND c.contractor_id = $2 AND (p.destination = 'contractors:' || $2 || ':balance' OR p.destination = 'platform:fees:contractor')) AS paid`,
+      [orgId, ada.id],
+    );
+    expect(byId.get(ada.id)).toMatchObject({ totals: [{ inEscrow: Number(ledger!.escrow), paid: Number(ledger!.paid) }] });
     expect(byId.get(bob.id)).toMatchObject({ totals: [{ contracts: 1, inEscrow: 0, paid: sum(bob.id, 'paid'), pending: sum(bob.id, 'remaining') }] });
 
     const pending = await owner.api.get(`/v1/organizations/${orgId}/contractors/${ada.id}/milestones?section=pending`);
