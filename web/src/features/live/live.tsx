@@ -14,20 +14,20 @@ export type LiveEvent =
   | { type: 'ready'; unread: Unread; reconnected: boolean };
 
 type Listener = (e: LiveEvent) => void;
-type Live = { unread: Unread | null; connected: boolean; subscribe: (l: Listener) => () => void };
+type Live = { unread: Unread | null; subscribe: (l: Listener) => () => void };
 
-const Ctx = createContext<Live>({ unread: null, connected: false, subscribe: () => () => undefined });
+const Ctx = createContext<Live>({ unread: null, subscribe: () => () => undefined });
 
 const TYPES = ['ready', 'message', 'activity', 'notification', 'read'] as const;
 
 /**
  * One EventSource per signed-in tab. The browser reconnects by itself and sends the last event
  * id back (Last-Event-ID), so the server resumes the stream without loss; after a reconnection
- * every subscriber is told (`ready`) and reloads, in case the gap was longer than the log keeps.
+ * every subscriber is told (`ready`) and the query cache is invalidated (invalidate.ts), in case the gap was
+ * longer than the log keeps.
  */
 export function LiveProvider({ children }: { children: ReactNode }) {
   const [unread, setUnread] = useState<Unread | null>(null);
-  const [connected, setConnected] = useState(false);
   const listeners = useRef(new Set<Listener>());
 
   useEffect(() => {
@@ -52,8 +52,6 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       source.addEventListener(type, h);
       return [type, h] as const;
     });
-    source.onopen = () => setConnected(true);
-    source.onerror = () => setConnected(false);
     return () => {
       for (const [type, h] of handlers) source.removeEventListener(type, h);
       source.close();
@@ -63,19 +61,17 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const value = useMemo<Live>(
     () => ({
       unread,
-      connected,
       subscribe: (l) => {
         listeners.current.add(l);
         return () => listeners.current.delete(l);
       },
     }),
-    [unread, connected],
+    [unread],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }
 
 export const useUnread = () => useContext(Ctx).unread;
-export const useLiveConnected = () => useContext(Ctx).connected;
 
 /** Calls `on` for every live event (the latest `on`, without resubscribing). */
 export function useLiveEvents(on: Listener) {
@@ -83,24 +79,4 @@ export function useLiveEvents(on: Listener) {
   const ref = useRef(on);
   ref.current = on;
   useEffect(() => subscribe((e) => ref.current(e)), [subscribe]);
-}
-
-/**
- * Reloads (at most every 150 ms, trailing) when an event matches: the lists and pages stay
- * current without a Refresh button. A reconnection always reloads (the stream resumes, but the
- * page may have missed more than the log keeps).
- */
-export function useLiveReload(reload: () => unknown, matches: (e: LiveEvent) => boolean) {
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useLiveEvents((e) => {
-    if (e.type === 'ready' ? !e.reconnected : !matches(e)) return;
-    if (timer.current) return;
-    timer.current = setTimeout(() => {
-      timer.current = null;
-      void reload();
-    }, 150);
-  });
-  useEffect(() => () => {
-    if (timer.current) clearTimeout(timer.current);
-  }, []);
 }
