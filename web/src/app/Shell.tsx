@@ -32,8 +32,8 @@ export function Shell({ nav }: { nav: NavItem[] }) {
     notice.clear();
     if (state?.notice) notice.info(state.notice);
     return mainRef.current ? focusHeadingWhenShown(mainRef.current) : undefined;
-    // Only a new page moves focus, not a change of its query string (filters, search).
-  }, [location.pathname, location.key]); // eslint-disable-line react-hooks/exhaustive-deps
+    // Only a new page moves focus, not a change of its query string (filters, search: typing goes on).
+  }, [location.pathname]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const user = me?.user ?? null;
   const body = (
