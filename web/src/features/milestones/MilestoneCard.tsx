@@ -9,7 +9,7 @@ import { DisputePanel } from '../disputes/DisputePanel.tsx';
 import { FileDrop } from '../files/FileDrop.tsx';
 import { FileLinks } from '../files/FileLinks.tsx';
 import type { UploadedFile } from '../files/upload.ts';
-import { ApproveButton, FundButton, GiveBackButton, ReleaseForm, RemoveFundedButton } from '../money/MilestoneMoney.tsx';
+import { ApproveButton, ConfirmReleaseButton, FundButton, GiveBackButton, ReleaseForm, RemoveFundedButton } from '../money/MilestoneMoney.tsx';
 import { useContractView } from './contract-data.ts';
 
 type Form = 'submit' | 'reject' | 'decline' | 'release' | 'dispute' | null;
@@ -18,7 +18,7 @@ const DAY = 86_400_000;
 
 /** One milestone: its terms, where it stands, its files, and what the viewer can do with it now. */
 export function MilestoneCard({ m, next }: { m: Milestone; next: Milestone | null }) {
-  const { contract, role, other, run, busy, can, money } = useContractView();
+  const { contract, role, other, me, run, busy, can, money } = useContractView();
   const [form, setForm] = useState<Form>(null);
   const p = contract.policy;
   const id = { params: { path: { id: m.id } } };
@@ -28,9 +28,13 @@ export function MilestoneCard({ m, next }: { m: Milestone; next: Milestone | nul
   const canAnswer = open && m.status === 'proposed' && m.proposedBy !== null && m.proposedBy !== role;
   const canFund = live && role === 'client' && escrow && m.status === 'accepted';
   const canSubmit = live && role === 'contractor' && (escrow ? m.status === 'funded' : m.status === 'accepted' || m.status === 'in_progress');
+  // Four eyes (a company client): a first member's approval or release waits for a second member.
+  const pending = m.status === 'approval_pending' ? m.pendingApproval : null;
+  const secondMember = pending !== null && role === 'client' && pending.approvedBy !== me.id;
   const canApprove =
     live && role === 'client' && !m.fundingPending &&
-    (m.status === 'submitted' || (!p.submissionRequired && (escrow ? m.status === 'funded' : m.status === 'accepted' || m.status === 'in_progress')));
+    ((secondMember && pending?.action === 'approve') ||
+      m.status === 'submitted' || (!p.submissionRequired && (escrow ? m.status === 'funded' : m.status === 'accepted' || m.status === 'in_progress')));
   const canReject = live && role === 'client' && m.status === 'submitted';
   const canRelease = live && role === 'client' && escrow && (m.status === 'funded' || m.status === 'submitted') && !m.fundingPending && m.inEscrow > 0;
   const canDispute = live && escrow && (m.status === 'funded' || m.status === 'submitted') && !m.fundingPending;
@@ -87,6 +91,17 @@ export function MilestoneCard({ m, next }: { m: Milestone; next: Milestone | nul
         <p className="note warn">
           <span className="muted">Sent back:</span> {m.lastRejectReason}
         </p>
+      )}
+      {pending && (
+        <p className="note warn">
+          {pending.approvedBy === me.id ? 'You' : 'A member of the company'} {pending.action === 'approve' ? 'approved it' : `released ${money(pending.amount)}`} on {formatTime(pending.approvedAt)}.{' '}
+          {secondMember ? `A second member must confirm it: ${pending.action === 'approve' ? 'approve it' : `release the same ${money(pending.amount)}`} to go ahead.` : 'Another member of the company must confirm it before anything moves.'}
+        </p>
+      )}
+      {secondMember && pending?.action === 'release' && live && (
+        <div className="row wrap actions">
+          <ConfirmReleaseButton m={m} amount={pending.amount} />
+        </div>
       )}
       {m.status === 'disputed' && <DisputePanel milestone={m} />}
       <div className="row wrap actions">

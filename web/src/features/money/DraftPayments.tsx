@@ -83,7 +83,10 @@ export function DraftPayments({ payments }: { payments: Payment[] }) {
                 <strong>{nameOf(p)}</strong> · {money(p.amount)}
               </span>
             )}
-            <span className="muted small">approved {formatTime(p.createdAt)}</span>
+            <span className="muted small">
+              approved {formatTime(p.createdAt)}
+              {p.pendingApproval && `; paid by ${p.pendingApproval.approvedBy === me.id ? 'you' : 'a member of the company'} on ${formatTime(p.pendingApproval.approvedAt)}, waiting for a second member`}
+            </span>
             {role === 'client' && (
               <button type="button" disabled={busy} onClick={() => pay([p])} aria-label={`Pay ${money(p.amount)} for “${nameOf(p)}”`}>
                 Pay {money(p.amount)}

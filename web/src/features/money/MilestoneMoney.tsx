@@ -108,6 +108,30 @@ export function RemoveFundedButton({ m }: { m: Milestone }) {
   );
 }
 
+/** Four eyes: a second member of the company confirms the release a first member asked for. */
+export function ConfirmReleaseButton({ m, amount }: { m: Milestone; amount: number }) {
+  const { contract, run, busy, money } = useContractView();
+  const confirm = useConfirm();
+  const go = async () => {
+    const q = releaseQuote(contract, m.releasedAmount, amount);
+    const yes = await confirm({
+      title: `Confirm the release for “${m.title}”?`,
+      amount,
+      currency: contract.currency,
+      ...(q.fee > 0 && { fee: q.fee, feeLabel: 'Platform fee paid by the contractor' }),
+      details: [{ label: 'The contractor receives', value: money(q.net) }],
+      next: `Another member of your company asked for this release; with your confirmation ${money(amount)} goes to the contractor now.`,
+      confirmLabel: `Release ${money(amount)}`,
+    });
+    if (yes) await run(() => ok(tranche.POST('/v1/milestones/{id}/release', { params: { path: { id: m.id } }, body: { amount } })), `You confirmed the release of ${money(amount)} for “${m.title}”.`);
+  };
+  return (
+    <button type="button" disabled={busy} onClick={go}>
+      Confirm the release of {money(amount)}
+    </button>
+  );
+}
+
 type Rest = 'keep' | 'next' | 'refund';
 
 /**
