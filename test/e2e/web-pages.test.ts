@@ -113,6 +113,15 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
         await checkPage(p, `${title} at ${width}`);
       }
 
+      // Escape folds the open menu and gives focus back to its button.
+      if (width === 390) {
+        await p.getByRole('button', { name: 'Menu' }).click();
+        await nav.waitFor();
+        await p.keyboard.press('Escape');
+        await nav.waitFor({ state: 'hidden' });
+        expect(await focusedText(p)).toBe('Menu');
+      }
+
       // An unknown address: a not-found page with a way back.
       await p.goto(`${s.url}/no/such/page`);
       await heading(p, 'Page not found').waitFor();
