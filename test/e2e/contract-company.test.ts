@@ -44,19 +44,28 @@ describe.skipIf(!haveChromium)('contract page: company approves and pays (seed 0
       await seeText(statusRegion(kp), `Milestone “${title}” added.`);
     }
 
-    // It renames Audit and deletes Extra in one go; no one else has to agree.
+    // It renames Audit, deletes Extra and adds Training in one go; no one else has to agree.
     await kp.getByRole('button', { name: 'Manage milestones' }).click();
     const plan = kp.getByRole('region', { name: 'Manage milestones' });
     await seeText(plan, 'Your changes apply as soon as you save them.');
     await plan.getByRole('button', { name: 'Edit “Audit”' }).click();
     await plan.getByLabel('Title').fill('Security audit');
     await plan.getByRole('button', { name: 'Remove “Extra”' }).click();
+    await plan.getByRole('button', { name: 'Add a milestone to the plan' }).click();
+    await plan.getByLabel('Title').fill('Training');
+    await plan.getByLabel('Amount (USD)').fill('300');
+    await plan.getByLabel('Due date').fill(inDays(21));
+    await seeText(plan, '3 changes planned.');
+    await plan.getByRole('button', { name: 'Show changes' }).click();
+    await seeText(plan.getByRole('region', { name: 'Preview of your changes' }), 'Saving applies these changes at once.');
+    await seeText(plan.getByRole('region', { name: 'Preview of your changes' }), /Added\s*Title\s*Training/);
     await plan.getByRole('button', { name: 'Save changes' }).click();
     await seeText(statusRegion(kp), 'The milestones were saved.');
     await milestoneCard(kp, 'Security audit').waitFor();
     await seeText(kp.getByRole('region', { name: /^Refunded or cancelled/ }).getByRole('article', { name: 'Extra' }), 'Cancelled');
     expect(await kp.getByRole('region', { name: /^Pending/ }).getByRole('article', { name: 'Extra' }).count()).toBe(0);
-    await seeText(kp.getByRole('region', { name: 'Payment overview' }), /Agreed total\s*\$2,000\.00/);
+    await milestoneCard(kp, 'Training').waitFor();
+    await seeText(kp.getByRole('region', { name: 'Payment overview' }), /Agreed total\s*\$2,300\.00/);
 
     // The contractor submits Onboarding with a file; a file of a refused type never leaves the phone.
     const cp = contractor.page;
