@@ -331,6 +331,12 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
       await seeText(dialog, /Card\s*Test card that always pays/);
       await seeText(dialog, 'What happens next');
       await checkPage(c, `payment confirmation at ${width}`, 'confirm-payment');
+      // A modal: focus starts on Cancel (a stray Enter moves no money), Escape cancels, focus returns to Pay.
+      expect(await focusedText(c)).toBe('Cancel');
+      await c.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden' });
+      await c.waitForFunction(() => document.activeElement?.textContent === 'Pay $420.00');
+      await row(c).getByRole('button', { name: 'Pay $420.00' }).click();
       await dialog.getByRole('button', { name: 'Cancel' }).click();
       await dialog.waitFor({ state: 'hidden' });
       expect((await client.api.get(`/v1/payments?contractId=${k.id}`)).body.data[0].status).toBe('draft');
