@@ -39,6 +39,7 @@ const EnvSchema = z.object({
   TRANCHE_WEBHOOK_ALLOW_PRIVATE: z.enum(['0', '1']).default('0'),
   LIVE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   LIVE_STREAMS_PER_USER: z.coerce.number().int().min(1).max(100).default(5),
+  TRANCHE_PROVIDER_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(8000),
 });
 
 export type Config = {
@@ -68,6 +69,8 @@ export type Config = {
   webhookAllowPrivate: boolean;
   /** GET /v1/events: a comment line this often keeps proxies from closing idle streams; open streams per user and process. */
   live: { heartbeatMs: number; streamsPerUser: number };
+  /** How long a command (fund, pay) waits for the payment provider's answer after commit before answering 202. */
+  providerWaitMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -102,5 +105,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uploadQuota: { files: e.UPLOAD_FILES_PER_DAY, bytes: e.UPLOAD_BYTES_PER_DAY },
     webhookAllowPrivate: e.TRANCHE_WEBHOOK_ALLOW_PRIVATE === '1',
     live: { heartbeatMs: e.LIVE_HEARTBEAT_MS, streamsPerUser: e.LIVE_STREAMS_PER_USER },
+    providerWaitMs: e.TRANCHE_PROVIDER_WAIT_MS,
   };
 }

@@ -8,6 +8,7 @@ import type { UseCaseCtx } from './usecases/context.ts';
 import { createContract } from './usecases/create-contract.ts';
 import { createToken, createUser } from './usecases/create-user.ts';
 import { fundMilestone } from './usecases/fund-milestone.ts';
+import { awaitOperations } from './usecases/payments/perform-operation.ts';
 import { respondToContract } from './usecases/respond-to-contract.ts';
 import { submitMilestone } from './usecases/submit-milestone.ts';
 
@@ -28,14 +29,16 @@ export async function seedDemo(db: Db, platformId: string, clock: Clock, provide
   if (existing) return { created: false as const };
   const deps = { clock, provider };
   const as = (userId: string | null) => ({ platformId, userId, viaAdmin: false, key: `seed:${userId}` });
-  return db.tx(async (tx) => {
+  const operations: string[] = [];
+  const seeded = await db.tx(async (tx) => {
+    operations.length = 0;
     const client = await createUser(tx, platformId, { email: DEMO_CLIENT, name: 'Casey Client', password: DEMO_PASSWORD }, now);
     const contractor = await createUser(tx, platformId, { email: DEMO_CONTRACTOR, name: 'Dana Contractor', password: DEMO_PASSWORD }, now);
     await tx.query("UPDATE users SET default_payment_method = 'pm_card_ok' WHERE id = $1", [client.id]);
     const clientToken = await createToken(tx, platformId, client.id, 'demo', now);
     const contractorToken = await createToken(tx, platformId, contractor.id, 'demo', now);
-    const c: UseCaseCtx = { tx, principal: as(client.id), deps, now };
-    const k: UseCaseCtx = { tx, principal: as(contractor.id), deps, now };
+    const c: UseCaseCtx = { tx, principal: as(client.id), deps, now, operations };
+    const k: UseCaseCtx = { tx, principal: as(contractor.id), deps, now, operations };
 
     // 1. Seed 001: sequential escrow, one milestone funded and submitted, the next one upcoming.
     const app = await createContract(c, {
@@ -53,8 +56,8 @@ export async function seedDemo(db: Db, platformId: string, clock: Clock, provide
     });
     await respondToContract(k, app.id, 'activate');
     const [first] = await tx.query<{ id: string }>('SELECT id FROM milestones WHERE contract_id = $1 ORDER BY position LIMIT 1', [app.id]);
+    // Funded after commit (the card is charged outside the transaction), submitted below.
     await fundMilestone(c, first!.id, {});
-    await submitMilestone(k, first!.id, { note: 'Wireframes are in the shared folder.' });
 
     // 2. Seed 000: company-managed, no escrow: approved work waits as a draft payment.
     const ops = await createContract(c, { title: 'Monthly content writing', clientId: client.id, contractorId: contractor.id, type: 'fixed', currency: 'EUR', policy: 'company_managed' });
@@ -74,6 +77,10 @@ export async function seedDemo(db: Db, platformId: string, clock: Clock, provide
       policy: 'contractor_creates',
       milestones: [{ title: 'Audit report', amount: 300000, dueDate: dateIn(now, 21) }],
     });
-    return { created: true as const, client, contractor, clientToken: clientToken.token, contractorToken: contractorToken.token };
+    return { created: true as const, client, contractor, clientToken: clientToken.token, contractorToken: contractorToken.token, funded: first!.id };
   });
+  await awaitOperations(db, deps, operations, false);
+  const { funded, ...out } = seeded;
+  await db.tx((tx) => submitMilestone({ tx, principal: as(out.contractor.id), deps, now }, funded, { note: 'Wireframes are in the shared folder.' }));
+  return out;
 }

@@ -12,6 +12,8 @@ import { buildApp, type App } from './http/app.ts';
 import { WebhookLane } from './jobs/webhook-lane.ts';
 import { startWorker, type WorkerDeps } from './jobs/worker.ts';
 import { createMailer } from './notify/email.ts';
+import { finishDueOperations } from './usecases/payments/perform-operation.ts';
+import type { Deps } from './usecases/context.ts';
 import { SandboxProvider } from './payments/sandbox.ts';
 import type { PaymentProvider } from './payments/provider.ts';
 
@@ -51,7 +53,8 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
   if (admin.envRevoked) log.warn('TRANCHE_ADMIN_TOKEN names a revoked admin token; it stays revoked: set it to a live one');
 
   const provider = opts.provider ?? new SandboxProvider();
-  const deps = { clock, provider };
+  const deps: Deps = { clock, provider, providerWaitMs: config.providerWaitMs };
+  await recoverProviderOperations(db, deps, log);
   const workerLog = log.child({ component: 'worker' });
   const webhooks = new WebhookLane(db, { clock, log: workerLog, allowPrivate: config.webhookAllowPrivate });
   const workerDeps: WorkerDeps = { ...deps, mailer: createMailer(config.smtpUrl, config.mailFrom), log: workerLog, webhooks };
@@ -84,4 +87,20 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
         await db.close();
       })()),
   };
+}
+
+/**
+ * Start-up: the provider calls a crash cut off between commit and call are made now (same
+ * idempotency keys, so never twice), before any request is served; then the answers of
+ * requests that died waiting for them become their provisional ones (202) for a retry to replay.
+ */
+async function recoverProviderOperations(db: Db, deps: Deps, log: Logger): Promise<void> {
+  const finished = await finishDueOperations(db, deps, { pendingOnly: true });
+  const [{ n } = { n: 0 }] = await db.query<{ n: number }>(
+    `WITH answered AS (
+       UPDATE idempotency_keys SET status_code = provisional_status, provisional_status = NULL
+       WHERE status_code = 0 AND provisional_status IS NOT NULL RETURNING 1)
+     SELECT count(*)::int AS n FROM answered`,
+  );
+  if (finished || n) log.info({ operations: finished, answers: n }, 'provider operations left by a crash finished');
 }

@@ -43,6 +43,8 @@ export const ID_PREFIXES = {
   organization: 'org',
   invitation: 'oinv',
   review: 'rev',
+  operation: 'pop',
+  payout: 'po',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -186,6 +186,8 @@ function step(
       if (e) return fail(e);
       if (!contractOpen) return fail(invalidState('contract', ctx.contractStatus));
       if (!EDITABLE.includes(m.status)) return fail(wrongState(m, `a ${m.status} milestone can no longer be edited`));
+      // A deposit on its way charges the amount as it was.
+      if (m.fundingPending) return fail(new AppError('funding_pending', undefined, { state: m.status }));
       const role = actor.role as Role;
       if (m.status === 'proposed') {
         // Editing the other side's proposal is a counter-proposal: it now waits for them.

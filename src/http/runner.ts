@@ -1,11 +1,24 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Db, Tx } from '../db/client.ts';
+import type { Db, Queryable, Tx } from '../db/client.ts';
 import { AppError } from '../domain/errors.ts';
 import type { Deps, Principal, UseCaseCtx } from '../usecases/context.ts';
+import type { OperationRow } from '../usecases/payments/operations.ts';
+import { awaitOperations } from '../usecases/payments/perform-operation.ts';
 import { sendProblem, toProblem, type Problem } from './problem.ts';
 
-export type Answer = { status: number; body: unknown };
+export type Answer = {
+  status: number;
+  body: unknown;
+  /**
+   * For a command that answers with the provider's outcome: after commit, once the command's
+   * provider operations were made (or the wait budget ran out), the final answer. `status` and
+   * `body` are then the provisional answer (202), replayed if the process dies before the final one.
+   */
+  afterCommit?: (q: Queryable, operations: OperationRow[]) => Promise<Answer>;
+  /** The final answer tells the provider's outcome (fund, pay): the bookings then notify nobody of it. */
+  tellsOutcome?: boolean;
+};
 export type Handler<R extends FastifyRequest> = (ctx: UseCaseCtx, req: R) => Promise<Answer>;
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
@@ -63,11 +76,28 @@ export function createRunner(db: Db, deps: Deps) {
     try {
       const principal = principalOf(req);
       const now = deps.clock.now();
-      const exec = (tx: Tx) => fn({ tx, principal, deps, now }, req);
+      // Provider operations the command requested; a retried transaction starts the list again.
+      const operations: string[] = [];
+      const exec = (tx: Tx) => {
+        operations.length = 0;
+        return fn({ tx, principal, deps, now, operations }, req);
+      };
+      // After commit: the provider calls, then the final answer of a command that waits for them.
+      const finish = async (a: Answer): Promise<Answer> => {
+        if (operations.length === 0) return a.afterCommit ? a.afterCommit(db, []) : a;
+        const ops = await awaitOperations(db, { ...deps, log: req.log }, [...operations], a.tellsOutcome === true);
+        if (!a.afterCommit) return a;
+        try {
+          return await a.afterCommit(db, ops);
+        } catch (err) {
+          const problem = toProblem(err, req);
+          return { status: problem.status, body: problem };
+        }
+      };
       // Reads need no transaction: each of their statements is consistent on its own, and the
       // contract page's figures come from single statements. Saves BEGIN/COMMIT round trips.
       if (req.method === 'GET') return send(reply, await exec(readOnly));
-      if (req.method !== 'POST' || key === undefined) return send(reply, await db.tx(exec));
+      if (req.method !== 'POST' || key === undefined) return send(reply, await finish(await db.tx(exec)));
       if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
         throw new AppError('validation_failed', 'Idempotency-Key must be 1–255 visible ASCII characters', {}, [{ field: 'Idempotency-Key', message: 'is not valid' }]);
       }
@@ -80,7 +110,7 @@ export function createRunner(db: Db, deps: Deps) {
           `INSERT INTO idempotency_keys (platform_id, principal, key, request_hash, status_code, created_at)
            VALUES ($1,$2,$3,$4,0,$5)
            ON CONFLICT (platform_id, principal, key) DO UPDATE
-             SET request_hash = EXCLUDED.request_hash, status_code = 0, response_body = NULL, created_at = EXCLUDED.created_at
+             SET request_hash = EXCLUDED.request_hash, status_code = 0, response_body = NULL, provisional_status = NULL, created_at = EXCLUDED.created_at
              WHERE idempotency_keys.created_at < $6
            RETURNING 1`,
           [...ids, hash, now, new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS)],
@@ -90,12 +120,24 @@ export function createRunner(db: Db, deps: Deps) {
           return null;
         }
         const a = await exec(tx);
-        await tx.query('UPDATE idempotency_keys SET status_code = $4, response_body = $5 WHERE platform_id = $1 AND principal = $2 AND key = $3', [...ids, a.status, JSON.stringify(a.body ?? null)]);
+        // A command waiting for the provider keeps the key "in progress" (status 0) until its
+        // final answer; its provisional one is what start-up replays if the process dies first.
+        const provisional = a.tellsOutcome === true && operations.length > 0;
+        await tx.query('UPDATE idempotency_keys SET status_code = $4, response_body = $5, provisional_status = $6 WHERE platform_id = $1 AND principal = $2 AND key = $3', [
+          ...ids, provisional ? 0 : a.status, JSON.stringify(a.body ?? null), provisional ? a.status : null,
+        ]);
         return a;
       });
       if (replay) return sendReplay(reply, replay, hash);
       if (!answer) throw new AppError('idempotency_in_progress', 'a request with this Idempotency-Key is still running; retry shortly');
-      return send(reply, answer);
+      const final = await finish(answer);
+      if (answer.tellsOutcome && operations.length > 0) {
+        const body = final.status >= 400 ? { ...(final.body as object), instance: req.url, requestId: req.id } : final.body;
+        await db.query('UPDATE idempotency_keys SET status_code = $4, response_body = $5, provisional_status = NULL WHERE platform_id = $1 AND principal = $2 AND key = $3', [
+          ...ids, final.status, JSON.stringify(body ?? null),
+        ]);
+      }
+      return send(reply, final);
     } catch (err) {
       const problem = toProblem(err, req);
       if (req.method === 'POST' && typeof key === 'string' && KEY_PATTERN.test(key) && req.principal && shouldRemember(problem)) {
@@ -143,6 +185,10 @@ function send(reply: FastifyReply, a: Answer) {
 function sendReplay(reply: FastifyReply, stored: StoredAnswer, hash: string) {
   if (stored.request_hash !== hash) {
     return sendProblem(reply, toProblem(new AppError('idempotency_key_reused', 'this Idempotency-Key was used with a different request'), reply.request));
+  }
+  // The first request is still waiting for the provider's answer.
+  if (stored.status_code === 0) {
+    return sendProblem(reply, toProblem(new AppError('idempotency_in_progress', 'a request with this Idempotency-Key is still waiting for the payment provider; retry shortly'), reply.request));
   }
   reply.header('idempotent-replayed', 'true');
   const body = stored.response_body as Record<string, unknown> | null;

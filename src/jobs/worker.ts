@@ -5,7 +5,8 @@ import { resolveUnansweredDispute } from '../usecases/disputes.ts';
 import { escalateUnansweredRefundRequest } from '../usecases/refund-requests.ts';
 import { createWeeklyInvoices } from '../usecases/hourly/invoicing.ts';
 import { payScheduledInvoices, retryPastDueInvoice, settleInvoiceCharge } from '../usecases/hourly/pay-invoice.ts';
-import { autoApprove, RetryLater, settleFunding, settlePayment, warnAutoApproval } from '../usecases/settle-charges.ts';
+import { autoApprove, RetryLater, settleFunding, warnAutoApproval } from '../usecases/settle-charges.ts';
+import { awaitOperations, finishDueOperations } from '../usecases/payments/perform-operation.ts';
 import { sendEmailJob, type Mailer } from '../notify/email.ts';
 import { sendMessageDigest } from '../usecases/conversation/send-message-digest.ts';
 import { revealReviews } from '../usecases/reviews.ts';
@@ -21,7 +22,6 @@ export const backoffMs = (attempts: number) => Math.min(3_600_000, 1000 * 2 ** a
 /** Jobs that change state run inside the claiming transaction, so they happen exactly once. */
 const STATE_JOBS: Record<string, (ctx: UseCaseCtx, p: Record<string, unknown>, job: JobRow) => Promise<string>> = {
   settle_funding: (ctx, p) => settleFunding(ctx, String(p.fundingId)),
-  settle_payment: (ctx, p) => settlePayment(ctx, String(p.paymentId)),
   auto_approve: (ctx, p) => autoApprove(ctx, String(p.milestoneId), Number(p.submission)),
   auto_approve_warning: (ctx, p) => warnAutoApproval(ctx, String(p.milestoneId), Number(p.submission), String(p.dueAt)),
   dispute_timeout: async (ctx, p) => resolveUnansweredDispute(ctx, String(p.disputeId)),
@@ -60,6 +60,8 @@ export type Lane = 'state' | 'email' | 'all';
 export async function runDueJobs(db: Db, deps: WorkerDeps, max = 500, lane: Lane = 'all'): Promise<{ ran: number; failed: number }> {
   let ran = 0;
   let failed = 0;
+  // Provider operations due again: charges to settle, calls a crash or a silent provider left open.
+  if (lane !== 'email') await finishDueOperations(db, deps);
   while (ran + failed < max) {
     const now = deps.clock.now();
     const outcome = await runOne(db, deps, now, lane);
@@ -83,8 +85,10 @@ async function claim(tx: Tx, now: Date, lane: Lane): Promise<JobRow | undefined>
 async function runOne(db: Db, deps: WorkerDeps, now: Date, lane: Lane): Promise<'none' | 'ok' | 'failed'> {
   let delivery: JobRow | undefined;
   let failure: { job: JobRow; error: unknown } | undefined;
+  const operations: string[] = [];
   const result = await db
     .tx(async (tx) => {
+      operations.length = 0;
       const job = await claim(tx, now, lane);
       if (!job) return 'none' as const;
       if (DELIVERY_JOBS.has(job.kind)) {
@@ -98,7 +102,7 @@ async function runOne(db: Db, deps: WorkerDeps, now: Date, lane: Lane): Promise<
         await tx.query("UPDATE jobs SET status = 'dead', last_error = 'unknown job kind', updated_at = $2 WHERE id = $1", [job.id, now]);
         return 'failed' as const;
       }
-      const ctx: UseCaseCtx = { tx, principal: systemPrincipal(job.platform_id), deps, now };
+      const ctx: UseCaseCtx = { tx, principal: systemPrincipal(job.platform_id), deps, now, operations };
       try {
         await tx.query('SAVEPOINT job');
         const note = await handler(ctx, job.payload, job);
@@ -107,6 +111,7 @@ async function runOne(db: Db, deps: WorkerDeps, now: Date, lane: Lane): Promise<
         return 'ok' as const;
       } catch (error) {
         await tx.query('ROLLBACK TO SAVEPOINT job');
+        operations.length = 0;
         failure = { job, error };
         await reschedule(tx, job, error, now);
         return 'failed' as const;
@@ -117,6 +122,8 @@ async function runOne(db: Db, deps: WorkerDeps, now: Date, lane: Lane): Promise<
       return 'failed' as const;
     });
   if (failure && !(failure.error instanceof RetryLater)) deps.log.warn({ job: failure.job.id, kind: failure.job.kind, err: failure.error }, 'job failed; will retry');
+  // The provider calls the job's commands requested, made now that they are committed.
+  if (operations.length > 0 && result === 'ok') await awaitOperations(db, deps, operations, false);
   if (delivery) return deliver(db, deps, delivery, now);
   return result;
 }

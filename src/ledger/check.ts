@@ -158,6 +158,18 @@ export async function checkLedger(q: Queryable, platformId: string): Promise<Led
        OR pm.escrow <> i.paid_from_escrow OR pm.card <> i.charged
        OR (i.status = 'paid' AND i.paid_from_escrow + i.charged <> i.amount_due))`, [platformId]));
 
+  // 11. Provider operations agree with the ledger: every succeeded operation has exactly one
+  //     journal entry booking the provider's movement (its entry reference, in its contract or
+  //     payout book), and an operation still waiting for its answer has none.
+  add(11, 'succeeded provider operation without exactly one journal entry', await q.query(
+    `SELECT o.id AS "operationId", o.operation, o.purpose, o.entry_reference AS "entryReference", COUNT(e.id)::int AS entries
+     FROM provider_operations o LEFT JOIN journal_entries e ON e.platform_id = o.platform_id AND e.reference = o.entry_reference
+     WHERE o.platform_id = $1 AND o.status = 'succeeded'
+     GROUP BY o.id, o.operation, o.purpose, o.entry_reference HAVING COUNT(e.id) <> 1`, [platformId]));
+  add(11, 'pending provider operation already booked', await q.query(
+    `SELECT o.id AS "operationId", o.entry_reference AS "entryReference" FROM provider_operations o
+     WHERE o.platform_id = $1 AND o.status = 'pending' AND o.entry_reference IS NOT NULL`, [platformId]));
+
   const [counts] = await q.query<{ entries: number; postings: number }>(
     'SELECT (SELECT COUNT(*) FROM journal_entries WHERE platform_id = $1)::int AS entries, (SELECT COUNT(*) FROM postings WHERE platform_id = $1)::int AS postings',
     [platformId],

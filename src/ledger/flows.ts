@@ -68,3 +68,20 @@ export function escrowTransferPostings(
     { source: funding, destination: Accounts.world(), amount: m.excess + m.excessFeeBack },
   ];
 }
+
+/**
+ * An escrow refund, first half (in the command's transaction): the escrow and the matching share
+ * of the client fee go back to the client's funding account, where they wait for the provider.
+ */
+export function refundToClientPostings(p: Parties, milestoneId: string, amount: number, clientFeeBack: number): Posting[] {
+  const funding = Accounts.clientFunding(p.clientId);
+  return [
+    { source: Accounts.escrow(p.contractId, milestoneId), destination: funding, amount },
+    { source: Accounts.clientFees(), destination: funding, amount: clientFeeBack },
+  ];
+}
+
+/** Second half, with the provider's answer: the refund left for the client's card. */
+export function refundPaidPostings(p: Pick<Parties, 'clientId'>, amount: number): Posting[] {
+  return [{ source: Accounts.clientFunding(p.clientId), destination: Accounts.world(), amount }];
+}

@@ -24,6 +24,7 @@ export const EVENT_KINDS = [
   'milestone.rejected',
   'milestone.released',
   'milestone.refunded',
+  'milestone.refund_failed',
   'payment.created',
   'payment.paid',
   'payment.approval_pending',
@@ -105,6 +106,7 @@ export function describe(kind: EventKind, d: EventData, contractTitle: string): 
     case 'milestone.rejected': return t(`Milestone ${name(d)} sent back`, `${name(d)} ${on} was rejected: ${d.reason ?? ''}`);
     case 'milestone.released': return t(`Payment released for ${name(d)}`, `${money(d)} was released for ${name(d)} ${on}.`);
     case 'milestone.refunded': return t(`Escrow refunded for ${name(d)}`, `${money(d)} was refunded for ${name(d)} ${on}.`);
+    case 'milestone.refund_failed': return t(`Refund for ${name(d)} failed`, `The payment provider refused the refund of ${money(d)} for ${name(d)} ${on}; the platform will return it another way.`);
     case 'payment.created': return t('Draft payment created', `A draft payment of ${money(d)} was created ${on}.`);
     case 'payment.paid': return t('Payment sent', `A payment of ${money(d)} was paid ${on}.`);
     case 'payment.approval_pending': return t('Payment needs a second approval', `A payment of ${money(d)} ${on} was paid by one member; another member must pay it too before the card is charged.`);

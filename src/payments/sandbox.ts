@@ -5,7 +5,8 @@ import { PaymentDeclinedError, type PaymentProvider } from './provider.ts';
  * Deterministic sandbox provider shipped with the product (and used by the tests):
  * `pm_card_ok` succeeds, `pm_card_declined` is declined at once, `pm_card_fails_later` is
  * accepted as pending and fails when settled. Stateless: the outcome is encoded in the charge
- * reference, so a restart or a second process answers the same.
+ * reference, so a restart or a second process answers the same (and a call repeated with the
+ * same idempotency key is the same charge).
  */
 export const SANDBOX_METHODS = ['pm_card_ok', 'pm_card_declined', 'pm_card_fails_later'] as const;
 
@@ -30,6 +31,11 @@ export class SandboxProvider implements PaymentProvider {
 
   async refund(req: { idempotencyKey: string }) {
     return { reference: ref('re', req.idempotencyKey, 'ok') };
+  }
+
+  /** Pays out to the contractor's (imaginary) bank: always accepted, settled at once. */
+  async payout(req: { idempotencyKey: string }) {
+    return { status: 'succeeded' as const, reference: ref('po', req.idempotencyKey, 'ok') };
   }
 
   async settle(reference: string) {

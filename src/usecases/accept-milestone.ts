@@ -1,7 +1,8 @@
 import { AppError } from '../domain/errors.ts';
 import type { UseCaseCtx } from './context.ts';
 import { recordEvent } from './record.ts';
-import { applyMilestoneCommand, runMilestoneCommand, type CommandResult } from './run-milestone-command.ts';
+import { requestFunding } from './payments/funding.ts';
+import { runMilestoneCommand, type CommandResult } from './run-milestone-command.ts';
 
 /**
  * The other party accepts a proposed milestone. Under `fundingTrigger: on_acceptance` the
@@ -26,12 +27,14 @@ export async function chargeOnAcceptance(ctx: UseCaseCtx, accepted: CommandResul
     return accepted;
   }
   try {
-    return await applyMilestoneCommand(ctx, contract, accepted.milestone, 'client', { type: 'fund' }, {
+    // The charge is made after commit; its answer funds the milestone, or tells both parties it failed.
+    const requested = await requestFunding(ctx, contract, accepted.milestone, 'client', {
       event: 'milestone.funded',
       // The charge is the system's doing, not the caller's: both parties are told.
       eventActor: 'system',
       data: { trigger: 'on_acceptance' },
     });
+    return { ...accepted, milestone: requested.milestone };
   } catch (e) {
     if (!(e instanceof AppError) || e.status >= 500) throw e;
     // The acceptance stands; the charge did not happen. Nothing of the charge was written.

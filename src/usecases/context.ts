@@ -20,7 +20,22 @@ export type Principal = {
 
 export const isPlatformAdmin = (p: Principal) => p.viaAdmin && p.userId === null;
 
-export type Deps = { clock: Clock; provider: PaymentProvider };
+export type Deps = {
+  clock: Clock;
+  provider: PaymentProvider;
+  /** How long a request waits for the provider's answer after commit before answering 202 (default 8 s). */
+  providerWaitMs?: number;
+};
 
 /** Everything a use case needs: the open transaction, the caller, the time and the ports. */
-export type UseCaseCtx = { tx: Tx; principal: Principal; deps: Deps; now: Date };
+export type UseCaseCtx = {
+  tx: Tx;
+  principal: Principal;
+  deps: Deps;
+  now: Date;
+  /**
+   * Provider operations the command requested (payments/operations.ts): the caller makes them
+   * after commit. Without it (a test calling a use case alone) the worker finishes them.
+   */
+  operations?: string[];
+};

@@ -1,7 +1,13 @@
+import { loadMilestone } from './access.ts';
 import type { UseCaseCtx } from './context.ts';
-import { runMilestoneCommand } from './run-milestone-command.ts';
+import { requestFunding } from './payments/funding.ts';
 
-/** The client moves the milestone's amount into escrow by charging a payment method. */
+/**
+ * The client moves the milestone's amount into escrow by charging a payment method. The
+ * charge is made after commit (payments/funding.ts): the result's `operationId` tells the
+ * caller which provider answer the deposit waits for.
+ */
 export async function fundMilestone(ctx: UseCaseCtx, milestoneId: string, input: { paymentMethod?: string; expectedVersion?: number }) {
-  return runMilestoneCommand(ctx, milestoneId, { type: 'fund' }, { event: 'milestone.funded', paymentMethod: input.paymentMethod, expectedVersion: input.expectedVersion });
+  const { contract, milestone, role } = await loadMilestone(ctx, milestoneId, true);
+  return requestFunding(ctx, contract, milestone, role, { paymentMethod: input.paymentMethod, expectedVersion: input.expectedVersion });
 }

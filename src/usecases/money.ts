@@ -3,12 +3,11 @@ import type { MilestoneRow } from '../db/repos/milestones.ts';
 import { AppError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { MilestoneState, MoneyEffect } from '../domain/milestone-machine.ts';
-import { cumulativeFee, cumulativeShare, feeOf } from '../domain/money.ts';
-import { fundingPostings, refundPostings, releasePostings, type Parties } from '../ledger/flows.ts';
+import { cumulativeFee, cumulativeShare } from '../domain/money.ts';
+import { fundingPostings, refundPostings, refundToClientPostings, releasePostings, type Parties } from '../ledger/flows.ts';
 import { postEntry } from '../ledger/postings.ts';
-import { PaymentDeclinedError } from '../payments/provider.ts';
 import type { UseCaseCtx } from './context.ts';
-import { enqueueJob } from './record.ts';
+import { requestOperation } from './payments/operations.ts';
 
 export const partiesOf = (c: ContractRow): Parties => ({ contractId: c.id, clientId: c.client_id, contractorId: c.contractor_id });
 
@@ -19,7 +18,12 @@ export type EffectOptions = {
   paymentMethod?: string;
   /** What a release is called in the payments list. */
   paymentKind?: PaymentKind;
+  /** For a fund transition: the provider's answer to its charge (booked after commit by payments/funding.ts). */
+  charge?: BookedCharge;
 };
+
+/** A charge the provider accepted: at once (`succeeded`) or to settle later (`pending`). */
+export type BookedCharge = { reference: string; status: 'succeeded' | 'pending'; paymentMethod: string; fee: number };
 
 export type EffectOutcome = {
   state: MilestoneState;
@@ -48,8 +52,9 @@ export async function resolvePaymentMethod(ctx: UseCaseCtx, contract: ContractRo
 }
 
 /**
- * Turns a transition's money effects into provider calls, ledger entries and payment rows,
- * inside the caller's transaction. A declined card throws before anything is written.
+ * Turns a transition's money effects into ledger entries, payment rows and provider operations,
+ * inside the caller's transaction. No provider is called here: a refund is an operation made
+ * after commit, and a charge arrives already answered (`opts.charge`).
  */
 export async function applyMoneyEffects(
   ctx: UseCaseCtx,
@@ -70,37 +75,26 @@ export async function applyMoneyEffects(
   for (const eff of effects) {
     switch (eff.type) {
       case 'charge': {
-        const method = await resolvePaymentMethod(ctx, contract, opts.paymentMethod);
-        // A charge always covers the milestone's whole amount, and a milestone is charged again
-        // only after the earlier charge was reversed in full, fee included: there is no split
-        // to round on. Partial refunds take the fee back with cumulativeShare below.
-        const fee = feeOf(eff.amount, contract.policy.platformFee.clientBps);
-        let result;
-        try {
-          result = await ctx.deps.provider.charge({
-            amount: eff.amount + fee,
-            currency: contract.currency,
-            paymentMethod: method,
-            // Stable for a retry of the same command on the same milestone version.
-            idempotencyKey: `fund:${before.id}:v${before.version}`,
-            description: `Escrow for ${before.title}`,
-          });
-        } catch (e) {
-          if (e instanceof PaymentDeclinedError) throw new AppError('payment_declined', 'the card was declined', { declineCode: e.declineCode });
-          throw e;
-        }
+        // The provider's answer, booked after commit (payments/funding.ts): a charge is never
+        // made here, inside the transaction. A charge always covers the milestone's whole
+        // amount, and a milestone is charged again only after the earlier charge was reversed in
+        // full, fee included: there is no split to round on. Partial refunds take the fee back
+        // with cumulativeShare below.
+        const charge = opts.charge;
+        if (!charge) throw new Error('a charge is booked with the provider’s answer: request it with requestFunding');
+        const fee = charge.fee;
         const fundingId = newId('funding');
         await ctx.tx.query(
           `INSERT INTO fundings (id, platform_id, contract_id, milestone_id, amount, client_fee, currency, payment_method, provider_ref, status, created_at, updated_at)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`,
-          [fundingId, contract.platform_id, contract.id, before.id, eff.amount, fee, contract.currency, method, result.reference, result.status, ctx.now],
+          [fundingId, contract.platform_id, contract.id, before.id, eff.amount, fee, contract.currency, charge.paymentMethod, charge.reference, charge.status, ctx.now],
         );
-        await postEntry(ctx.tx, { ...base, kind: 'escrow_funding', reference: `charge:${result.reference}`, postings: fundingPostings(parties, before.id, eff.amount, fee) });
+        await postEntry(ctx.tx, { ...base, kind: 'escrow_funding', reference: `charge:${charge.reference}`, postings: fundingPostings(parties, before.id, eff.amount, fee) });
         feeCharged += fee;
-        if (result.status === 'pending') {
+        // Accepted, to settle later: the worker asks the provider (the operation stays processing).
+        if (charge.status === 'pending') {
           out.fundingPending = true;
           out.state.fundingPending = true;
-          await enqueueJob(ctx, { kind: 'settle_funding', payload: { fundingId }, platformId: contract.platform_id, contractId: contract.id, dedupeKey: `settle:${fundingId}` });
         }
         break;
       }
@@ -124,20 +118,27 @@ export async function applyMoneyEffects(
           `SELECT id, provider_ref FROM fundings WHERE milestone_id = $1 AND status = $2 ORDER BY id DESC LIMIT 1`,
           [before.id, eff.type === 'refund' ? 'succeeded' : 'pending'],
         );
-        let reference: string;
         if (eff.type === 'refund') {
-          const r = await ctx.deps.provider.refund({
-            chargeReference: funding?.provider_ref ?? 'none',
+          // The escrow goes back to the client's funding account now; the provider returns it to
+          // the card after commit, and that answer books funding → world (payments/refunds.ts).
+          const operationId = await requestOperation(ctx, {
+            operation: 'refund',
+            purpose: 'refund',
+            platformId: contract.platform_id,
+            contractId: contract.id,
+            milestoneId: before.id,
             amount: eff.amount + feeBack,
             currency: contract.currency,
             idempotencyKey: `refund:${before.id}:v${before.version}`,
+            chargeReference: funding?.provider_ref ?? null,
+            details: { clientId: contract.client_id, amount: eff.amount, feeBack },
           });
-          reference = `refund:${r.reference}`;
+          await postEntry(ctx.tx, { ...base, kind: 'escrow_refund', reference: `refund:${operationId}`, postings: refundToClientPostings(parties, before.id, eff.amount, feeBack) });
         } else {
           if (funding) await ctx.tx.query("UPDATE fundings SET status = 'failed', updated_at = $2 WHERE id = $1", [funding.id, ctx.now]);
-          reference = `reversal:${funding?.provider_ref ?? before.id + ':' + before.version}`;
+          const reference = `reversal:${funding?.provider_ref ?? before.id + ':' + before.version}`;
+          await postEntry(ctx.tx, { ...base, kind: 'charge_reversal', reference, postings: refundPostings(parties, before.id, eff.amount, feeBack) });
         }
-        await postEntry(ctx.tx, { ...base, kind: eff.type === 'refund' ? 'escrow_refund' : 'charge_reversal', reference, postings: refundPostings(parties, before.id, eff.amount, feeBack) });
         feeRefunded += feeBack;
         break;
       }

@@ -5,11 +5,11 @@ import { AppError, forbidden, invalidState, notFound } from '../domain/errors.ts
 import { feeOf } from '../domain/money.ts';
 import { directPaymentPostings } from '../ledger/flows.ts';
 import { postEntry } from '../ledger/postings.ts';
-import { PaymentDeclinedError } from '../payments/provider.ts';
 import { partyRole } from './access.ts';
 import type { UseCaseCtx } from './context.ts';
 import { partiesOf, resolvePaymentMethod } from './money.ts';
-import { enqueueJob, recordEvent } from './record.ts';
+import { nextAttempt, requestOperation } from './payments/operations.ts';
+import { recordEvent } from './record.ts';
 
 export type PaymentRow = {
   id: string;
@@ -83,31 +83,31 @@ async function approveFirst(ctx: UseCaseCtx, contract: ContractRow, p: PaymentRo
   return row!;
 }
 
+/**
+ * First phase of a payment's card charge (in the command's transaction): the charge is written
+ * as a provider operation, made after commit, and the payment is `processing` until its answer
+ * is booked (payments/direct-payment.ts). Neither its version nor anything else changes: a
+ * decline puts the status back and leaves the payment as it was.
+ */
 async function payOne(ctx: UseCaseCtx, contract: ContractRow, p: PaymentRow, named: string | undefined): Promise<PaymentRow> {
   const method = await resolvePaymentMethod(ctx, contract, named);
   const clientFee = feeOf(p.amount, contract.policy.platformFee.clientBps);
-  let charge;
-  try {
-    charge = await ctx.deps.provider.charge({
-      amount: p.amount + clientFee,
-      currency: p.currency,
-      paymentMethod: method,
-      idempotencyKey: `pay:${p.id}:v${p.version}`,
-      description: `Payment ${p.id}`,
-    });
-  } catch (e) {
-    if (e instanceof PaymentDeclinedError) throw new AppError('payment_declined', `the card was declined for payment ${p.id}`, { declineCode: e.declineCode, paymentId: p.id });
-    throw e;
-  }
-  if (charge.status === 'pending') {
-    const [row] = await ctx.tx.query<PaymentRow>(
-      "UPDATE payments SET status = 'processing', provider_ref = $2, version = version + 1, updated_at = $3 WHERE id = $1 RETURNING *",
-      [p.id, charge.reference, ctx.now],
-    );
-    await enqueueJob(ctx, { kind: 'settle_payment', payload: { paymentId: p.id }, platformId: p.platform_id, contractId: p.contract_id, dedupeKey: `settle:${p.id}:${charge.reference}` });
-    return row!;
-  }
-  return completePayment(ctx, contract, p, charge.reference, clientFee);
+  const attempt = await nextAttempt(ctx.tx, 'payment', 'subject_id', p.id);
+  await requestOperation(ctx, {
+    operation: 'charge',
+    purpose: 'payment',
+    platformId: p.platform_id,
+    contractId: p.contract_id,
+    milestoneId: p.milestone_id,
+    subjectId: p.id,
+    amount: p.amount + clientFee,
+    currency: p.currency,
+    idempotencyKey: `pay:${p.id}:v${p.version}:${attempt}`,
+    paymentMethod: method,
+    details: { clientFee, previousStatus: p.status, actorId: ctx.principal.userId, clientId: contract.client_id, description: `Payment ${p.id}` },
+  });
+  const [row] = await ctx.tx.query<PaymentRow>("UPDATE payments SET status = 'processing' WHERE id = $1 RETURNING *", [p.id]);
+  return row!;
 }
 
 /** Books a settled card charge for a payment: ledger entry, payment paid, milestone paid. */

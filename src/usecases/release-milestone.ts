@@ -43,7 +43,7 @@ export async function releaseMilestone(ctx: UseCaseCtx, milestoneId: string, inp
 /** The first agreed, unfunded milestone after `m` in the contract's order (locked), or 409 no_next_milestone. */
 async function nextUnfunded(ctx: UseCaseCtx, m: MilestoneRow): Promise<MilestoneRow> {
   const [row] = await ctx.tx.query<{ id: string }>(
-    `SELECT id FROM milestones WHERE contract_id = $1 AND status = 'accepted' AND (position, id) > ($2, $3) ORDER BY position, id LIMIT 1`,
+    `SELECT id FROM milestones WHERE contract_id = $1 AND status = 'accepted' AND NOT funding_pending AND (position, id) > ($2, $3) ORDER BY position, id LIMIT 1`,
     [m.contract_id, m.position, m.id],
   );
   if (!row) {

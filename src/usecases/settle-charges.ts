@@ -1,16 +1,15 @@
 import { findContract } from '../db/repos/contracts.ts';
 import { findMilestone } from '../db/repos/milestones.ts';
 import { AppError } from '../domain/errors.ts';
-import { feeOf } from '../domain/money.ts';
 import type { UseCaseCtx } from './context.ts';
-import { completePayment, type PaymentRow } from './pay-payments.ts';
 import { recordEvent } from './record.ts';
 import { applyMilestoneCommand } from './run-milestone-command.ts';
 
 export class RetryLater extends Error {}
 
 /**
- * Asks the provider how a pending escrow deposit ended. Settled: the milestone's escrow is
+ * Asks the provider how a pending escrow deposit ended (deposits a release moved to the next
+ * milestone, release-milestone.ts; every other deposit is a provider operation). Settled: the milestone's escrow is
  * confirmed. Failed: the hold is reversed in the ledger, the milestone is unfunded again and
  * both parties are told.
  */
@@ -20,6 +19,9 @@ export async function settleFunding(ctx: UseCaseCtx, fundingId: string): Promise
   const contract = (await findContract(ctx.tx, ctx.principal.platformId, peek.contract_id, true))!;
   const [funding] = await ctx.tx.query<{ status: string; provider_ref: string; amount: number }>('SELECT * FROM fundings WHERE id = $1 FOR UPDATE', [fundingId]);
   if (!funding || funding.status !== 'pending') return 'already settled';
+  // Deposits made through provider operations are settled by the worker's operation sweep.
+  const [op] = await ctx.tx.query('SELECT 1 FROM provider_operations WHERE platform_id = $1 AND provider_ref = $2', [contract.platform_id, funding.provider_ref]);
+  if (op) return 'settled by its provider operation';
   const outcome = await ctx.deps.provider.settle(funding.provider_ref);
   if (outcome === 'pending') throw new RetryLater('charge still pending');
   const milestone = (await findMilestone(ctx.tx, contract.platform_id, peek.milestone_id, true))!;
@@ -29,24 +31,6 @@ export async function settleFunding(ctx: UseCaseCtx, fundingId: string): Promise
     return 'succeeded';
   }
   await applyMilestoneCommand(ctx, contract, milestone, 'system', { type: 'funding_failed' }, { event: 'milestone.funding_failed', data: { fundingId } });
-  return 'failed';
-}
-
-/** Same for a direct (no-escrow) payment whose card charge was pending. */
-export async function settlePayment(ctx: UseCaseCtx, paymentId: string): Promise<string> {
-  const [peek] = await ctx.tx.query<PaymentRow>('SELECT * FROM payments WHERE id = $1', [paymentId]);
-  if (!peek) return 'missing';
-  const contract = (await findContract(ctx.tx, ctx.principal.platformId, peek.contract_id, true))!;
-  const [p] = await ctx.tx.query<PaymentRow>('SELECT * FROM payments WHERE id = $1 FOR UPDATE', [paymentId]);
-  if (!p || p.status !== 'processing' || !p.provider_ref) return 'already settled';
-  const outcome = await ctx.deps.provider.settle(p.provider_ref);
-  if (outcome === 'pending') throw new RetryLater('charge still pending');
-  if (outcome === 'succeeded') {
-    await completePayment(ctx, contract, p, p.provider_ref, feeOf(p.amount, contract.policy.platformFee.clientBps));
-    return 'succeeded';
-  }
-  await ctx.tx.query("UPDATE payments SET status = 'failed', version = version + 1, updated_at = $2 WHERE id = $1", [paymentId, ctx.now]);
-  await recordEvent(ctx, contract, { kind: 'milestone.funding_failed', actorRole: 'system', milestoneId: p.milestone_id, data: { paymentId, amount: p.amount, reason: 'card charge failed' } });
   return 'failed';
 }
 

@@ -15,6 +15,7 @@ import type { Principal, UseCaseCtx } from '../../src/usecases/context.ts';
 import { createContract } from '../../src/usecases/create-contract.ts';
 import { createUser } from '../../src/usecases/create-user.ts';
 import { answerMilestoneRequest, requestMilestone } from '../../src/usecases/hourly/milestone-requests.ts';
+import { awaitOperations } from '../../src/usecases/payments/perform-operation.ts';
 import { payInvoice } from '../../src/usecases/hourly/pay-invoice.ts';
 import { deleteTimeEntry, editTimeEntry, logTimeEntry } from '../../src/usecases/hourly/time-entries.ts';
 import { updatePlatform } from '../../src/usecases/platform-settings.ts';
@@ -66,8 +67,16 @@ class World {
     return new World(db);
   }
 
-  run<T>(principal: Principal, fn: (ctx: UseCaseCtx) => Promise<T>): Promise<T> {
-    return this.db.tx((tx) => fn({ tx, principal, deps: this.deps, now: this.clock.now() }));
+  async run<T>(principal: Principal, fn: (ctx: UseCaseCtx) => Promise<T>): Promise<T> {
+    const operations: string[] = [];
+    const out = await this.db.tx((tx) => {
+      operations.length = 0;
+      return fn({ tx, principal, deps: this.deps, now: this.clock.now(), operations });
+    });
+    // As the HTTP runner: the provider calls after commit, and a declined charge is the answer.
+    const ops = await awaitOperations(this.db, this.deps, operations, true);
+    if (ops.some((o) => o.operation === 'charge' && o.status === 'failed')) throw new AppError('payment_declined', 'the card was declined');
+    return out;
   }
 }
 

@@ -24,7 +24,7 @@ import { refundMilestone } from '../../src/usecases/refund-milestone.ts';
 import { rejectMilestone } from '../../src/usecases/reject-milestone.ts';
 import { releaseMilestone } from '../../src/usecases/release-milestone.ts';
 import { respondToContract } from '../../src/usecases/respond-to-contract.ts';
-import { settleFunding } from '../../src/usecases/settle-charges.ts';
+import { awaitOperations, performOperation } from '../../src/usecases/payments/perform-operation.ts';
 import { submitMilestone } from '../../src/usecases/submit-milestone.ts';
 import { aim, Ref, type Cmd, type Observed, type Outcome, type Sequence, type Setup, type Who } from './model-ref.ts';
 
@@ -135,8 +135,17 @@ export class Platform {
   }
 
   /** One command as the HTTP runner runs it: one transaction, the caller's principal. */
-  run<T>(who: Who, fn: (ctx: UseCaseCtx) => Promise<T>): Promise<T> {
-    return this.world.db.tx((tx: Tx) => fn({ tx, principal: this.principal(who), deps: this.world.deps, now: this.world.deps.clock.now() }));
+  async run<T>(who: Who, fn: (ctx: UseCaseCtx) => Promise<T>): Promise<T> {
+    const operations: string[] = [];
+    const out = await this.world.db.tx((tx: Tx) => {
+      operations.length = 0;
+      return fn({ tx, principal: this.principal(who), deps: this.world.deps, now: this.world.deps.clock.now(), operations });
+    });
+    // As the HTTP runner: the provider calls after commit, and a declined charge is the answer.
+    const ops = await awaitOperations(this.world.db, this.world.deps, operations, true);
+    const declined = ops.find((o) => o.operation === 'charge' && o.status === 'failed');
+    if (declined) throw new AppError('payment_declined', 'the card was declined');
+    return out;
   }
 
   /** The platform admin sets the fees, then the creator proposes the contract (which copies them). */
@@ -201,10 +210,10 @@ export class Run {
           await p.run(c.who, (ctx) => fundMilestone(ctx, mid!, { paymentMethod: CARDS[c.card] }));
           break;
         case 'settle': {
-          // What the worker does with a settle_funding job.
-          const [f] = await db.query<{ id: string }>("SELECT id FROM fundings WHERE milestone_id = $1 AND status = 'pending'", [mid]);
-          if (!f) return { ok: false, code: 'no_pending' };
-          await p.run('system', (ctx) => settleFunding(ctx, f.id));
+          // What the worker does with a charge the provider accepted to settle later.
+          const [op] = await db.query<{ id: string }>("SELECT id FROM provider_operations WHERE milestone_id = $1 AND status = 'processing'", [mid]);
+          if (!op) return { ok: false, code: 'no_pending' };
+          await performOperation(db, p.world.deps, op.id);
           break;
         }
         case 'submit':

@@ -74,7 +74,7 @@ describe.skipIf(!engines().includes('postgres'))('crash recovery: kill -9 mid-lo
     const runTag = Date.now().toString(36);
 
     /** Sends the same request (same key, same body) until the server answers it. */
-    async function command(flow: number, step: string, token: string, path: string, body: unknown, expected: number): Promise<any> {
+    async function command(flow: number, step: string, token: string, path: string, body: unknown, expected: number | number[]): Promise<any> {
       const key = `crash-${runTag}-${flow}-${step}`;
       const payload = JSON.stringify(body ?? {});
       const deadline = Date.now() + 150_000;
@@ -97,7 +97,7 @@ describe.skipIf(!engines().includes('postgres'))('crash recovery: kill -9 mid-lo
           continue;
         }
         for (const a of good) {
-          if (a.status !== expected) unexpected.push(`${step} flow ${flow} attempt ${attempt}: ${a.status} ${JSON.stringify(a.body)}`);
+          if (![expected].flat().includes(a.status)) unexpected.push(`${step} flow ${flow} attempt ${attempt}: ${a.status} ${JSON.stringify(a.body)}`);
         }
         if (good.length === 2 && JSON.stringify(good[0]!.body?.id) !== JSON.stringify(good[1]!.body?.id)) {
           unexpected.push(`${step} flow ${flow}: twins answered different resources ${good[0]!.body?.id} / ${good[1]!.body?.id}`);
@@ -121,7 +121,9 @@ describe.skipIf(!engines().includes('postgres'))('crash recovery: kill -9 mid-lo
       // The party who did not propose the contract accepts it.
       await command(f.i, 'activate', f.contractor.token, `/v1/contracts/${c.id}/activate`, null, 200);
       for (const [j, m] of (c.milestones as { id: string }[]).entries()) {
-        await command(f.i, `fund-${j}`, f.client.token, `/v1/milestones/${m.id}/fund`, { paymentMethod: 'pm_card_ok' }, 200);
+        // 202: a fund cut by a kill between its commit and the card charge replays its provisional
+        // answer; the restart made the charge before serving anything, so the release below holds.
+        await command(f.i, `fund-${j}`, f.client.token, `/v1/milestones/${m.id}/fund`, { paymentMethod: 'pm_card_ok' }, [200, 202]);
         await command(f.i, `release-${j}`, f.client.token, `/v1/milestones/${m.id}/release`, { amount: f.partials[j] }, 200);
         await command(f.i, `submit-${j}`, f.contractor.token, `/v1/milestones/${m.id}/submit`, { note: `done ${j}` }, 200);
         await command(f.i, `approve-${j}`, f.client.token, `/v1/milestones/${m.id}/approve`, null, 200);

@@ -173,10 +173,10 @@ describe.each(engines())('disputes and timers on %s', (engine) => {
     expect(resolved.status).toBe(200);
     expect(resolved.body).toMatchObject({ status: 'resolved', resolution: { releaseAmount: 6000, refundAmount: 4000, by: 'admin' } });
     expect(await milestone(p, milestoneId)).toMatchObject({ inEscrow: 0, releasedAmount: 6000, refundedAmount: 4000 });
-    expect((await journalEntries(s, milestoneId)).map((e) => e.kind).sort()).toEqual(['escrow_funding', 'escrow_refund', 'escrow_release']);
+    expect((await journalEntries(s, milestoneId)).map((e) => e.kind).sort()).toEqual(['escrow_funding', 'escrow_refund', 'escrow_release', 'refund_paid']);
     expectProblem(await s.admin.post(`/v1/disputes/${disputeId}/resolve`, split), 409, 'invalid_state');
     await runJobs(s);
-    expect(await journalEntries(s, milestoneId)).toHaveLength(3);
+    expect(await journalEntries(s, milestoneId)).toHaveLength(4);
     const payments = await p.contractor.api.get(`/v1/payments?contractId=${contractId}`);
     expect(payments.body.data.map((x: { amount: number; kind: string; status: string }) => [x.amount, x.kind, x.status])).toEqual([[6000, 'dispute_release', 'paid']]);
     for (const who of [p.client, p.contractor]) expect((await notificationsOf(who.api, 'dispute.resolved', contractId, milestoneId)).length).toBe(1);
@@ -206,7 +206,8 @@ describe.each(engines())('disputes and timers on %s', (engine) => {
     expect(d.body).toMatchObject({ status: 'resolved', resolution: { releaseAmount: 0, refundAmount: 10000, by: 'default:opener_wins' } });
     expect(await milestone(p, milestoneId)).toMatchObject({ status: 'refunded', inEscrow: 0, refundedAmount: 10000, releasedAmount: 0 });
     const entries = await journalEntries(s, milestoneId);
-    expect(entries.map((e) => e.kind)).toEqual(['escrow_funding', 'escrow_refund']);
+    // The refund: escrow back to the client, then the provider's answer (refund_paid).
+    expect(entries.map((e) => e.kind)).toEqual(['escrow_funding', 'escrow_refund', 'refund_paid']);
     for (const who of [p.client, p.contractor]) expect((await notificationsOf(who.api, 'dispute.resolved', contractId, milestoneId)).length).toBe(1);
 
     // Running the jobs again (and later) moves nothing a second time.

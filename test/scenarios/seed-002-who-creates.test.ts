@@ -144,7 +144,7 @@ describe.each(engines())('seed 002 — who creates the milestones on %s', (engin
     const del = await client.api.del(`/v1/milestones/${research!.id}`);
     expect(del.status).toBe(200);
     expect(del.body).toMatchObject({ status: 'cancelled', fundedAmount: 25000, refundedAmount: 25000, releasedAmount: 0, inEscrow: 0 });
-    expect(await journalKindsOf(s, research!.id)).toEqual(['escrow_funding', 'escrow_refund']);
+    expect(await journalKindsOf(s, research!.id)).toEqual(['escrow_funding', 'escrow_refund', 'refund_paid']);
     expect(await overviewOf(client.api, c.id)).toEqual({ total: 20000, inEscrow: 20000, paid: 0, remaining: 0, currency: 'USD' });
     const told = (await notificationsOf(contractor.api)).filter((n) => n.kind === 'milestone.deleted');
     expect(told.map((n) => n.data.milestoneId)).toEqual([research!.id]);

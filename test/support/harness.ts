@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import type { PaymentProvider } from '../../src/payments/provider.ts';
 import { startServer, type Runtime } from '../../src/server.ts';
 import pino from 'pino';
 
@@ -45,7 +46,7 @@ async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void>
 export type TestServer = Runtime & { engine: Engine; api: Api; admin: Client; dataDir: string; databaseUrl: string | null };
 
 /** Starts the real server on a free port, on a fresh database of the given engine. */
-export async function startTestServer(engine: Engine, env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(engine: Engine, env: Record<string, string> = {}, opts: { provider?: PaymentProvider } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tranche-test-'));
   const db = engine === 'postgres' ? await freshDatabase() : null;
   const config = loadConfig({
@@ -60,7 +61,7 @@ export async function startTestServer(engine: Engine, env: Record<string, string
     ...(db ? { DATABASE_URL: db.url } : {}),
     ...env,
   });
-  const rt = await startServer(config, { log: pino({ level: config.logLevel }) });
+  const rt = await startServer(config, { log: pino({ level: config.logLevel }), provider: opts.provider });
   const api = new Api(rt.url);
   return {
     ...rt,

@@ -417,7 +417,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The client accepts: a milestone is created and funded in escrow from their payment method, in one transaction */
+        /** The client accepts: once the card charge (made after commit) is accepted, a milestone is created and funded in escrow */
         post: operations["acceptMilestoneRequest"];
         delete?: never;
         options?: never;
@@ -6941,6 +6941,15 @@ export interface operations {
                     "application/json": components["schemas"]["MilestoneRequest"];
                 };
             };
+            /** @description The provider has not answered the card charge within the wait: the request is still open; both parties are notified when it answers. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MilestoneRequest"];
+                };
+            };
             /** @description `malformed_request`: The request could not be read */
             400: {
                 headers: {
@@ -6986,7 +6995,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `funding_limit_reached`: Another milestone is already funded; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `funding_limit_reached`: Another milestone is already funded; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7099,7 +7108,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7210,7 +7219,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Queryable } from '../../db/client.ts';
 import { listByParty } from '../../db/repos/party-list.ts';
 import { contractExtras, overviews } from '../../db/repos/contract-extras.ts';
 import { findContractPage, toContract, type ContractRow, type Overview } from '../../db/repos/contracts.ts';
@@ -159,7 +160,9 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
       (req, reply) =>
         runner.run(req, reply, async (ctx) => {
           const row = await respondToContract(ctx, req.params.id, command, expectedVersion(req, req.body?.expectedVersion));
-          return { status: 200, body: await loadContractPage(ctx.tx, row, ctx.principal.userId) };
+          const answer = { status: 200, body: await loadContractPage(ctx.tx, row, ctx.principal.userId) };
+          // Under on_acceptance the activation charged milestones after commit: the page as the answers left it.
+          return ctx.operations?.length ? { ...answer, afterCommit: async (q: Queryable) => ({ status: 200, body: await loadContractPage(q, row, ctx.principal.userId) }) } : answer;
         }),
     );
   }

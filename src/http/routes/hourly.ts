@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { invoiceLines, toInvoice, toMilestoneRequest, toTimeEntry, type InvoiceRow, type TimeEntryRow } from '../../db/repos/hourly.ts';
+import { AppError } from '../../domain/errors.ts';
+import { invoiceLines, toInvoice, toMilestoneRequest, toTimeEntry, type InvoiceRow, type MilestoneRequestRow, type TimeEntryRow } from '../../db/repos/hourly.ts';
 import { listByParty } from '../../db/repos/party-list.ts';
 import { renderInvoicePdf } from '../../documents/invoice-pdf.ts';
 import { isPlatformAdmin, type UseCaseCtx } from '../../usecases/context.ts';
@@ -339,7 +340,7 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
 
   const answers = {
     accept: {
-      summary: 'The client accepts: a milestone is created and funded in escrow from their payment method, in one transaction',
+      summary: 'The client accepts: once the card charge (made after commit) is accepted, a milestone is created and funded in escrow',
       body: z.object({ paymentMethod: PaymentMethod.optional(), ...ExpectedVersion }).strict().nullish().meta({ example: { paymentMethod: 'pm_card_ok' } }),
     },
     decline: {
@@ -369,7 +370,21 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
         runner.run(req, reply, async (ctx) => {
           const body = (req.body ?? {}) as { paymentMethod?: string; reason?: string; expectedVersion?: number };
           const r = await answerMilestoneRequest(ctx, req.params.id, answer, { ...body, expectedVersion: expectedVersion(req, body.expectedVersion) });
-          return { status: 200, body: toMilestoneRequest(r.request, r.contract.currency) };
+          const answered = { status: 200, body: toMilestoneRequest(r.request, r.contract.currency) };
+          if (!ctx.operations?.length) return answered;
+          // Accepting charges the card after commit: 402 when declined (the request stays open),
+          // 202 while the provider has not answered, else the accepted request.
+          return {
+            ...answered,
+            status: 202,
+            tellsOutcome: true,
+            afterCommit: async (q, ops) => {
+              const declined = ops.find((o) => o.status === 'failed');
+              if (declined) throw new AppError('payment_declined', 'the card was declined', { declineCode: declined.failure_code ?? 'card_declined' });
+              const [row] = await q.query<MilestoneRequestRow>('SELECT * FROM milestone_requests WHERE id = $1', [r.request.id]);
+              return { status: ops.some((o) => o.status === 'pending') ? 202 : 200, body: toMilestoneRequest(row!, r.contract.currency) };
+            },
+          };
         }),
     );
   }

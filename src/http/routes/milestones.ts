@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { OrgRole } from '../../domain/organizations.ts';
 import { ExternalId, MetadataFilter, splitMetadataFilter } from '../../domain/operator-fields.ts';
-import { listContractMilestones } from '../../db/repos/milestones.ts';
+import { findContract } from '../../db/repos/contracts.ts';
+import { findMilestone, listContractMilestones } from '../../db/repos/milestones.ts';
+import { AppError } from '../../domain/errors.ts';
 import { APPROVED_STATUSES, PENDING_STATUSES, RELEASE_RESTS, type ReleaseRest } from '../../domain/milestone-machine.ts';
 import { acceptMilestone } from '../../usecases/accept-milestone.ts';
 import { loadContract, loadMilestone } from '../../usecases/access.ts';
@@ -25,10 +27,15 @@ import {
   Amount, ChangeRequestSchema, ContractSchema, Description, DisputeSchema, DueDate, ExpectedVersion, FileIds, Id, IdParams,
   MilestoneSchema, NewMilestoneBody, PaymentMethod, Reason, Title,
 } from '../schemas.ts';
+import type { Answer } from '../runner.ts';
 import type { V1 } from './types.ts';
 import { expectedVersion } from './versions.ts';
 
 const MilestoneAnswer = { 200: MilestoneSchema };
+const FundAnswer = {
+  200: MilestoneSchema.describe('The provider answered: the milestone is funded (`fundingPending` while an accepted charge settles).'),
+  202: MilestoneSchema.describe('The provider has not answered within the wait: `fundingPending` is true, the status unchanged; both parties are notified when it answers.'),
+};
 const ok = (r: CommandResult) => ({ status: 200, body: presentMilestone(r.milestone, r.contract) });
 
 export function milestoneRoutes(app: V1, { runner }: RouteContext) {
@@ -201,12 +208,38 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
   for (const cmd of commands) {
     app.post(
       `/milestones/:id/${cmd.name}`,
-      { config: { orgRole: cmd.orgRole }, schema: { tags, summary: cmd.summary, params: IdParams('milestone'), body: cmd.body, response: cmd.name === 'dispute' ? { 201: DisputeSchema } : MilestoneAnswer } },
+      { config: { orgRole: cmd.orgRole }, schema: { tags, summary: cmd.summary, params: IdParams('milestone'), body: cmd.body, response: cmd.name === 'dispute' ? { 201: DisputeSchema } : cmd.name === 'fund' ? FundAnswer : MilestoneAnswer } },
       (req, reply) =>
         runner.run(req, reply, async (ctx) => {
           const body = (req.body ?? {}) as Record<string, unknown>;
-          return cmd.run(ctx, req.params.id, body, expectedVersion(req, body.expectedVersion as number | undefined));
+          const answer = await cmd.run(ctx, req.params.id, body, expectedVersion(req, body.expectedVersion as number | undefined));
+          return cmd.name === 'dispute' ? answer : afterProvider(ctx, answer, req.params.id, cmd.name === 'fund');
         }),
     );
   }
+}
+
+/**
+ * A command that made provider calls (a deposit, a refund) answers with the milestone as their
+ * answers left it. The fund command tells the outcome: 402 `payment_declined` when the card was
+ * declined (nothing changed), 202 with `fundingPending` while the provider has not answered
+ * (the parties are notified when it does), else 200.
+ */
+function afterProvider(ctx: UseCaseCtx, a: Answer, milestoneId: string, tellsOutcome: boolean): Answer {
+  if (!ctx.operations?.length) return a;
+  const { platformId } = ctx.principal;
+  return {
+    status: tellsOutcome ? 202 : a.status,
+    body: a.body,
+    tellsOutcome,
+    afterCommit: async (q, ops) => {
+      const funding = ops.find((o) => o.purpose === 'funding' && o.milestone_id === milestoneId);
+      if (tellsOutcome && funding?.status === 'failed') {
+        throw new AppError('payment_declined', 'the card was declined', { declineCode: funding.failure_code ?? 'card_declined' });
+      }
+      const m = (await findMilestone(q, platformId, milestoneId))!;
+      const c = (await findContract(q, platformId, m.contract_id))!;
+      return { status: tellsOutcome && funding?.status === 'pending' ? 202 : 200, body: presentMilestone(m, c) };
+    },
+  };
 }

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { listByParty } from '../../db/repos/party-list.ts';
-import { notFound } from '../../domain/errors.ts';
-import { isPlatformAdmin } from '../../usecases/context.ts';
+import { AppError, notFound } from '../../domain/errors.ts';
+import { isPlatformAdmin, type UseCaseCtx } from '../../usecases/context.ts';
 import { payPayments, type PaymentRow } from '../../usecases/pay-payments.ts';
 import type { RouteContext } from '../app.ts';
 import { decodeCursor, page, presentPayment } from '../present.ts';
 import { Id, IdParams, ListQuery, Page, PaymentMethod, PaymentSchema } from '../schemas.ts';
+import type { Answer } from '../runner.ts';
 import type { V1 } from './types.ts';
 
 export function paymentRoutes(app: V1, { runner }: RouteContext) {
@@ -66,11 +67,11 @@ export function paymentRoutes(app: V1, { runner }: RouteContext) {
 
   app.post(
     '/payments/:id/pay',
-    { config: { orgRole: 'finance' }, schema: { tags, summary: 'Client: pay a draft payment', params: IdParams('payment'), body: z.object({ paymentMethod: PaymentMethod.optional() }).strict().nullish(), response: { 200: PaymentSchema } } },
+    { config: { orgRole: 'finance' }, schema: { tags, summary: 'Client: pay a draft payment', params: IdParams('payment'), body: z.object({ paymentMethod: PaymentMethod.optional() }).strict().nullish(), response: { 200: PaymentSchema, 202: PaymentSchema.describe('The provider has not answered within the wait: the payment is `processing`; both parties are notified when it answers.') } } },
     (req, reply) =>
       runner.run(req, reply, async (ctx) => {
         const [paid] = await payPayments(ctx, [req.params.id], { paymentMethod: req.body?.paymentMethod });
-        return { status: 200, body: presentPayment(paid!) };
+        return afterCharges(ctx, { status: 200, body: presentPayment(paid!) }, [paid!.id], (rows) => presentPayment(rows[0]!));
       }),
   );
 
@@ -80,15 +81,41 @@ export function paymentRoutes(app: V1, { runner }: RouteContext) {
       config: { orgRole: 'finance' },
       schema: {
         tags,
-        summary: 'Client: pay several draft payments at once (all or nothing)',
+        summary: 'Client: pay several draft payments at once (each its own card charge, made after the payments are checked; a decline leaves that payment unpaid)',
         body: z.object({ paymentIds: z.array(Id('payment')).min(1).max(100).describe('The draft payments to pay (1–100)'), paymentMethod: PaymentMethod.optional() }).strict(),
-        response: { 200: z.object({ data: z.array(PaymentSchema).describe('The payments, paid') }) },
+        response: {
+          200: z.object({ data: z.array(PaymentSchema).describe('The payments, paid (or processing while a charge settles).') }),
+          202: z.object({ data: z.array(PaymentSchema).describe('The payments; those the provider has not answered yet are processing.') }),
+        },
       },
     },
     (req, reply) =>
       runner.run(req, reply, async (ctx) => {
         const paid = await payPayments(ctx, req.body.paymentIds, { paymentMethod: req.body.paymentMethod });
-        return { status: 200, body: { data: paid.map(presentPayment) } };
+        return afterCharges(ctx, { status: 200, body: { data: paid.map(presentPayment) } }, paid.map((p) => p.id), (rows) => ({ data: rows.map(presentPayment) }));
       }),
   );
+}
+
+/**
+ * Payments charged after commit answer with the provider's outcome: 402 `payment_declined`
+ * naming the payment whose card was declined (that one is as it was), 202 while the provider has
+ * not answered (the payments stay `processing`; the parties are notified), else 200.
+ */
+function afterCharges(ctx: UseCaseCtx, a: Answer, ids: string[], present: (rows: PaymentRow[]) => unknown): Answer {
+  if (!ctx.operations?.length) return a;
+  return {
+    status: 202,
+    body: a.body,
+    tellsOutcome: true,
+    afterCommit: async (q, ops) => {
+      const declined = ops.find((o) => o.purpose === 'payment' && o.status === 'failed');
+      if (declined) {
+        throw new AppError('payment_declined', `the card was declined for payment ${declined.subject_id}`, { declineCode: declined.failure_code ?? 'card_declined', paymentId: declined.subject_id });
+      }
+      const rows = await q.query<PaymentRow>('SELECT * FROM payments WHERE id = ANY($1)', [ids]);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return { status: ops.some((o) => o.status === 'pending') ? 202 : 200, body: present(ids.map((id) => byId.get(id)!)) };
+    },
+  };
 }

@@ -3,11 +3,17 @@ import type { MilestoneRow } from '../../db/repos/milestones.ts';
 import type { MilestoneRequestRow } from '../../db/repos/hourly.ts';
 import { AppError, forbidden, invalidState, notFound } from '../../domain/errors.ts';
 import { localDate } from '../../domain/hourly.ts';
+import { transition, type MilestoneState } from '../../domain/milestone-machine.ts';
+import { feeOf } from '../../domain/money.ts';
 import { newId } from '../../domain/ids.ts';
 import { assertContractRoom, partyRole, type ContractRole } from '../access.ts';
 import type { UseCaseCtx } from '../context.ts';
 import { recordEvent } from '../record.ts';
-import { applyMilestoneCommand, assertVersion } from '../run-milestone-command.ts';
+import { applyMilestoneCommand, assertVersion, countOtherOpenFunded } from '../run-milestone-command.ts';
+import { resolvePaymentMethod, type BookedCharge } from '../money.ts';
+import { bookFunding } from '../payments/funding.ts';
+import { nextAttempt, requestOperation, type OperationRow } from '../payments/operations.ts';
+import type { BookingCtx, ProviderAnswer } from '../payments/perform-operation.ts';
 import { assertActive, assertHourly, loadHourlyContract, platformTimeZone } from './hourly-contract.ts';
 
 /**
@@ -49,8 +55,8 @@ const titleOf = (description: string) => {
 export type AnswerInput = { paymentMethod?: string; reason?: string; expectedVersion?: number };
 
 /**
- * The client accepts (a milestone is created and funded from their payment method, in this
- * transaction with its ledger entry) or declines (with a reason); the contractor withdraws.
+ * The client accepts (a milestone is created and funded from their payment method once the
+ * provider accepted the charge, made after commit) or declines (with a reason); the contractor withdraws.
  * Only an open request can be answered: a second accept is a 409 and moves nothing.
  */
 export async function answerMilestoneRequest(ctx: UseCaseCtx, id: string, answer: 'accept' | 'decline' | 'withdraw', input: AnswerInput = {}) {
@@ -60,28 +66,101 @@ export async function answerMilestoneRequest(ctx: UseCaseCtx, id: string, answer
   if (role !== want) throw forbidden(answer === 'withdraw' ? 'only the contractor who asked withdraws a request' : `only the client may ${answer} a milestone request`);
   assertVersion(request, input.expectedVersion);
   if (request.status !== 'open') throw invalidState('milestone request', request.status);
-  let milestone: MilestoneRow | null = null;
+  // An acceptance whose card charge has not been answered yet holds the request.
+  const [inFlight] = await ctx.tx.query("SELECT 1 FROM provider_operations WHERE subject_id = $1 AND purpose = 'milestone_request' AND status = 'pending'", [id]);
+  if (inFlight) throw new AppError('funding_pending', 'the acceptance of this request waits for its card charge', { state: request.status });
   if (answer === 'accept') {
     assertActive(contract);
-    milestone = await createFundedMilestone(ctx, contract, request, input.paymentMethod);
+    await requestAcceptance(ctx, contract, request, input.paymentMethod);
+    // The milestone is created and funded, and the request accepted, with the provider's answer (bookAcceptance).
+    return { request, contract, milestone: null };
   }
-  const status = { accept: 'accepted', decline: 'declined', withdraw: 'withdrawn' }[answer];
+  const row = await closeRequest(ctx, contract, request, role as 'client' | 'contractor', answer === 'decline' ? 'declined' : 'withdrawn', input.reason ?? null, null);
+  return { request: row, contract, milestone: null };
+}
+
+async function closeRequest(
+  ctx: UseCaseCtx,
+  contract: ContractRow,
+  request: MilestoneRequestRow,
+  role: 'client' | 'contractor',
+  status: 'accepted' | 'declined' | 'withdrawn',
+  reason: string | null,
+  milestone: MilestoneRow | null,
+): Promise<MilestoneRequestRow> {
   const [row] = await ctx.tx.query<MilestoneRequestRow>(
     `UPDATE milestone_requests SET status = $2, decline_reason = $3, milestone_id = $4, answered_by = $5, answered_at = $6, updated_at = $6, version = version + 1
      WHERE id = $1 RETURNING *`,
-    [id, status, answer === 'decline' ? (input.reason ?? null) : null, milestone?.id ?? null, ctx.principal.userId, ctx.now],
+    [request.id, status, status === 'declined' ? reason : null, milestone?.id ?? null, ctx.principal.userId, ctx.now],
   );
   await recordEvent(ctx, contract, {
     kind: `milestone_request.${status}` as 'milestone_request.accepted',
-    actorRole: role as 'client' | 'contractor',
+    actorRole: role,
     milestoneId: milestone?.id ?? null,
-    data: { requestId: id, amount: request.amount, description: request.description, reason: input.reason ?? null },
+    data: { requestId: request.id, amount: request.amount, description: request.description, reason },
   });
-  return { request: row!, contract, milestone };
+  return row!;
 }
 
-async function createFundedMilestone(ctx: UseCaseCtx, contract: ContractRow, request: MilestoneRequestRow, paymentMethod: string | undefined): Promise<MilestoneRow> {
+/**
+ * Acceptance, first phase: what the new milestone's funding would be refused for is checked
+ * (the policy's rules, the contract's room, a payment method), and the card charge written as a
+ * provider operation. The request stays open until its answer.
+ */
+async function requestAcceptance(ctx: UseCaseCtx, contract: ContractRow, request: MilestoneRequestRow, paymentMethod: string | undefined): Promise<void> {
   await assertContractRoom(ctx, contract.id, { added: 1, delta: request.amount }, 'amount');
+  const fresh = { status: 'accepted', amount: request.amount, fundedAmount: 0, releasedAmount: 0, refundedAmount: 0, proposedBy: null, revisionCount: 0, fundingPending: false } as MilestoneState;
+  const t = transition(fresh, { type: 'fund' }, { role: 'client' }, contract.policy, {
+    contractStatus: contract.status,
+    currency: contract.currency,
+    otherOpenFunded: await countOtherOpenFunded(ctx, contract.id, ''),
+  });
+  if (!t.ok) throw t.error;
+  const method = await resolvePaymentMethod(ctx, contract, paymentMethod);
+  const fee = feeOf(request.amount, contract.policy.platformFee.clientBps);
+  const attempt = await nextAttempt(ctx.tx, 'milestone_request', 'subject_id', request.id);
+  await requestOperation(ctx, {
+    operation: 'charge',
+    purpose: 'milestone_request',
+    platformId: contract.platform_id,
+    contractId: contract.id,
+    subjectId: request.id,
+    amount: request.amount + fee,
+    currency: contract.currency,
+    idempotencyKey: `request:${request.id}:v${request.version}:${attempt}`,
+    paymentMethod: method,
+    details: { fee, actorId: ctx.principal.userId, clientId: contract.client_id, description: `Escrow for ${titleOf(request.description)}` },
+  });
+}
+
+/**
+ * Acceptance, second phase: the provider accepted the charge, so the milestone is created and
+ * funded with it, and the request accepted; declined, the request stays open (the caller
+ * answers 402, or both parties are told). A charge that settles later is then the milestone's.
+ */
+export async function bookAcceptance(ctx: BookingCtx, op: OperationRow, answer: ProviderAnswer): Promise<{ entryReference?: string | null }> {
+  if (op.status === 'processing') return bookFunding(ctx, op, answer);
+  const contract = (await ctx.tx.query<ContractRow>('SELECT * FROM contracts WHERE id = $1', [op.contract_id]))[0]!;
+  const [request] = await ctx.tx.query<MilestoneRequestRow>('SELECT * FROM milestone_requests WHERE id = $1 FOR UPDATE', [op.subject_id]);
+  if (answer.status === 'failed') {
+    if (!ctx.told) {
+      await recordEvent(ctx, contract, {
+        kind: 'milestone.funding_failed',
+        actorRole: 'system',
+        notify: ['client', 'contractor'],
+        data: { requestId: request!.id, amount: request!.amount, reason: 'payment_declined', declineCode: answer.code },
+      });
+    }
+    return {};
+  }
+  const fee = Number(op.details.fee ?? 0);
+  const milestone = await createFundedMilestone(ctx, contract, request!, { reference: answer.reference, status: answer.status === 'processing' ? 'pending' : 'succeeded', paymentMethod: op.payment_method!, fee });
+  await ctx.tx.query('UPDATE provider_operations SET milestone_id = $2 WHERE id = $1', [op.id, milestone.id]);
+  await closeRequest(ctx, contract, request!, 'client', 'accepted', null, milestone);
+  return { entryReference: `charge:${answer.reference}` };
+}
+
+async function createFundedMilestone(ctx: UseCaseCtx, contract: ContractRow, request: MilestoneRequestRow, charge: BookedCharge): Promise<MilestoneRow> {
   const tz = await platformTimeZone(ctx.tx, contract.platform_id);
   const [pos] = await ctx.tx.query<{ next: number }>('SELECT COALESCE(MAX(position), 0)::int + 1 AS next FROM milestones WHERE contract_id = $1', [contract.id]);
   const [created] = await ctx.tx.query<MilestoneRow>(
@@ -90,7 +169,7 @@ async function createFundedMilestone(ctx: UseCaseCtx, contract: ContractRow, req
     [newId('milestone'), contract.platform_id, contract.id, pos!.next, titleOf(request.description), request.description, request.amount, localDate(ctx.now, tz), ctx.now],
   );
   // The client funds it as any milestone: the policy's rules, the card charge and the escrow entry.
-  const funded = await applyMilestoneCommand(ctx, contract, created!, 'client', { type: 'fund' }, { event: 'milestone.funded', paymentMethod, data: { requestId: request.id } });
+  const funded = await applyMilestoneCommand(ctx, contract, created!, 'client', { type: 'fund' }, { event: 'milestone.funded', charge, data: { requestId: request.id } });
   return funded.milestone;
 }
 

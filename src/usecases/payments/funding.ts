@@ -1,0 +1,131 @@
+import type { ContractRow } from '../../db/repos/contracts.ts';
+import { findMilestone, toState, type MilestoneRow } from '../../db/repos/milestones.ts';
+import { AppError } from '../../domain/errors.ts';
+import { OPEN_FUNDED_STATUSES, transition } from '../../domain/milestone-machine.ts';
+import { feeOf } from '../../domain/money.ts';
+import type { EventData, EventKind } from '../../notify/templates.ts';
+import type { ContractRole } from '../access.ts';
+import { resolvePaymentMethod } from '../money.ts';
+import { recordEvent } from '../record.ts';
+import { applyMilestoneCommand, assertVersion, type CommandResult } from '../run-milestone-command.ts';
+import type { UseCaseCtx } from '../context.ts';
+import { nextAttempt, requestOperation, type OperationRow } from './operations.ts';
+import type { BookingCtx, ProviderAnswer } from './perform-operation.ts';
+
+/** What the fund command knew and the booking of the provider's answer needs. */
+type FundingDetails = {
+  amount: number;
+  fee: number;
+  version: number;
+  actorId: string | null;
+  clientId: string;
+  description: string;
+  event: EventKind;
+  eventActor?: 'system';
+  data?: EventData;
+};
+
+export type FundingRequest = { paymentMethod?: string; expectedVersion?: number; event?: EventKind; eventActor?: 'system'; data?: EventData };
+
+/**
+ * Escrow deposit, first phase (in the command's transaction): the fund transition is checked,
+ * nothing of it is applied yet; the charge is written as a provider operation and the milestone
+ * marked `fundingPending` (which refuses every other money command, an edit and a second
+ * deposit meanwhile). Neither its version nor its status changes: a decline leaves it as it was.
+ * The deposit is booked with the provider's answer (bookFunding).
+ */
+export async function requestFunding(
+  ctx: UseCaseCtx,
+  contract: ContractRow,
+  m: MilestoneRow,
+  role: ContractRole | 'system',
+  req: FundingRequest,
+): Promise<CommandResult & { operationId: string }> {
+  assertVersion(m, req.expectedVersion);
+  // Deposits still waiting for the provider count against the contract's limit as if booked.
+  const [others] = await ctx.tx.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM milestones WHERE contract_id = $1 AND id <> $2 AND (status = ANY($3) OR funding_pending)',
+    [contract.id, m.id, OPEN_FUNDED_STATUSES],
+  );
+  const t = transition(toState(m), { type: 'fund' }, { role: role === 'system' ? 'system' : role }, contract.policy, {
+    contractStatus: contract.status,
+    currency: contract.currency,
+    otherOpenFunded: others?.n ?? 0,
+  });
+  if (!t.ok) throw t.error;
+  if (m.funding_pending) throw new AppError('funding_pending', 'a deposit for this milestone is already on its way', { state: m.status });
+  const method = await resolvePaymentMethod(ctx, contract, req.paymentMethod);
+  // A charge always covers the milestone's whole amount (see money.ts).
+  const fee = feeOf(m.amount, contract.policy.platformFee.clientBps);
+  const details: FundingDetails = {
+    amount: m.amount,
+    fee,
+    version: m.version,
+    actorId: ctx.principal.userId,
+    clientId: contract.client_id,
+    description: `Escrow for ${m.title}`,
+    event: req.event ?? 'milestone.funded',
+    ...(req.eventActor ? { eventActor: req.eventActor } : {}),
+    ...(req.data ? { data: req.data } : {}),
+  };
+  const attempt = await nextAttempt(ctx.tx, 'funding', 'milestone_id', m.id);
+  const operationId = await requestOperation(ctx, {
+    operation: 'charge',
+    purpose: 'funding',
+    platformId: contract.platform_id,
+    contractId: contract.id,
+    milestoneId: m.id,
+    amount: m.amount + fee,
+    currency: contract.currency,
+    idempotencyKey: `fund:${m.id}:v${m.version}:${attempt}`,
+    paymentMethod: method,
+    details,
+  });
+  const [saved] = await ctx.tx.query<MilestoneRow>('UPDATE milestones SET funding_pending = true WHERE id = $1 RETURNING *', [m.id]);
+  return { contract, milestone: saved!, before: m, role: role === 'system' ? 'admin' : role, paymentIds: [], operationId };
+}
+
+/**
+ * Escrow deposit, second phase: the provider's answer. Accepted (at once or to settle later):
+ * the fund transition is applied with the charge booked (money.ts). Declined: the milestone is
+ * as it was; if nobody is waiting for the answer, both parties are told. A charge that was
+ * accepted and then failed to settle is reversed; one that settled confirms the escrow.
+ */
+export async function bookFunding(ctx: BookingCtx, op: OperationRow, answer: ProviderAnswer): Promise<{ entryReference?: string | null }> {
+  const contract = (await ctx.tx.query<ContractRow>('SELECT * FROM contracts WHERE id = $1', [op.contract_id]))[0]!;
+  const m = (await findMilestone(ctx.tx, op.platform_id, op.milestone_id!, true))!;
+  const d = op.details as FundingDetails;
+  if (op.status === 'processing') {
+    // Settled meanwhile through the legacy settle_funding job: nothing left to book.
+    if (!m.funding_pending) return {};
+    const [funding] = await ctx.tx.query<{ id: string }>('SELECT id FROM fundings WHERE milestone_id = $1 AND provider_ref = $2', [m.id, op.provider_ref]);
+    if (answer.status === 'succeeded') {
+      await ctx.tx.query("UPDATE fundings SET status = 'succeeded', updated_at = $2 WHERE id = $1", [funding?.id, ctx.now]);
+      await applyMilestoneCommand(ctx, contract, m, 'system', { type: 'funding_settled' }, { event: 'milestone.funding_settled' });
+    } else {
+      await applyMilestoneCommand(ctx, contract, m, 'system', { type: 'funding_failed' }, { event: 'milestone.funding_failed', data: { fundingId: funding?.id ?? null } });
+    }
+    return {};
+  }
+  if (answer.status === 'failed') {
+    await ctx.tx.query('UPDATE milestones SET funding_pending = false WHERE id = $1', [m.id]);
+    if (!ctx.told) {
+      await recordEvent(ctx, contract, {
+        kind: 'milestone.funding_failed',
+        actorRole: 'system',
+        milestoneId: m.id,
+        notify: ['client', 'contractor'],
+        data: { title: m.title, amount: d.amount, reason: 'payment_declined', declineCode: answer.code },
+      });
+    }
+    return {};
+  }
+  const unfunded = { ...m, funding_pending: false };
+  await applyMilestoneCommand(ctx, contract, unfunded, 'client', { type: 'fund' }, {
+    event: d.event,
+    eventActor: d.eventActor,
+    data: d.data,
+    charge: { reference: answer.reference, status: answer.status === 'processing' ? 'pending' : 'succeeded', paymentMethod: op.payment_method!, fee: d.fee },
+  });
+  return { entryReference: `charge:${answer.reference}` };
+}
