@@ -304,13 +304,19 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
   });
 
   for (const width of WIDTHS) {
-    it(`payments and earnings at ${width} px: the client pays a draft after a confirmation naming amount, fee and card; the contractor sees it paid and charted`, async () => {
+    it(`payments and earnings at ${width} px: the client pays one draft, then two selected, each after a confirmation naming amount, fee and card; the contractor sees them paid and charted`, async () => {
       const client = await person('Casey Client');
       const contractor = await person('Dana Contractor');
       const k = await contract(client, contractor.id, 'Monthly reporting', 'company_managed', [{ title: 'October report', amount: 42000 }], contractor.api);
       const mid = k.milestones[0]!.id;
       expect((await contractor.api.post(`/v1/milestones/${mid}/submit`, { note: 'done' })).status).toBe(200);
       expect((await client.api.post(`/v1/milestones/${mid}/approve`)).status).toBe(200);
+      // Two more drafts on another contract, to pay together.
+      const k2 = await contract(client, contractor.id, 'Design retainer', 'company_managed', [{ title: 'Icons', amount: 8000 }, { title: 'Logo files', amount: 5000 }], contractor.api);
+      for (const m of k2.milestones) {
+        expect((await contractor.api.post(`/v1/milestones/${m.id}/submit`, { note: 'done' })).status).toBe(200);
+        expect((await client.api.post(`/v1/milestones/${m.id}/approve`)).status).toBe(200);
+      }
 
       const c = await page(width, 'payments-client');
       const t = await page(width, 'payments-contractor');
@@ -343,11 +349,20 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
       await row(c).getByRole('button', { name: 'Pay $420.00' }).click();
       await dialog.getByRole('button', { name: 'Pay $420.00' }).click();
       await seeText(c.getByRole('status'), '$420.00 paid.');
-      // The card charge settles in the worker's next run (no worker in tests: run it).
+      // Pay selected: the two others at once, one confirmation with their total.
+      await c.getByLabel('Select all to pay').check();
+      await c.getByRole('button', { name: 'Pay selected (2)' }).click();
+      const both = c.getByRole('dialog', { name: 'Pay 2 payments?' });
+      await seeText(both, /Amount\s*\$130\.00/);
+      await seeText(both, /Contracts\s*Design retainer/);
+      await both.getByRole('button', { name: 'Pay $130.00' }).click();
+      await seeText(c.getByRole('status'), '2 payments paid.');
+      // The card charges settle in the worker's next run (no worker in tests: run it).
       await expect.poll(async () => {
         await s.admin.post('/v1/admin/jobs/run', {});
-        return (await client.api.get(`/v1/payments?contractId=${k.id}`)).body.data[0].status;
-      }, { timeout: 20_000 }).toBe('paid');
+        const all = (await client.api.get('/v1/payments?limit=100')).body.data as { status: string }[];
+        return all.map((p) => p.status).join();
+      }, { timeout: 20_000 }).toBe('paid,paid,paid');
 
       // The contractor's payments and earnings show it (live, and after navigation).
       await go(t, 'Payments');
@@ -355,7 +370,7 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
       await checkPage(t, `contractor payments at ${width}`);
       await go(t, 'Earnings');
       await heading(t, 'Earnings').waitFor();
-      await seeText(t.locator('dl.overview'), /Received\s*\$420\.00/);
+      await seeText(t.locator('dl.overview'), /Received\s*\$550\.00/);
       await t.getByRole('img', { name: /Payments received per month in USD/ }).waitFor();
       await checkPage(t, `earnings at ${width}`, 'earnings');
       await expectLedgerClean(s);
