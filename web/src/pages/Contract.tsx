@@ -96,7 +96,7 @@ export function ContractPage({ id, me, onUnauthenticated }: { id: string; me: Us
 
         {payments.data && <DraftPayments payments={payments.data} />}
 
-        {c.type === 'hourly' && <HourlyPanel contract={c} role={role} onChanged={async () => void (await contract.refetch())} onUnauthenticated={onUnauthenticated} />}
+        {c.type === 'hourly' && <HourlyPanel contract={c} role={role} />}
 
         <div className="columns">
           <div className="stack-lg">

@@ -1,6 +1,6 @@
-import { useCallback } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, type Contract, type Page } from '../../api.ts';
-import { useLoad } from '../../hooks.ts';
+import { keys } from '../../app/query.ts';
 import { formatMoney } from '../../money.ts';
 import { useNotice } from '../../notice.tsx';
 import { Invoices } from './Invoices.tsx';
@@ -13,32 +13,34 @@ export type Act = (action: () => Promise<unknown>, success: string) => Promise<b
 /**
  * An hourly contract's own sections, shown above its milestones: the overview (this week's
  * hours against the limit, invoiced, paid, in escrow), the Milestone Requests, the timesheet
- * and the invoices. `onChanged` reloads the contract page (a request accepted adds a milestone).
+ * and the invoices. Each change refreshes everything of the contract (a request accepted adds a milestone).
  */
-export function HourlyPanel({ contract, role, onChanged, onUnauthenticated }: { contract: Contract; role: Role; onChanged: () => Promise<void>; onUnauthenticated: () => void }) {
+export function HourlyPanel({ contract, role }: { contract: Contract; role: Role }) {
   const notice = useNotice();
+  const qc = useQueryClient();
   const base = `/v1/contracts/${encodeURIComponent(contract.id)}`;
-  const { data, reload } = useLoad(
-    useCallback(async () => {
+  // Under the contract's key: the live stream refreshes it with everything else of the contract.
+  const { data } = useQuery({
+    queryKey: keys.contractPart(contract.id, 'hourly'),
+    queryFn: async () => {
       const [overview, requests, invoices] = await Promise.all([
         api.get<HourlyOverview>(`${base}/hourly`),
         api.get<Page<MilestoneRequest>>(`${base}/milestone-requests`),
         api.get<Page<Invoice>>(`${base}/invoices`),
       ]);
       return { overview, requests: requests.data, invoices: invoices.data };
-    }, [base]),
-    onUnauthenticated,
-  );
+    },
+  });
   const act: Act = async (action, success) => {
     try {
       await action();
       notice.info(success);
       return true;
     } catch (e) {
-      notice.error(e);
+      notice.error(e, { currency: contract.currency });
       return false;
     } finally {
-      await Promise.all([reload(), onChanged()]);
+      await qc.invalidateQueries({ queryKey: keys.contract(contract.id) });
     }
   };
   if (!data) return <p aria-busy="true">Loading hours…</p>;
@@ -82,7 +84,7 @@ export function HourlyPanel({ contract, role, onChanged, onUnauthenticated }: { 
         {data.overview.pastDue > 0 && <p className="note warn">{formatMoney(data.overview.pastDue, cur)} is past due.</p>}
       </section>
       <MilestoneRequests contract={contract} role={role} live={live} requests={data.requests} act={act} />
-      <TimesheetCard contract={contract} role={role} live={live} act={act} onUnauthenticated={onUnauthenticated} />
+      <TimesheetCard contract={contract} role={role} live={live} act={act} />
       <Invoices invoices={data.invoices} role={role} act={act} />
     </div>
   );

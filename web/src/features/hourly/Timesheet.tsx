@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
 import { api, type Contract } from '../../api.ts';
-import { useLoad } from '../../hooks.ts';
+import { keys } from '../../app/query.ts';
 import { formatMoney } from '../../money.ts';
 import type { Act } from './HourlyPanel.tsx';
 import { addDays, hours, parseDuration, type Role, type TimeEntry, type Timesheet } from './types.ts';
@@ -10,24 +11,17 @@ import { addDays, hours, parseDuration, type Role, type TimeEntry, type Timeshee
  * invoiced; the client sees the same hours read-only. The week's total is shown against
  * the limit, and time past the limit is marked as not billed.
  */
-export function TimesheetCard({ contract, role, live, act, onUnauthenticated }: { contract: Contract; role: Role; live: boolean; act: Act; onUnauthenticated: () => void }) {
+export function TimesheetCard({ contract, role, live, act }: { contract: Contract; role: Role; live: boolean; act: Act }) {
   const [weekOf, setWeekOf] = useState<string | null>(null); // a Monday; null: this week
   const base = `/v1/contracts/${encodeURIComponent(contract.id)}/time-entries`;
   const query = weekOf ? `?from=${weekOf}&to=${addDays(weekOf, 6)}` : '';
-  const { data, reload } = useLoad(useCallback(() => api.get<Timesheet>(base + query), [base, query]), onUnauthenticated);
-  // useLoad loads once; another week is another load.
-  const shown = useRef(query);
-  useEffect(() => {
-    if (shown.current !== query) {
-      shown.current = query;
-      void reload();
-    }
-  }, [query, reload]);
+  // Under the contract's key: the live stream refreshes it with everything else of the contract.
+  const { data } = useQuery({ queryKey: keys.contractPart(contract.id, 'timesheet', { weekOf }), queryFn: () => api.get<Timesheet>(base + query), placeholderData: (previous) => previous });
   const [editing, setEditing] = useState<string | null>(null);
   if (!data) return <p aria-busy="true">Loading timesheet…</p>;
   const week = data.weeks[0]!;
   const mayEdit = role === 'contractor' && live && !week.closed;
-  const done = (action: () => Promise<unknown>, success: string) => act(action, success).finally(() => void reload());
+  const done = act;
   return (
     <section aria-labelledby="ts-title" className="card">
       <div className="row between wrap">
