@@ -88,7 +88,7 @@ describe.skipIf(!haveChromium)('hourly contracts in the web app (Chromium)', () 
     await requests.getByLabel('Description').fill('Advance for next week');
     await requests.getByRole('button', { name: 'Request Milestone' }).click();
     await seeText(contractor.getByRole('status'), 'Milestone requested.');
-    await seeText(requests, /\$250\.00.*Advance for next week.*open/);
+    await seeText(requests, /\$250\.00.*Advance for next week.*Open/);
 
     // The client sees the hours and accepts the request: a funded milestone payment.
     await login(client, clientEmail);

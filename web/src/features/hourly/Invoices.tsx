@@ -1,4 +1,5 @@
 import { api } from '../../api.ts';
+import { formatDate } from '../../format.ts';
 import { formatMoney } from '../../money.ts';
 import type { Act } from './HourlyPanel.tsx';
 import { hours, type Invoice, type Role } from './types.ts';
@@ -30,7 +31,7 @@ export function Invoices({ invoices, role, act }: { invoices: Invoice[]; role: R
               <tr key={i.id}>
                 <td className="primary">{i.number}</td>
                 <td data-label="Week">
-                  {i.periodStart} – {i.periodEnd}
+                  {formatDate(i.periodStart)} – {formatDate(i.periodEnd)}
                 </td>
                 <td className="num" data-label="Hours">
                   {hours(i.billedMinutes)}

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, type Contract } from '../../api.ts';
-import { formatDate } from '../../format.ts';
+import { statusWord } from '../../app/words.ts';
+import { formatTime } from '../../format.ts';
 import { decimals, formatMoney, parseMoney } from '../../money.ts';
 import type { Act } from './HourlyPanel.tsx';
 import type { MilestoneRequest, Role } from './types.ts';
@@ -44,7 +45,7 @@ export function MilestoneRequests({ contract, role, live, requests, act }: { con
         {[...open, ...done].map((r) => (
           <li key={r.id} className="row between wrap" aria-label={`Request ${formatMoney(r.amount, cur)}: ${r.description}`}>
             <span>
-              <strong>{formatMoney(r.amount, cur)}</strong> — {r.description} <span className="muted">({r.status}, {formatDate(r.createdAt)})</span>
+              <strong>{formatMoney(r.amount, cur)}</strong> — {r.description} <span className="muted">({statusWord(r.status)}, {formatTime(r.createdAt)})</span>
               {r.declineReason && <span className="muted"> “{r.declineReason}”</span>}
             </span>
             {r.status === 'open' && role === 'client' && live && declining !== r.id && (

@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, type Contract } from '../../api.ts';
 import { keys } from '../../app/query.ts';
+import { formatDate } from '../../format.ts';
 import { formatMoney } from '../../money.ts';
 import type { Act } from './HourlyPanel.tsx';
 import { addDays, hours, parseDuration, type Role, type TimeEntry, type Timesheet } from './types.ts';
@@ -31,7 +32,7 @@ export function TimesheetCard({ contract, role, live, act }: { contract: Contrac
             ←
           </button>
           <span>
-            {week.weekStart} – {week.weekEnd}
+            {formatDate(week.weekStart)} – {formatDate(week.weekEnd)}
           </span>
           <button type="button" className="secondary" onClick={() => setWeekOf(addDays(week.weekStart, 7))} aria-label="Next week">
             →
@@ -67,15 +68,15 @@ export function TimesheetCard({ contract, role, live, act }: { contract: Contrac
                 </tr>
               ) : (
                 <tr key={e.id}>
-                  <td className="primary">{e.date}</td>
+                  <td className="primary">{formatDate(e.date)}</td>
                   <td data-label="Memo">{e.memo}</td>
                   <td className="num" data-label="Time">{hours(e.minutes)}</td>
                   {mayEdit && (
                     <td className="row" data-label="">
-                      <button type="button" className="secondary" onClick={() => setEditing(e.id)} aria-label={`Edit entry of ${e.date}`}>
+                      <button type="button" className="secondary" onClick={() => setEditing(e.id)} aria-label={`Edit entry of ${formatDate(e.date)}`}>
                         Edit
                       </button>
-                      <button type="button" className="secondary" onClick={() => void done(() => api.del(`/v1/time-entries/${e.id}`), 'Time entry deleted.')} aria-label={`Delete entry of ${e.date}`}>
+                      <button type="button" className="secondary" onClick={() => void done(() => api.del(`/v1/time-entries/${e.id}`), 'Time entry deleted.')} aria-label={`Delete entry of ${formatDate(e.date)}`}>
                         Delete
                       </button>
                     </td>
