@@ -28,6 +28,9 @@ export function ContractsPage() {
   const status = (STATUSES as readonly string[]).includes(params.get('status') ?? '') ? (params.get('status') as Status) : undefined;
   const role = params.get('role') === 'client' || params.get('role') === 'contractor' ? (params.get('role') as 'client' | 'contractor') : undefined;
   const q = params.get('q') ?? '';
+  // What is typed lives here, at once; the address (and the API's search) follows once typing pauses.
+  // A field bound to the address itself loses keys typed before the router has caught up.
+  const [typed, setTyped] = useState(q);
   const sort: Sort = (params.get('sort') as Sort) in SORTS ? (params.get('sort') as Sort) : 'action';
   const set = (name: string, value: string) => {
     const next = new URLSearchParams(params);
@@ -37,7 +40,11 @@ export function ContractsPage() {
   };
 
   // The search goes to the API (title, or the other party's name or email) once typing pauses.
-  const search = useDebounced(q.trim(), 250);
+  const settled = useDebounced(typed, 250);
+  useEffect(() => {
+    if (settled !== q) set('q', settled);
+  }, [settled]); // eslint-disable-line react-hooks/exhaustive-deps
+  const search = q.trim();
   const filters = { status, role, q: search, sort: API_SORT[sort] };
   const list = useQuery({
     queryKey: keys.contracts(filters),
@@ -51,7 +58,7 @@ export function ContractsPage() {
     return sort === 'action' ? [...out].sort((a, b) => Number(b.next?.mine ?? false) - Number(a.next?.mine ?? false)) : out;
   }, [list.data, sort]);
 
-  const filtered = Boolean(status || role || q);
+  const filtered = Boolean(status || role || q || typed);
   return (
     <section aria-labelledby="contracts-title" aria-busy={list.isPending} className="stack">
       <div className="row between wrap">
@@ -65,7 +72,7 @@ export function ContractsPage() {
         <form className="filters" role="search" aria-label="Find contracts" onSubmit={(e) => e.preventDefault()}>
           <label>
             Search
-            <input type="search" placeholder="Title, other party’s name or email" value={q} onChange={(e) => set('q', e.target.value)} />
+            <input type="search" placeholder="Title, other party’s name or email" value={typed} onChange={(e) => setTyped(e.target.value)} />
           </label>
           <label>
             Status
@@ -113,7 +120,14 @@ export function ContractsPage() {
         <div className="card empty">
           <h2>No contracts match</h2>
           <p className="muted">Nothing matches these filters.</p>
-          <button type="button" className="secondary" onClick={() => setParams(new URLSearchParams(), { replace: true })}>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => {
+              setTyped('');
+              setParams(new URLSearchParams(), { replace: true });
+            }}
+          >
             Clear the filters
           </button>
         </div>
