@@ -65,5 +65,20 @@ describe.skipIf(!haveChromium)('contract page: files dropped on a milestone', ()
     const got = await cp.request.get(new URL((await link.getAttribute('href'))!, w.s.url).toString());
     expect(got.status()).toBe(200);
     expect(await got.text()).toBe('Desks first, then the servers.\n');
+
+    // The client swaps the file for another through Manage milestones; the contractor sees the new one.
+    await kp.getByRole('button', { name: 'Manage milestones' }).click();
+    const plan = kp.getByRole('region', { name: 'Manage milestones' });
+    await plan.getByRole('button', { name: 'Edit “Move the desks”' }).click();
+    await plan.getByRole('list', { name: 'Attached files' }).getByRole('link', { name: 'moving-plan.txt' }).waitFor();
+    await plan.getByRole('button', { name: 'Take off' }).click();
+    await plan.getByLabel('Attach files to this milestone').setInputFiles({ name: 'checklist.txt', mimeType: 'text/plain', buffer: Buffer.from('1. Desks\n2. Servers\n') });
+    await seeText(plan.getByRole('list', { name: 'Attach files to this milestone: chosen files' }), /checklist\.txt.*uploaded/);
+    await plan.getByRole('button', { name: 'Show changes' }).click();
+    await seeText(plan.getByRole('region', { name: 'Preview of your changes' }), /Files\s*before:\s*1 file\s*→\s*after:\s*1 file \(other files\)/);
+    await plan.getByRole('button', { name: 'Save changes' }).click();
+    await seeText(statusRegion(kp), 'The milestones were saved.');
+    await milestoneCard(cp, 'Move the desks').getByRole('link', { name: 'checklist.txt' }).waitFor();
+    expect(await milestoneCard(cp, 'Move the desks').getByRole('link', { name: 'moving-plan.txt' }).count()).toBe(0);
   }, 240_000);
 });

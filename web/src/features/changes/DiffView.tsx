@@ -31,8 +31,15 @@ function fields(row: DiffRow, currency: string): Field[] {
     { key: 'files', label: 'Files' },
     { key: 'position', label: 'Position' },
   ];
+  const filesDiffer = (row.before?.attachmentIds ?? []).join() !== (row.after?.attachmentIds ?? []).join();
   return all
-    .map((f) => ({ label: f.label, before: show(row.before, f.key), after: show(row.after, f.key) }))
+    .map((f) => {
+      const before = show(row.before, f.key);
+      let after = show(row.after, f.key);
+      // As many files as before, but other ones.
+      if (f.key === 'files' && filesDiffer && before === after && row.before && row.after) after = `${after} (other files)`;
+      return { label: f.label, before, after };
+    })
     .filter((f) => (row.change === 'added' || row.change === 'removed' ? f.label !== 'Position' && (f.label !== 'Description' || (f.before ?? f.after) !== '—') && (f.label !== 'Files' || !/^0 /.test(f.before ?? f.after ?? '')) : f.before !== f.after));
 }
 

@@ -8,6 +8,8 @@ import { problemSentence, statusWord } from '../../app/words.ts';
 import { formatDate } from '../../format.ts';
 import { decimals, parseMoney } from '../../money.ts';
 import { DiffView } from '../changes/DiffView.tsx';
+import { FileDrop } from '../files/FileDrop.tsx';
+import { FileLinks } from '../files/FileLinks.tsx';
 import { counterChangeRequest, previewChangeSet, sendChangeSet, type Preview } from '../changes/change-api.ts';
 import { useContractView } from './contract-data.ts';
 import { moveRow, newRow, rowsFrom, rowsFromChangeRequest, toOperations, type Row } from './plan.ts';
@@ -244,7 +246,7 @@ function PlanRow(props: {
               </button>
             )}
             <button type="button" className="icon" onClick={props.onRemove} aria-label={r.removed ? `Keep “${name}”` : `Remove “${name}”`}>
-              <span aria-hidden="true">{r.removed ? '↺' : '🗑'}</span>
+              <span aria-hidden="true">{r.removed ? '↺' : '✕'}</span>
             </button>
           </div>
         )}
@@ -270,8 +272,49 @@ function PlanRow(props: {
             Description (optional)
             <textarea rows={2} maxLength={5000} value={r.description} onChange={(e) => props.onChange({ description: e.target.value })} />
           </label>
+          <AttachedFiles row={r} onChange={props.onChange} />
         </fieldset>
       )}
     </li>
+  );
+}
+
+/** The row's files: those attached already (each can be taken off) and new ones dropped here. */
+function AttachedFiles({ row: r, onChange }: { row: Row; onChange: (patch: Partial<Row>) => void }) {
+  // The ids attached before this edit; what FileDrop uploads is added to them.
+  const [kept, setKept] = useState(r.attachmentIds);
+  const [added, setAdded] = useState<string[]>([]);
+  const update = (k: string[], a: string[]) => onChange({ attachmentIds: [...k, ...a.filter((id) => !k.includes(id))] });
+  return (
+    <div className="stack">
+      {kept.length > 0 && (
+        <ul className="file-links" aria-label="Attached files">
+          {kept.map((id) => (
+            <li key={id} className="row wrap">
+              <FileLinks ids={[id]} label="File" />
+              <button
+                type="button"
+                className="link"
+                onClick={() => {
+                  const k = kept.filter((x) => x !== id);
+                  setKept(k);
+                  update(k, added);
+                }}
+              >
+                Take off
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <FileDrop
+        label="Attach files to this milestone"
+        onChange={(files) => {
+          const a = files.map((f) => f.id);
+          setAdded(a);
+          update(kept, a);
+        }}
+      />
+    </div>
   );
 }

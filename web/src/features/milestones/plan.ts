@@ -16,14 +16,16 @@ export type Row = {
   amount: string;
   dueDate: string;
   description: string;
+  /** Files attached (ids from POST /v1/files). */
+  attachmentIds: string[];
   status: Milestone['status'] | 'new';
   locked: boolean;
   removed: boolean;
 };
 
 export type Operation =
-  | { op: 'add'; milestone: { title: string; amount: number; dueDate: string; description?: string | null } }
-  | { op: 'update'; milestoneId: string; changes: { title?: string; amount?: number; dueDate?: string; description?: string | null } }
+  | { op: 'add'; milestone: { title: string; amount: number; dueDate: string; description?: string | null; attachmentIds?: string[] } }
+  | { op: 'update'; milestoneId: string; changes: { title?: string; amount?: number; dueDate?: string; description?: string | null; attachmentIds?: string[] } }
   | { op: 'remove'; milestoneId: string }
   | { op: 'reorder'; milestoneIds: string[] };
 
@@ -43,6 +45,7 @@ export function rowsFrom(list: readonly Milestone[], currency: string): Row[] {
     amount: majorUnits(m.amount, currency),
     dueDate: m.dueDate,
     description: m.description ?? '',
+    attachmentIds: [...m.attachmentIds],
     status: m.status,
     locked: !CHANGEABLE.has(m.status),
     removed: false,
@@ -50,7 +53,7 @@ export function rowsFrom(list: readonly Milestone[], currency: string): Row[] {
 }
 
 let counter = 0;
-export const newRow = (): Row => ({ key: `new-${++counter}`, id: null, title: '', amount: '', dueDate: '', description: '', status: 'new', locked: false, removed: false });
+export const newRow = (): Row => ({ key: `new-${++counter}`, id: null, title: '', amount: '', dueDate: '', description: '', attachmentIds: [], status: 'new', locked: false, removed: false });
 
 /**
  * The draft of a change request's "after" state, to counter-propose from it: its updates,
@@ -61,14 +64,14 @@ export function rowsFromChangeRequest(list: readonly Milestone[], cr: ChangeRequ
   const added: Row[] = [];
   for (const d of cr.diff.milestones) {
     if (d.change === 'added' && d.after) {
-      added.push({ ...newRow(), title: d.after.title, amount: majorUnits(d.after.amount, currency), dueDate: d.after.dueDate, description: d.after.description ?? '' });
+      added.push({ ...newRow(), title: d.after.title, amount: majorUnits(d.after.amount, currency), dueDate: d.after.dueDate, description: d.after.description ?? '', attachmentIds: [...d.after.attachmentIds] });
       continue;
     }
     rows = rows.map((r) => {
       if (r.id !== d.milestoneId) return r;
       if (d.change === 'removed') return { ...r, removed: true };
       const a = d.after!;
-      return { ...r, title: a.title, amount: majorUnits(a.amount, currency), dueDate: a.dueDate, description: a.description ?? '' };
+      return { ...r, title: a.title, amount: majorUnits(a.amount, currency), dueDate: a.dueDate, description: a.description ?? '', attachmentIds: [...a.attachmentIds] };
     });
   }
   const position = new Map(cr.diff.milestones.filter((d) => d.after && d.milestoneId).map((d) => [d.milestoneId!, d.after!.position]));
@@ -141,6 +144,7 @@ export function toOperations(original: readonly Milestone[], rows: readonly Row[
     if (amount !== null && amount !== m.amount) changes.amount = amount;
     if (r.dueDate !== m.dueDate) changes.dueDate = r.dueDate;
     if (r.description.trim() !== (m.description ?? '')) changes.description = r.description.trim() || null;
+    if (r.attachmentIds.join() !== m.attachmentIds.join()) changes.attachmentIds = r.attachmentIds;
     if (Object.keys(changes).length) ops.push({ op: 'update', milestoneId: r.id, changes });
   }
 
@@ -154,7 +158,9 @@ export function toOperations(original: readonly Milestone[], rows: readonly Row[
       const name = r.title.trim() ? `New milestone “${r.title.trim()}”` : `New milestone ${i + 1}`;
       check(r, name);
       const amount = amountOf(r, name);
-      if (amount !== null && r.title.trim()) ops.push({ op: 'add', milestone: { title: r.title.trim(), amount, dueDate: r.dueDate, description: r.description.trim() || null } });
+      if (amount !== null && r.title.trim()) {
+        ops.push({ op: 'add', milestone: { title: r.title.trim(), amount, dueDate: r.dueDate, description: r.description.trim() || null, ...(r.attachmentIds.length && { attachmentIds: r.attachmentIds }) } });
+      }
     });
   return { operations: ops, problems };
 }
