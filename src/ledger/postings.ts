@@ -98,3 +98,72 @@ export async function postEntry(tx: Tx, e: EntryInput): Promise<{ entryId: strin
   if (!seqRow) throw new Error(`contract ${e.contractId} not found for journal entry`);
   return { entryId, seq: seqRow.seq };
 }
+
+/**
+ * Appends many balanced journal entries in one statement, each exactly as postEntry would (the
+ * same validation, sequence number, hash chain and postings): for a batch that books one entry
+ * per contract (Wednesday's card payments). Each entry's contract must be locked and appear once,
+ * and the entries may touch shared accounts only (an escrow account's stored balance is postEntry's).
+ */
+export async function postEntries(tx: Tx, platformId: string, at: Date, entries: Omit<EntryInput, 'platformId' | 'at'>[]): Promise<string[]> {
+  if (entries.length === 0) return [];
+  if (new Set(entries.map((e) => e.contractId)).size !== entries.length) throw new Error('postEntries: one entry per contract');
+  const shared = new Map<string, { address: string; currency: string; kind: string; allowNegative: boolean }>();
+  const flat: { entryNo: number; idx: number; posting: Posting }[] = [];
+  entries.forEach((e, entryNo) => {
+    const kept = validatePostings(e.postings);
+    kept.forEach((posting, idx) => flat.push({ entryNo, idx, posting }));
+    for (const address of netByAccount(kept).keys()) {
+      const info = describeAccount(address);
+      if (info.stored) throw new Error('postEntries: escrow accounts are posted with postEntry');
+      shared.set(`${address} ${e.currency}`, { address, currency: e.currency, kind: info.kind, allowNegative: info.allowNegative });
+    }
+  });
+  const ids = entries.map(() => newId('entry'));
+  const accounts = [...shared.values()];
+  // As postEntry, set-based: missing shared accounts are created; each contract's sequence is
+  // taken and its hash chain extended by its entry (the postings of an entry aggregated in idx
+  // order, as postEntry passes them); entries and postings are inserted.
+  const rows = await tx.query<{ id: string }>(
+    `WITH shared AS (
+       INSERT INTO ledger_accounts (platform_id, address, currency, kind, contract_id, allow_negative, balance, created_at)
+       SELECT $1, a.address, a.currency, a.kind, NULL, a.allow_negative, NULL, $2
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::bool[]) AS a(address, currency, kind, allow_negative)
+       ON CONFLICT DO NOTHING
+     ), p AS (
+       SELECT * FROM unnest($7::int[], $8::int[], $9::text[], $10::text[], $11::bigint[]) AS x(entry_no, idx, source, destination, amount)
+     ), e AS (
+       SELECT y.*, agg.idx, agg.sources, agg.destinations, agg.amounts
+       FROM unnest($12::int[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])
+              AS y(entry_no, id, contract_id, kind, reference, milestone_id, currency)
+       CROSS JOIN LATERAL (
+         SELECT array_agg(p.idx ORDER BY p.idx) AS idx, array_agg(p.source ORDER BY p.idx) AS sources,
+                array_agg(p.destination ORDER BY p.idx) AS destinations, array_agg(p.amount ORDER BY p.idx) AS amounts
+         FROM p WHERE p.entry_no = y.entry_no
+       ) agg
+     ), s AS (
+       UPDATE contracts c SET ledger_seq = c.ledger_seq + 1,
+         ledger_head = tranche_entry_hash(c.ledger_head, e.id, e.contract_id, c.ledger_seq + 1, e.kind, e.reference, e.milestone_id, $2,
+           e.idx, e.sources, e.destinations, e.amounts, array_fill(e.currency, ARRAY[cardinality(e.idx)]))
+       FROM e WHERE c.id = e.contract_id AND c.platform_id = $1
+       RETURNING c.id, c.ledger_seq, c.ledger_head
+     ), je AS (
+       INSERT INTO journal_entries (id, platform_id, contract_id, seq, kind, reference, milestone_id, created_at, hash)
+       SELECT e.id, $1, e.contract_id, s.ledger_seq, e.kind, e.reference, e.milestone_id, $2, s.ledger_head FROM e JOIN s ON s.id = e.contract_id
+       RETURNING id
+     ), ps AS (
+       INSERT INTO postings (entry_id, idx, platform_id, contract_id, source, destination, amount, currency)
+       SELECT e.id, p.idx, $1, e.contract_id, p.source, p.destination, p.amount, e.currency FROM p JOIN e ON e.entry_no = p.entry_no
+     )
+     SELECT id FROM je`,
+    [
+      platformId, at,
+      accounts.map((a) => a.address), accounts.map((a) => a.currency), accounts.map((a) => a.kind), accounts.map((a) => a.allowNegative),
+      flat.map((f) => f.entryNo), flat.map((f) => f.idx), flat.map((f) => f.posting.source), flat.map((f) => f.posting.destination), flat.map((f) => f.posting.amount),
+      entries.map((_, i) => i), ids, entries.map((e) => e.contractId), entries.map((e) => e.kind), entries.map((e) => e.reference),
+      entries.map((e) => e.milestoneId ?? null), entries.map((e) => e.currency),
+    ],
+  );
+  if (rows.length !== entries.length) throw new Error(`postEntries: ${entries.length - rows.length} contracts not found for their journal entries`);
+  return ids;
+}

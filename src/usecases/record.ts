@@ -24,51 +24,83 @@ export type EventInput = {
  * This is the only writer of activity, notifications and outgoing messages.
  */
 export async function recordEvent(ctx: UseCaseCtx, contract: ContractRow, ev: EventInput): Promise<string> {
+  return (await recordEvents(ctx, [{ contract, ev }]))[0]!;
+}
+
+/**
+ * recordEvent for any number of events of one platform, in one statement whatever their number
+ * (a Wednesday batch books hundreds of invoices at once). Returns the activity ids in order.
+ */
+export async function recordEvents(ctx: UseCaseCtx, events: { contract: ContractRow; ev: EventInput }[]): Promise<string[]> {
+  if (events.length === 0) return [];
   const { tx, now, principal } = ctx;
-  const activityId = newId('activity');
-  const actorId = ev.actorRole === 'system' ? null : ev.actorRole === 'admin' ? null : principal.userId;
+  const platformId = events[0]!.contract.platform_id;
+  if (events.some((e) => e.contract.platform_id !== platformId)) throw new Error('recordEvents: events of one platform');
   // A client organisation: its members are told and see the timeline live, and the event names
   // the member who acted as well as the organisation.
-  const org = isOrganizationId(contract.client_id);
-  const data: EventData = { currency: contract.currency, ...(org ? { organizationId: contract.client_id, actorId } : {}), ...ev.data };
-  const clientUsers = await partyUserIds(ctx, contract.client_id);
-  const roles: Role[] =
-    ev.notify ?? (ev.actorRole === 'client' ? ['contractor'] : ev.actorRole === 'contractor' ? ['client'] : ['client', 'contractor']);
-  const text = describe(ev.kind, data, contract.title);
-  const recipients = roles.flatMap((role) => (role === 'client' ? (org ? clientUsers.filter((u) => u !== actorId) : clientUsers) : [contract.contractor_id]));
-  const notificationIds = recipients.map(() => newId('notification'));
-  const emailJobIds = recipients.map(() => newId('job'));
-  const webhook = webhookBody(ev.kind, now, { activityId, contractId: contract.id, milestoneId: ev.milestoneId ?? null, ...data });
-  // One statement: the activity entry, a notification and an email job per recipient, the live
-  // events of both parties, and a webhook message per subscribed endpoint of the platform.
+  const members = new Map<string, string[]>();
+  for (const orgId of new Set(events.map((e) => e.contract.client_id).filter(isOrganizationId))) members.set(orgId, await partyUserIds(ctx, orgId));
+  const usersOf = (partyId: string) => members.get(partyId) ?? [partyId];
+  const act: { id: string; contractId: string; milestoneId: string | null; actorId: string | null; actorRole: string; kind: string; data: string }[] = [];
+  const ntf: { id: string; userId: string; contractId: string; kind: string; title: string; body: string; data: string; jobId: string }[] = [];
+  const live: { userId: string; contractId: string; type: string; refId: string }[] = [];
+  const hooks: { id: string; kind: string; payload: string }[] = [];
+  for (const { contract, ev } of events) {
+    const activityId = newId('activity');
+    const actorId = ev.actorRole === 'system' ? null : ev.actorRole === 'admin' ? null : principal.userId;
+    const org = isOrganizationId(contract.client_id);
+    const data: EventData = { currency: contract.currency, ...(org ? { organizationId: contract.client_id, actorId } : {}), ...ev.data };
+    const clientUsers = usersOf(contract.client_id);
+    const roles: Role[] =
+      ev.notify ?? (ev.actorRole === 'client' ? ['contractor'] : ev.actorRole === 'contractor' ? ['client'] : ['client', 'contractor']);
+    const text = describe(ev.kind, data, contract.title);
+    const recipients = roles.flatMap((role) => (role === 'client' ? (org ? clientUsers.filter((u) => u !== actorId) : clientUsers) : [contract.contractor_id]));
+    const milestoneId = ev.milestoneId ?? null;
+    act.push({ id: activityId, contractId: contract.id, milestoneId, actorId, actorRole: ev.actorRole, kind: ev.kind, data: JSON.stringify(data) });
+    for (const userId of [...clientUsers, contract.contractor_id]) live.push({ userId, contractId: contract.id, type: 'activity', refId: activityId });
+    const notified = recipients.map((userId) => ({
+      id: newId('notification'), userId, contractId: contract.id, kind: ev.kind, title: text.title, body: text.body,
+      data: JSON.stringify({ ...data, milestoneId }), jobId: newId('job'),
+    }));
+    ntf.push(...notified);
+    for (const n of notified) live.push({ userId: n.userId, contractId: contract.id, type: 'notification', refId: n.id });
+    hooks.push({ id: newId('webhookMessage'), kind: ev.kind, payload: JSON.stringify(webhookBody(ev.kind, now, { activityId, contractId: contract.id, milestoneId, ...data })) });
+  }
+  // One statement: the activity entries, a notification and an email job per recipient, the live
+  // events of both parties, and a webhook message per event and subscribed endpoint of the platform.
   await tx.query(
     `WITH act AS (
        INSERT INTO activity (id, platform_id, contract_id, milestone_id, actor_id, actor_role, kind, data, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)
+       SELECT a.id, $1, a.contract_id, a.milestone_id, a.actor_id, a.actor_role, a.kind, a.data::jsonb, $2
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS a(id, contract_id, milestone_id, actor_id, actor_role, kind, data)
      ), ntf AS (
        INSERT INTO notifications (id, platform_id, user_id, contract_id, kind, title, body, data, created_at)
-       SELECT n.id, $2, n.user_id, $3, $7, $10, $11, $12::jsonb, $9 FROM unnest($13::text[], $14::text[]) AS n(id, user_id)
+       SELECT n.id, $1, n.user_id, n.contract_id, n.kind, n.title, n.body, n.data::jsonb, $2
+       FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]) AS n(id, user_id, contract_id, kind, title, body, data)
      ), mail AS (
        INSERT INTO jobs (id, platform_id, contract_id, kind, payload, run_at, created_at, updated_at)
-       SELECT j.id, $2, $3, 'email', jsonb_build_object('notificationId', j.nid), $9, $9, $9 FROM unnest($15::text[], $13::text[], $14::text[]) AS j(id, nid, user_id)
+       SELECT j.id, $1, j.contract_id, 'email', jsonb_build_object('notificationId', j.nid), $2, $2, $2
+       FROM unnest($17::text[], $10::text[], $11::text[], $12::text[], $13::text[]) AS j(id, nid, user_id, contract_id, kind)
        -- A recipient who turned email off for this kind still gets the in-app notification.
-       WHERE NOT EXISTS (SELECT 1 FROM notification_preferences np WHERE np.user_id = j.user_id AND np.kind = $7 AND NOT np.email)
+       WHERE NOT EXISTS (SELECT 1 FROM notification_preferences np WHERE np.user_id = j.user_id AND np.kind = j.kind AND NOT np.email)
      ), live AS (
        INSERT INTO live_events (platform_id, user_id, contract_id, type, ref_id, created_at)
-       SELECT $2, p.user_id, $3, 'activity', $1, $9 FROM unnest($18::text[]) AS p(user_id)
-       UNION ALL SELECT $2, n.user_id, $3, 'notification', n.id, $9 FROM unnest($13::text[], $14::text[]) AS n(id, user_id)
+       SELECT $1, l.user_id, l.contract_id, l.type, l.ref_id, $2 FROM unnest($18::text[], $19::text[], $20::text[], $21::text[]) AS l(user_id, contract_id, type, ref_id)
      )
      INSERT INTO webhook_messages (endpoint_id, id, platform_id, event_type, payload, next_attempt_at, created_at, updated_at)
-     SELECT e.id, $16, $2, $7, $17::jsonb, $9, $9, $9
-     FROM webhook_endpoints e
-     WHERE e.platform_id = $2 AND e.disabled_at IS NULL AND (e.events ? $7 OR e.events ? '*')`,
+     SELECT e.id, w.id, $1, w.kind, w.payload::jsonb, $2, $2, $2
+     FROM unnest($22::text[], $23::text[], $24::text[]) AS w(id, kind, payload)
+     JOIN webhook_endpoints e ON e.platform_id = $1 AND e.disabled_at IS NULL AND (e.events ? w.kind OR e.events ? '*')`,
     [
-      activityId, contract.platform_id, contract.id, ev.milestoneId ?? null, actorId, ev.actorRole, ev.kind, JSON.stringify(data), now,
-      text.title, text.body, JSON.stringify({ ...data, milestoneId: ev.milestoneId ?? null }), notificationIds, recipients, emailJobIds,
-      newId('webhookMessage'), JSON.stringify(webhook), [...clientUsers, contract.contractor_id],
+      platformId, now,
+      act.map((a) => a.id), act.map((a) => a.contractId), act.map((a) => a.milestoneId), act.map((a) => a.actorId), act.map((a) => a.actorRole), act.map((a) => a.kind), act.map((a) => a.data),
+      ntf.map((n) => n.id), ntf.map((n) => n.userId), ntf.map((n) => n.contractId), ntf.map((n) => n.kind), ntf.map((n) => n.title), ntf.map((n) => n.body), ntf.map((n) => n.data),
+      ntf.map((n) => n.jobId),
+      live.map((l) => l.userId), live.map((l) => l.contractId), live.map((l) => l.type), live.map((l) => l.refId),
+      hooks.map((h) => h.id), hooks.map((h) => h.kind), hooks.map((h) => h.payload),
     ],
   );
-  return activityId;
+  return act.map((a) => a.id);
 }
 
 export type MessageInput = { id: string; authorId: string; authorName: string; body: string; attachmentIds: string[]; createdAt: Date };

@@ -6,12 +6,14 @@ import { PAST_DUE_RETRIES } from '../../domain/hourly.ts';
 import { newId } from '../../domain/ids.ts';
 import { escrowHeld } from '../../domain/milestone-machine.ts';
 import { feeOf } from '../../domain/money.ts';
+import { directPaymentPostings } from '../../ledger/flows.ts';
+import { postEntries } from '../../ledger/postings.ts';
 import { PaymentDeclinedError } from '../../payments/provider.ts';
 import { partyRole, type ContractRole } from '../access.ts';
 import type { UseCaseCtx } from '../context.ts';
-import { insertPayment, resolvePaymentMethod } from '../money.ts';
+import { insertPayment, partiesOf, resolvePaymentMethod } from '../money.ts';
 import { completePayment, type PaymentRow } from '../pay-payments.ts';
-import { enqueueJob, recordEvent } from '../record.ts';
+import { enqueueJob, recordEvent, recordEvents } from '../record.ts';
 import { applyMilestoneCommand, assertVersion } from '../run-milestone-command.ts';
 import { RetryLater } from '../settle-charges.ts';
 
@@ -65,64 +67,146 @@ export async function settleInvoice(
   paymentMethod?: string,
   known?: KnownForInvoice,
 ): Promise<InvoiceRow> {
-  let inv = invoice;
-  let rest = balanceDue(inv);
-  if (rest > 0 && contract.status === 'active' && (known?.escrow ?? true)) {
-    const held = await ctx.tx.query<MilestoneRow>(
-      `SELECT * FROM milestones WHERE contract_id = $1 AND status IN ('funded', 'submitted') AND NOT funding_pending
-         AND funded_amount - released_amount - refunded_amount > 0
-       ORDER BY created_at, id FOR UPDATE`,
-      [contract.id],
-    );
-    let fromEscrow = 0;
-    for (const m of held) {
-      if (rest === 0) break;
-      const take = Math.min(escrowHeld(toState(m)), rest);
-      const r = await applyMilestoneCommand(ctx, contract, m, 'client', { type: 'release', amount: take }, {
-        event: 'milestone.released',
-        eventActor: 'system',
-        paymentKind: 'invoice',
-        data: { invoiceId: inv.id, number: inv.number },
-      });
-      await ctx.tx.query('UPDATE payments SET invoice_id = $1 WHERE id = ANY($2)', [inv.id, r.paymentIds]);
-      fromEscrow += take;
-      rest -= take;
-    }
-    if (fromEscrow > 0) inv = await updateInvoice(ctx.tx, inv.id, { paid_from_escrow: inv.paid_from_escrow + fromEscrow }, ctx.now);
-  }
-  if (rest > 0) {
+  const inv = balanceDue(invoice) > 0 && contract.status === 'active' && (known?.escrow ?? true) ? await drawOnEscrow(ctx, contract, invoice) : invoice;
+  if (balanceDue(inv) > 0) {
     const method =
       mode === 'client' ? await resolvePaymentMethod(ctx, contract, paymentMethod) : known ? known.defaultMethod : await defaultMethod(ctx, contract);
     if (!method) return pastDue(ctx, contract, inv, 'the client has no default payment method');
-    const fee = feeOf(rest, contract.policy.platformFee.clientBps);
-    // Stored with the outcome below (one update of the invoice instead of two): a transaction
-    // that fails after the call rolls the count back, and its retry repeats the same key.
-    const attempt = inv.charge_attempts + 1;
-    let charge;
-    try {
-      charge = await ctx.deps.provider.charge({
-        amount: rest + fee,
-        currency: contract.currency,
-        paymentMethod: method,
-        idempotencyKey: `invoice:${inv.id}:${attempt}`,
-        description: `Invoice ${inv.number}`,
-      });
-    } catch (e) {
-      if (!(e instanceof PaymentDeclinedError)) throw e;
-      if (mode === 'client') throw new AppError('payment_declined', 'the card was declined', { declineCode: e.declineCode, invoiceId: inv.id });
-      return pastDue(ctx, contract, inv, `the card was declined (${e.declineCode})`, { charge_attempts: attempt });
-    }
-    const paymentId = newId('payment');
-    await insertPayment(ctx, contract, { id: paymentId, milestoneId: null, kind: 'invoice', amount: rest, fee: 0, status: 'processing' });
-    const [payment] = await ctx.tx.query<PaymentRow>('UPDATE payments SET invoice_id = $2, provider_ref = $3 WHERE id = $1 RETURNING *', [paymentId, inv.id, charge.reference]);
-    if (charge.status === 'pending') {
-      await enqueueJob(ctx, { kind: 'settle_invoice_charge', payload: { invoiceId: inv.id, paymentId }, platformId: contract.platform_id, contractId: contract.id, dedupeKey: `settle-invoice:${paymentId}` });
-      return updateInvoice(ctx.tx, inv.id, { charge_pending: true, charge_attempts: attempt }, ctx.now);
-    }
-    await completePayment(ctx, contract, payment!, charge.reference, fee);
-    return markPaid(ctx, contract, inv, { charged: inv.charged + rest, client_fee: inv.client_fee + fee, charge_attempts: attempt });
+    const charged = await chargeInvoice(ctx, { contract, invoice: inv, method }, mode);
+    return 'row' in charged ? charged.row : (await bookInvoiceCharges(ctx, [charged]))[0]!;
   }
   return markPaid(ctx, contract, inv);
+}
+
+/**
+ * Pays what it can of an invoice from the contract's escrowed milestone payments, oldest first,
+ * partially if need be: each an escrow release of that milestone (its own journal entry, with its
+ * contractor fee) and a contractor payment linked to the invoice. Returns the invoice as it is then.
+ */
+async function drawOnEscrow(ctx: UseCaseCtx, contract: ContractRow, invoice: InvoiceRow): Promise<InvoiceRow> {
+  let inv = invoice;
+  let rest = balanceDue(inv);
+  const held = await ctx.tx.query<MilestoneRow>(
+    `SELECT * FROM milestones WHERE contract_id = $1 AND status IN ('funded', 'submitted') AND NOT funding_pending
+       AND funded_amount - released_amount - refunded_amount > 0
+     ORDER BY created_at, id FOR UPDATE`,
+    [contract.id],
+  );
+  let fromEscrow = 0;
+  for (const m of held) {
+    if (rest === 0) break;
+    const take = Math.min(escrowHeld(toState(m)), rest);
+    const r = await applyMilestoneCommand(ctx, contract, m, 'client', { type: 'release', amount: take }, {
+      event: 'milestone.released',
+      eventActor: 'system',
+      paymentKind: 'invoice',
+      data: { invoiceId: inv.id, number: inv.number },
+    });
+    await ctx.tx.query('UPDATE payments SET invoice_id = $1 WHERE id = ANY($2)', [inv.id, r.paymentIds]);
+    fromEscrow += take;
+    rest -= take;
+  }
+  if (fromEscrow > 0) inv = await updateInvoice(ctx.tx, inv.id, { paid_from_escrow: inv.paid_from_escrow + fromEscrow }, ctx.now);
+  return inv;
+}
+
+type CardInvoice = { contract: ContractRow; invoice: InvoiceRow; method: string };
+/** A charge the provider took at once, to book: `rest` of the invoice plus the client `fee`. */
+type TakenCharge = CardInvoice & { rest: number; fee: number; attempt: number; reference: string };
+
+/**
+ * Charges what is left of an invoice to the card. Declined: the invoice is past due (the client
+ * paying by hand gets 402 instead); pending: a processing payment waits for the settlement job.
+ * Taken at once: the charge, for bookInvoiceCharges. The charge is keyed by invoice and attempt;
+ * the attempt count is stored with the outcome (a transaction that fails after the call rolls the
+ * count back, and its retry repeats the same key).
+ */
+async function chargeInvoice(ctx: UseCaseCtx, c: CardInvoice, mode: Mode): Promise<TakenCharge | { row: InvoiceRow }> {
+  const { contract, invoice: inv } = c;
+  const rest = balanceDue(inv);
+  const fee = feeOf(rest, contract.policy.platformFee.clientBps);
+  const attempt = inv.charge_attempts + 1;
+  let charge;
+  try {
+    charge = await ctx.deps.provider.charge({
+      amount: rest + fee,
+      currency: contract.currency,
+      paymentMethod: c.method,
+      idempotencyKey: `invoice:${inv.id}:${attempt}`,
+      description: `Invoice ${inv.number}`,
+    });
+  } catch (e) {
+    if (!(e instanceof PaymentDeclinedError)) throw e;
+    if (mode === 'client') throw new AppError('payment_declined', 'the card was declined', { declineCode: e.declineCode, invoiceId: inv.id });
+    return { row: await pastDue(ctx, contract, inv, `the card was declined (${e.declineCode})`, { charge_attempts: attempt }) };
+  }
+  if (charge.status === 'succeeded') return { ...c, rest, fee, attempt, reference: charge.reference };
+  const paymentId = newId('payment');
+  await insertPayment(ctx, contract, { id: paymentId, milestoneId: null, kind: 'invoice', amount: rest, fee: 0, status: 'processing' });
+  await ctx.tx.query('UPDATE payments SET invoice_id = $2, provider_ref = $3 WHERE id = $1', [paymentId, inv.id, charge.reference]);
+  await enqueueJob(ctx, { kind: 'settle_invoice_charge', payload: { invoiceId: inv.id, paymentId }, platformId: contract.platform_id, contractId: contract.id, dedupeKey: `settle-invoice:${paymentId}` });
+  return { row: await updateInvoice(ctx.tx, inv.id, { charge_pending: true, charge_attempts: attempt }, ctx.now) };
+}
+
+/**
+ * Books charges taken at once, set-based (one statement each for the payments, the journal
+ * entries and the invoices, whatever their number; at most one invoice per contract): each is
+ * the contractor's paid payment linked to its invoice, one balanced `direct_payment` journal
+ * entry in its contract's hash chain (as completePayment posts it), the invoice paid, and the
+ * `payment.paid` and `invoice.paid` events — all in the caller's transaction.
+ */
+async function bookInvoiceCharges(ctx: UseCaseCtx, taken: TakenCharge[]): Promise<InvoiceRow[]> {
+  if (taken.length === 0) return [];
+  const { tx, now } = ctx;
+  const platformId = taken[0]!.contract.platform_id;
+  const contractorFees = taken.map((t) => feeOf(t.rest, t.contract.policy.platformFee.contractorBps));
+  const paymentIds = taken.map(() => newId('payment'));
+  await tx.query(
+    `INSERT INTO payments (id, platform_id, contract_id, milestone_id, client_id, contractor_id, kind, amount, fee, currency, status, provider_ref, invoice_id, paid_at, created_at, updated_at)
+     SELECT x.id, $1, x.contract_id, NULL, x.client_id, x.contractor_id, 'invoice', x.amount, x.fee, x.currency, 'paid', x.reference, x.invoice_id, $2, $2, $2
+     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::text[])
+       AS x(id, contract_id, client_id, contractor_id, amount, fee, currency, reference, invoice_id)`,
+    [
+      platformId, now, paymentIds, taken.map((t) => t.contract.id), taken.map((t) => t.contract.client_id), taken.map((t) => t.contract.contractor_id),
+      taken.map((t) => t.rest), contractorFees, taken.map((t) => t.contract.currency), taken.map((t) => t.reference), taken.map((t) => t.invoice.id),
+    ],
+  );
+  await postEntries(
+    tx,
+    platformId,
+    now,
+    taken.map((t, i) => ({
+      contractId: t.contract.id,
+      currency: t.contract.currency,
+      kind: 'direct_payment',
+      reference: `charge:${t.reference}`,
+      postings: directPaymentPostings(partiesOf(t.contract), t.rest, t.fee, contractorFees[i]!),
+    })),
+  );
+  const rows = await tx.query<InvoiceRow>(
+    `UPDATE invoices i SET status = 'paid', paid_at = $1, past_due_reason = NULL, charged = i.charged + x.rest, client_fee = i.client_fee + x.fee,
+       charge_attempts = x.attempt, version = i.version + 1, updated_at = $1
+     FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::int[]) AS x(id, rest, fee, attempt)
+     WHERE i.id = x.id RETURNING i.*`,
+    [now, taken.map((t) => t.invoice.id), taken.map((t) => t.rest), taken.map((t) => t.fee), taken.map((t) => t.attempt)],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const paid = taken.map((t) => byId.get(t.invoice.id)!);
+  await recordEvents(
+    ctx,
+    taken.flatMap((t, i) => [
+      { contract: t.contract, ev: { kind: 'payment.paid' as const, actorRole: 'client' as const, milestoneId: null, data: { paymentId: paymentIds[i]!, amount: t.rest } } },
+      {
+        contract: t.contract,
+        ev: {
+          kind: 'invoice.paid' as const,
+          actorRole: 'system' as const,
+          data: { invoiceId: paid[i]!.id, number: paid[i]!.number, amount: paid[i]!.amount_due, paidFromEscrow: paid[i]!.paid_from_escrow, charged: paid[i]!.charged },
+        },
+      },
+    ]),
+  );
+  return paid;
 }
 
 async function defaultMethod(ctx: UseCaseCtx, contract: ContractRow): Promise<string | null> {
@@ -214,12 +298,31 @@ export async function payScheduledInvoices(ctx: UseCaseCtx, invoiceIds: string[]
   const factsOf = new Map(facts.map((f) => [f.id, f]));
   const outcomes = new Map<string, number>();
   const note = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+  // Escrow is drawn on invoice by invoice; what is left for the card (a saved card, one invoice
+  // per contract) is charged invoice by invoice and booked for all together; the rest (nothing
+  // left, no card, a contract's second invoice) is settled one by one.
+  const byCard: CardInvoice[] = [];
+  const onCard = new Set<string>();
   for (const invoice of invoices) {
     const f = factsOf.get(invoice.id);
+    const contract = byContract.get(invoice.contract_id)!;
     if (!f) note(`skipped ${invoice.status}`);
     else if (f.held) note('skipped disputed');
-    else note((await settleInvoice(ctx, byContract.get(invoice.contract_id)!, invoice, 'schedule', undefined, { escrow: f.escrow, defaultMethod: f.default_payment_method })).status);
+    else {
+      const inv = f.escrow && contract.status === 'active' ? await drawOnEscrow(ctx, contract, invoice) : invoice;
+      if (balanceDue(inv) > 0 && f.default_payment_method && !onCard.has(contract.id)) {
+        onCard.add(contract.id);
+        byCard.push({ contract, invoice: inv, method: f.default_payment_method });
+      } else note((await settleInvoice(ctx, contract, inv, 'schedule', undefined, { escrow: false, defaultMethod: f.default_payment_method })).status);
+    }
   }
+  const taken: TakenCharge[] = [];
+  for (const c of byCard) {
+    const charged = await chargeInvoice(ctx, c, 'schedule');
+    if ('row' in charged) note(charged.row.status);
+    else taken.push(charged);
+  }
+  for (const row of await bookInvoiceCharges(ctx, taken)) note(row.status);
   return [...outcomes].map(([k, n]) => `${n} ${k}`).join(', ') || 'no invoice';
 }
 
