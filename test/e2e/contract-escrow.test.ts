@@ -98,6 +98,7 @@ describe.skipIf(!haveChromium)('contract page: escrow one milestone at a time (s
     await seeText(preview, /Agreed total \$1,700\.00 → proposed \$1,850\.00/);
     await seeText(preview, /\$300\.00\s*→\s*after:\s*\$450\.00/);
     await seeText(preview, 'Nothing changes until the client accepts.');
+    await checkPage(cp, 'the milestone planner with a preview at 390 px', 'contract-planner');
     await cplan.getByRole('button', { name: 'Send changes to the client' }).click();
     await seeText(statusRegion(cp), 'Your changes were sent to the client for approval.');
     await checkPage(cp, 'contract page with a change request, contractor at 390 px', 'contract-change-contractor');
