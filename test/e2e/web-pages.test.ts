@@ -415,7 +415,7 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
     await checkPage(p, 'account at 390 after changes');
   });
 
-  it('platform admin (1280 px) resolves a dispute with a split that must add up to the escrow; both parties see the outcome', async () => {
+  it('platform admin (1280 px, and its pages at 390 px) resolves a dispute with a split that must add up to the escrow; both parties see the outcome', async () => {
     const client = await person('Casey Client');
     const contractor = await person('Dana Contractor');
     const k = await contract(client, contractor.id, 'Mobile app', 'sequential_escrow', [{ title: 'Prototype', amount: 100000 }], contractor.api);
@@ -442,6 +442,15 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
     await seeText(card, 'Release and refund must add up to $1,000.00; now $900.00.');
     expect(await card.getByRole('button', { name: 'Resolve dispute' }).isDisabled()).toBe(true);
     await checkPage(admin, 'admin disputes at 1280', 'admin-disputes');
+    // The same pages on a phone (another tab: the token is kept per tab, so it signs in again).
+    const phone = await page(390, 'admin-phone');
+    await phone.goto(`${s.url}/admin`);
+    await heading(phone, 'Platform admin').waitFor();
+    await checkPage(phone, 'admin sign-in at 390');
+    await phone.getByLabel('Admin token').fill(s.admin.token!);
+    await phone.getByRole('button', { name: 'Sign in as admin' }).click();
+    await seeText(phone.getByRole('article', { name: 'Mobile app' }), 'Half of the screens are missing');
+    await checkPage(phone, 'admin disputes at 390', 'admin-disputes');
     await card.getByLabel('Refund to the client (USD)').fill('400');
     await seeText(card, 'Adds up to the $1,000.00 held.');
     await card.getByRole('button', { name: 'Resolve dispute' }).click();
