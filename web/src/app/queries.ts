@@ -10,5 +10,3 @@ export const contractQuery = (id: string) =>
     queryFn: () => ok(tranche.GET('/v1/contracts/{id}', { params: { path: { id } } })),
     enabled: id !== '',
   });
-
-export const meQueryKey = keys.me;

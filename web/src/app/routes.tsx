@@ -4,7 +4,6 @@ import { ContractPage } from '../pages/Contract.tsx';
 import { NotFoundPage } from '../pages/NotFound.tsx';
 import { NotificationsPage } from '../pages/Notifications.tsx';
 import { setNavigate } from '../router.ts';
-import { errorText } from '../api.ts';
 import type { FeatureRoutes, NavItem } from './nav.ts';
 import { useTitle } from './page.ts';
 import { contractQuery } from './queries.ts';
@@ -37,14 +36,15 @@ function NotificationsRoute() {
   return <NotificationsPage />;
 }
 
-/** A render that threw: said in words, with a way back, instead of a blank page. */
+/** A render that threw: said in words, with a way back, instead of a blank page (the error itself goes to the console). */
 function RouteError() {
   const error = useRouteError();
   useTitle('Something went wrong');
+  console.error(error);
   return (
     <main id="main" className="page">
       <h1>Something went wrong</h1>
-      <p>{errorText(error)}</p>
+      <p>This page could not be shown. Reload it, or go back to your contracts; nothing was changed.</p>
       <p>
         <a href="/">Back to your contracts</a>
       </p>
