@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with another request' },
   idempotency_in_progress: { status: 409, title: 'A request with this Idempotency-Key is still running' },
   payment_declined: { status: 402, title: 'The payment was declined' },
+  insufficient_balance: { status: 422, title: 'The balance does not cover this amount' },
   week_invoiced: { status: 409, title: 'The week is invoiced: its time entries can no longer change' },
   daily_limit_exceeded: { status: 422, title: 'A day holds at most 24 hours of time entries' },
   not_hourly: { status: 422, title: 'Only hourly contracts have time entries, milestone requests and invoices' },

@@ -37,6 +37,7 @@ import { messageRoutes } from './routes/messages.ts';
 import { milestoneRoutes } from './routes/milestones.ts';
 import { negotiationRoutes } from './routes/change-requests.ts';
 import { paymentRoutes } from './routes/payments.ts';
+import { payoutRoutes } from './routes/payouts.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { platformRoutes } from './routes/platform.ts';
 import { organizationRoutes } from './routes/organizations.ts';
@@ -238,6 +239,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     negotiationRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     disputeRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     paymentRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    payoutRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     timelineRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     messageRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     eventRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);

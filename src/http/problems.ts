@@ -74,6 +74,7 @@ export const DOMAIN_PROBLEMS: Record<string, ErrorCode[]> = {
   respondDispute: ['invalid_state'],
   resolveDispute: ['invalid_state'],
   payPayment: ['invalid_state', 'version_mismatch', 'payment_declined', 'payment_method_required', 'second_approver_required'],
+  createPayout: ['insufficient_balance', 'payment_declined'],
   payPayments: ['not_found', 'invalid_state', 'payment_declined', 'payment_method_required', 'second_approver_required'],
 
   createContractMessage: ['invalid_state'],

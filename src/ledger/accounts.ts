@@ -9,11 +9,13 @@ export const Accounts = {
   clientFunding: (clientId: string) => `clients:${clientId}:funding`,
   escrow: (contractId: string, milestoneId: string) => `contracts:${contractId}:escrow:${milestoneId}`,
   contractorBalance: (contractorId: string) => `contractors:${contractorId}:balance`,
+  /** A contractor's payouts on their way to the bank (out of the balance, not yet at the provider's world). */
+  contractorPayouts: (contractorId: string) => `contractors:${contractorId}:payouts`,
   clientFees: () => 'platform:fees:client',
   contractorFees: () => 'platform:fees:contractor',
 } as const;
 
-export type AccountKind = 'world' | 'client_funding' | 'escrow' | 'contractor_balance' | 'platform_fees';
+export type AccountKind = 'world' | 'client_funding' | 'escrow' | 'contractor_balance' | 'contractor_payouts' | 'platform_fees';
 
 export type AccountInfo = { kind: AccountKind; stored: boolean; allowNegative: boolean; contractId: string | null };
 
@@ -24,5 +26,6 @@ export function describeAccount(address: string): AccountInfo {
   if (escrow) return { kind: 'escrow', stored: true, allowNegative: false, contractId: escrow[1]! };
   if (/^clients:[^:]+:funding$/.test(address)) return { kind: 'client_funding', stored: false, allowNegative: false, contractId: null };
   if (/^contractors:[^:]+:balance$/.test(address)) return { kind: 'contractor_balance', stored: false, allowNegative: false, contractId: null };
+  if (/^contractors:[^:]+:payouts$/.test(address)) return { kind: 'contractor_payouts', stored: false, allowNegative: false, contractId: null };
   throw new Error(`unknown ledger address ${address}`);
 }

@@ -170,6 +170,19 @@ export async function checkLedger(q: Queryable, platformId: string): Promise<Led
     `SELECT o.id AS "operationId", o.entry_reference AS "entryReference" FROM provider_operations o
      WHERE o.platform_id = $1 AND o.status = 'pending' AND o.entry_reference IS NOT NULL`, [platformId]));
 
+  // 12. Books (entries of no contract: payouts) are chained and numbered as contracts are: the
+  //     last entry's hash is the book's head, and sequence numbers run 1..n.
+  add(12, 'book head differs from its last entry', await q.query(
+    `SELECT b.id AS "bookId", encode(b.ledger_head, 'hex') AS head, encode(last.hash, 'hex') AS "lastEntryHash"
+     FROM ledger_books b
+     LEFT JOIN LATERAL (SELECT hash FROM journal_entries e WHERE e.contract_id = b.id ORDER BY seq DESC LIMIT 1) last ON true
+     WHERE b.platform_id = $1 AND b.ledger_head IS DISTINCT FROM last.hash`, [platformId]));
+  add(12, 'book sequence has a gap', await q.query(
+    `SELECT b.id AS "bookId", b.ledger_seq, COUNT(e.id)::int AS entries, COALESCE(MAX(e.seq), 0)::int AS max_seq
+     FROM ledger_books b LEFT JOIN journal_entries e ON e.contract_id = b.id
+     WHERE b.platform_id = $1 GROUP BY b.id, b.ledger_seq
+     HAVING COUNT(e.id) <> COALESCE(MAX(e.seq), 0) OR b.ledger_seq <> COUNT(e.id)`, [platformId]));
+
   const [counts] = await q.query<{ entries: number; postings: number }>(
     'SELECT (SELECT COUNT(*) FROM journal_entries WHERE platform_id = $1)::int AS entries, (SELECT COUNT(*) FROM postings WHERE platform_id = $1)::int AS postings',
     [platformId],

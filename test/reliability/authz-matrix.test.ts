@@ -199,6 +199,8 @@ describe(`authorization matrix over every route (${engine})`, () => {
       ok(await client.api.post(`/v1/milestones/${c.ms[0]}/approve`));
       return c.id;
     })())}`)).data[0].id) as string;
+    // The contractor pays out a little of what the world payment left them.
+    const worldPayout = (ok(await contractor.api.post('/v1/payouts', { amount: 100, currency: 'USD' }), 201) as { id: string }).id;
     const form = new FormData();
     form.append('file', new Blob(['deliverable notes']), 'notes.txt');
     const up = await fetch(`${s.url}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${client.token}` }, body: form });
@@ -394,6 +396,14 @@ describe(`authorization matrix over every route (${engine})`, () => {
       'POST /v1/disputes/{id}/resolve': { setup: async () => ({ path: `/v1/disputes/${await disputeByClient()}/resolve`, body: { releaseAmount: 4000, refundAmount: 6000 } }), expect: party('403', '403', '2xx') },
       'GET /v1/payments': { setup: fixed({ path: '/v1/payments' }), expect: anyUser('2xx') },
       'GET /v1/payments/{id}': { setup: fixed({ path: `/v1/payments/${worldPayment}` }), expect: party('2xx', '2xx', '2xx') },
+      'GET /v1/me/balance': { setup: fixed({ path: '/v1/me/balance' }), expect: anyUser('403') },
+      'GET /v1/payouts': { setup: fixed({ path: '/v1/payouts' }), expect: anyUser('403') },
+      // More than anyone's balance: every user is refused for the amount (422); the admin acts for nobody (403).
+      'POST /v1/payouts': {
+        setup: fixed({ path: '/v1/payouts', body: { amount: 900_000_000_000, currency: 'USD' } }),
+        expect: { client: '422', contractor: '422', stranger: '422', foreign: '422', anonymous: '401', revoked: '401', admin: '403' },
+      },
+      'GET /v1/payouts/{id}': { setup: fixed({ path: `/v1/payouts/${worldPayout}` }), expect: party('404', '2xx', '2xx') },
       'POST /v1/payments/{id}/pay': { setup: async () => ({ path: `/v1/payments/${await draftPayment()}/pay`, body: {} }), expect: party('2xx', '403', '403') },
       'POST /v1/payments/pay': { setup: async () => ({ path: '/v1/payments/pay', body: { paymentIds: [await draftPayment()] } }), expect: party('2xx', '403', '403') },
       'GET /v1/contracts/{id}/activity': { setup: fixed({ path: `/v1/contracts/${world.id}/activity` }), expect: party('2xx', '2xx', '2xx') },

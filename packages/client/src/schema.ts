@@ -1042,6 +1042,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/balance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your balance per currency: available to pay out, and payouts on their way */
+        get: operations["getMeBalance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your payouts, newest first */
+        get: operations["listPayouts"];
+        put?: never;
+        /** Pay out part of your available balance to your bank (made with the payment provider after commit) */
+        post: operations["createPayout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payouts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of your payouts */
+        get: operations["getPayout"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{id}/activity": {
         parameters: {
             query?: never;
@@ -2657,10 +2709,10 @@ export interface components {
             /** @description The HTTP status */
             status: number;
             /**
-             * @description The stable code; each always comes with the same HTTP status: `validation_failed` 422, `malformed_request` 400, `payload_too_large` 413, `unsupported_media_type` 415, `unauthenticated` 401, `forbidden` 403, `csrf_refused` 403, `not_found` 404, `invalid_state` 409, `conflict` 409, `version_mismatch` 409, `funding_limit_reached` 409, `change_request_open` 409, `refund_request_open` 409, `limit_exceeded` 422, `revision_limit_reached` 409, `funding_pending` 409, `review_exists` 409, `current_password_incorrect` 422, `no_next_milestone` 409, `email_taken` 409, `external_id_taken` 409, `webhook_endpoint_limit_reached` 409, `webhook_url_not_allowed` 422, `idempotency_key_reused` 422, `idempotency_in_progress` 409, `payment_declined` 402, `week_invoiced` 409, `daily_limit_exceeded` 422, `not_hourly` 422, `payment_method_required` 422, `amount_below_minimum` 422, `already_member` 409, `invitation_not_usable` 410, `last_owner` 409, `second_approver_required` 403, `rate_limited` 429, `upload_quota_exceeded` 429, `service_unavailable` 503, `internal_error` 500.
+             * @description The stable code; each always comes with the same HTTP status: `validation_failed` 422, `malformed_request` 400, `payload_too_large` 413, `unsupported_media_type` 415, `unauthenticated` 401, `forbidden` 403, `csrf_refused` 403, `not_found` 404, `invalid_state` 409, `conflict` 409, `version_mismatch` 409, `funding_limit_reached` 409, `change_request_open` 409, `refund_request_open` 409, `limit_exceeded` 422, `revision_limit_reached` 409, `funding_pending` 409, `review_exists` 409, `current_password_incorrect` 422, `no_next_milestone` 409, `email_taken` 409, `external_id_taken` 409, `webhook_endpoint_limit_reached` 409, `webhook_url_not_allowed` 422, `idempotency_key_reused` 422, `idempotency_in_progress` 409, `payment_declined` 402, `insufficient_balance` 422, `week_invoiced` 409, `daily_limit_exceeded` 422, `not_hourly` 422, `payment_method_required` 422, `amount_below_minimum` 422, `already_member` 409, `invitation_not_usable` 410, `last_owner` 409, `second_approver_required` 403, `rate_limited` 429, `upload_quota_exceeded` 429, `service_unavailable` 503, `internal_error` 500.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_refused" | "not_found" | "invalid_state" | "conflict" | "version_mismatch" | "funding_limit_reached" | "change_request_open" | "refund_request_open" | "limit_exceeded" | "revision_limit_reached" | "funding_pending" | "review_exists" | "current_password_incorrect" | "no_next_milestone" | "email_taken" | "external_id_taken" | "webhook_endpoint_limit_reached" | "webhook_url_not_allowed" | "idempotency_key_reused" | "idempotency_in_progress" | "payment_declined" | "week_invoiced" | "daily_limit_exceeded" | "not_hourly" | "payment_method_required" | "amount_below_minimum" | "already_member" | "invitation_not_usable" | "last_owner" | "second_approver_required" | "rate_limited" | "upload_quota_exceeded" | "service_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_refused" | "not_found" | "invalid_state" | "conflict" | "version_mismatch" | "funding_limit_reached" | "change_request_open" | "refund_request_open" | "limit_exceeded" | "revision_limit_reached" | "funding_pending" | "review_exists" | "current_password_incorrect" | "no_next_milestone" | "email_taken" | "external_id_taken" | "webhook_endpoint_limit_reached" | "webhook_url_not_allowed" | "idempotency_key_reused" | "idempotency_in_progress" | "payment_declined" | "insufficient_balance" | "week_invoiced" | "daily_limit_exceeded" | "not_hourly" | "payment_method_required" | "amount_below_minimum" | "already_member" | "invitation_not_usable" | "last_owner" | "second_approver_required" | "rate_limited" | "upload_quota_exceeded" | "service_unavailable" | "internal_error";
             /** @description What went wrong in this case, for a person */
             detail: string;
             /** @description The request’s path */
@@ -5539,7 +5591,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin; `second_approver_required`: Another member of the organisation must give the second approval */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11423,6 +11475,469 @@ export interface operations {
                 };
             };
             /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `payment_method_required`: A payment method is required */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMeBalance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description One entry per currency you hold money in */
+                        data: {
+                            /**
+                             * @description ISO 4217 currency code; amounts are integers in its minor unit
+                             * @example USD
+                             */
+                            currency: string;
+                            /** @description What you may pay out now: what releases and paid payments left you, less payouts (minor units) */
+                            available: number;
+                            /** @description Payouts on their way to your bank, not yet confirmed by the payment provider (minor units) */
+                            pending: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPayouts: {
+        parameters: {
+            query?: {
+                /** @description At most this many items (1–100) */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The items of this page */
+                        data: {
+                            /**
+                             * @description The payout
+                             * @example po_01jdq4z9v6x7m3k8t2w5r1c0aa
+                             */
+                            id: string;
+                            /**
+                             * @description What is paid out, in minor units
+                             * @example 150000
+                             */
+                            amount: number;
+                            /**
+                             * @description ISO 4217 currency code; amounts are integers in its minor unit
+                             * @example USD
+                             */
+                            currency: string;
+                            /**
+                             * @description `processing`: on its way; `paid`: the provider paid it to your bank; `failed`: refused, the money is back in your balance
+                             * @enum {string}
+                             */
+                            status: "processing" | "paid" | "failed";
+                            /** @description Why the provider refused it (failed payouts) */
+                            failureCode: string | null;
+                            /** @description When the provider paid it (ISO 8601) */
+                            paidAt: string | null;
+                            /** @description When it was asked for (ISO 8601) */
+                            createdAt: string;
+                        }[];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createPayout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description What to pay out, in minor units: at most your available balance
+                     * @example 150000
+                     */
+                    amount: number;
+                    /**
+                     * @description ISO 4217 currency code; amounts are integers in its minor unit
+                     * @example USD
+                     */
+                    currency: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A payout of your balance to your bank */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The payout
+                         * @example po_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        id: string;
+                        /**
+                         * @description What is paid out, in minor units
+                         * @example 150000
+                         */
+                        amount: number;
+                        /**
+                         * @description ISO 4217 currency code; amounts are integers in its minor unit
+                         * @example USD
+                         */
+                        currency: string;
+                        /**
+                         * @description `processing`: on its way; `paid`: the provider paid it to your bank; `failed`: refused, the money is back in your balance
+                         * @enum {string}
+                         */
+                        status: "processing" | "paid" | "failed";
+                        /** @description Why the provider refused it (failed payouts) */
+                        failureCode: string | null;
+                        /** @description When the provider paid it (ISO 8601) */
+                        paidAt: string | null;
+                        /** @description When it was asked for (ISO 8601) */
+                        createdAt: string;
+                    };
+                };
+            };
+            /** @description The provider has not answered within the wait: the payout is processing */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The payout
+                         * @example po_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        id: string;
+                        /**
+                         * @description What is paid out, in minor units
+                         * @example 150000
+                         */
+                        amount: number;
+                        /**
+                         * @description ISO 4217 currency code; amounts are integers in its minor unit
+                         * @example USD
+                         */
+                        currency: string;
+                        /**
+                         * @description `processing`: on its way; `paid`: the provider paid it to your bank; `failed`: refused, the money is back in your balance
+                         * @enum {string}
+                         */
+                        status: "processing" | "paid" | "failed";
+                        /** @description Why the provider refused it (failed payouts) */
+                        failureCode: string | null;
+                        /** @description When the provider paid it (ISO 8601) */
+                        paidAt: string | null;
+                        /** @description When it was asked for (ISO 8601) */
+                        createdAt: string;
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payment_declined`: The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `insufficient_balance`: The balance does not cover this amount */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPayout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The payout */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A payout of your balance to your bank */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The payout
+                         * @example po_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        id: string;
+                        /**
+                         * @description What is paid out, in minor units
+                         * @example 150000
+                         */
+                        amount: number;
+                        /**
+                         * @description ISO 4217 currency code; amounts are integers in its minor unit
+                         * @example USD
+                         */
+                        currency: string;
+                        /**
+                         * @description `processing`: on its way; `paid`: the provider paid it to your bank; `failed`: refused, the money is back in your balance
+                         * @enum {string}
+                         */
+                        status: "processing" | "paid" | "failed";
+                        /** @description Why the provider refused it (failed payouts) */
+                        failureCode: string | null;
+                        /** @description When the provider paid it (ISO 8601) */
+                        paidAt: string | null;
+                        /** @description When it was asked for (ISO 8601) */
+                        createdAt: string;
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -68,6 +68,7 @@ const SENTENCES = {
   idempotency_key_reused: () => 'This request was already sent with other content. Reload the page and try again.',
   idempotency_in_progress: () => 'This request is still being processed. Wait a moment, then reload the page.',
   payment_declined: () => 'The card was declined. Choose another card under Account, then try again.',
+  insufficient_balance: () => 'Your available balance does not cover this payout. Choose a smaller amount.',
   week_invoiced: () => 'That week is already invoiced: its hours can no longer change.',
   daily_limit_exceeded: () => 'A day holds at most 24 hours of time entries.',
   not_hourly: () => 'Only hourly contracts have time entries, payment requests and invoices.',
