@@ -27,7 +27,7 @@ export const DOMAIN_PROBLEMS: Record<string, ErrorCode[]> = {
   activateContract: ['invalid_state', 'version_mismatch', 'limit_exceeded'],
   withdrawContract: ['invalid_state', 'version_mismatch'],
   declineContract: ['invalid_state', 'version_mismatch'],
-  closeContract: ['invalid_state', 'version_mismatch', 'funding_pending', 'refund_request_open', 'change_request_open'],
+  closeContract: ['invalid_state', 'version_mismatch', 'funding_pending', 'refund_request_open', 'change_request_open', 'second_approver_required'],
 
   createContractTimeEntry: ['not_hourly', 'invalid_state', 'week_invoiced', 'daily_limit_exceeded'],
   listContractTimeEntries: ['not_hourly'],

@@ -128,6 +128,10 @@ describe.each(engines())('organisation four eyes on %s', (engine) => {
     const rejected = await ben.api.post(`/v1/milestones/${m}/reject`, { reason: 'not yet' });
     expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
     expect(rejected.body).toMatchObject({ status: 'funded', pendingApproval: null, inEscrow: 70000 });
+    // Closing may not release what one member may not release alone; nothing changes.
+    expectProblem(await fay.api.post(`/v1/contracts/${c.id}/close`, { release: 70000 }), 403, 'second_approver_required');
+    expectProblem(await fay.api.post(`/v1/contracts/${c.id}/close`, { release: 50000, refund: 20000 }), 403, 'second_approver_required');
+    expect((await fay.api.get(`/v1/contracts/${c.id}`)).body.status).toBe('active');
     // Resubmitted, the approval starts again from one.
     expect((await contractor.api.post(`/v1/milestones/${m}/submit`, { note: 'v2' })).status).toBe(200);
     expect((await ben.api.post(`/v1/milestones/${m}/approve`)).body).toMatchObject({ status: 'approval_pending', pendingApproval: { approvedBy: ben.id } });
