@@ -90,8 +90,8 @@ export const DOMAIN_PROBLEMS: Record<string, ErrorCode[]> = {
   updateAdminContract: ['external_id_taken', 'version_mismatch'],
   updateAdminMilestone: ['external_id_taken', 'version_mismatch'],
 
-  acceptRefundRequest: ['invalid_state', 'funding_pending'],
-  counterRefundRequest: ['invalid_state'],
+  acceptRefundRequest: ['invalid_state', 'funding_pending', 'second_approver_required'],
+  counterRefundRequest: ['invalid_state', 'second_approver_required'],
   declineRefundRequest: ['invalid_state'],
   withdrawRefundRequest: ['invalid_state'],
 

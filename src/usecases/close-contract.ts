@@ -1,6 +1,5 @@
 import type { ContractRow } from '../db/repos/contracts.ts';
 import { setContractStatus } from '../db/repos/contracts.ts';
-import { approvalThresholdOf } from '../db/repos/organizations.ts';
 import { listContractMilestones, saveMilestoneState, toState, type MilestoneRow } from '../db/repos/milestones.ts';
 import { contractTransition, planCloseSettlement, type Settlement } from '../domain/contract-machine.ts';
 import { AppError, forbidden, invalidState } from '../domain/errors.ts';
@@ -11,6 +10,7 @@ import { loadContract, type ContractRole } from './access.ts';
 import type { UseCaseCtx } from './context.ts';
 import { applyMoneyEffects } from './money.ts';
 import { recordEvent } from './record.ts';
+import { assertOneMemberMayRelease } from './organizations/four-eyes.ts';
 import { assertNoOpenRefundRequest, openRefundRequest, type RefundRequestRow } from './refund-requests.ts';
 import { assertVersion } from './run-milestone-command.ts';
 
@@ -39,20 +39,6 @@ export async function closeContract(ctx: UseCaseCtx, contractId: string, input: 
     return { kind: 'refund_request', contract, request };
   }
   return { kind: 'closed', contract: await settleAndClose(ctx, contract, role, milestones, plan, 'contract.closed') };
-}
-
-/**
- * Four eyes: closing cannot release what one member of the organisation may not release alone
- * (a release at or above its threshold needs a second member, which a close has no step for):
- * release it on the milestones first, with two members, then close.
- */
-async function assertOneMemberMayRelease(ctx: UseCaseCtx, contract: ContractRow, release: number): Promise<void> {
-  const threshold = await approvalThresholdOf(ctx.tx, contract.client_id, contract.currency);
-  if (threshold !== null && release >= threshold) {
-    throw new AppError('second_approver_required', `releasing ${release} at close is at or above the organisation's approval threshold of ${threshold}: release it on the milestones, where a second member approves, then close`, {
-      threshold,
-    });
-  }
 }
 
 /** Checks that `role` may close the contract now and splits the escrow it holds as asked. */

@@ -5,6 +5,7 @@ import { newId } from '../domain/ids.ts';
 import { escrowHeld } from '../domain/milestone-machine.ts';
 import type { Role } from '../domain/policy.ts';
 import { loadContract, requireParty, type ContractRole } from './access.ts';
+import { assertOneMemberMayRelease } from './organizations/four-eyes.ts';
 import { planClose, settleAndClose } from './close-contract.ts';
 import type { UseCaseCtx } from './context.ts';
 import { openDisputeOn } from './disputes.ts';
@@ -106,6 +107,7 @@ async function loadForAnswer(ctx: UseCaseCtx, id: string, expectedVersion?: numb
 export async function acceptRefundRequest(ctx: UseCaseCtx, id: string, expectedVersion?: number): Promise<{ request: RefundRequestRow; contract: ContractRow }> {
   const { request, contract, party } = await loadForAnswer(ctx, id, expectedVersion);
   const split = { refund: request.refund_amount, release: request.release_amount };
+  if (party === 'client') await assertOneMemberMayRelease(ctx, contract, split.release);
   let planned;
   try {
     // Planned with the client's authority: the client either asked for this split or is accepting it.
@@ -129,6 +131,7 @@ export async function counterRefundRequest(ctx: UseCaseCtx, id: string, input: {
     throw new AppError('validation_failed', `the refund cannot exceed the ${total} held in escrow`, { inEscrow: total }, [{ field: 'refund', message: `must be at most ${total}` }]);
   }
   if (input.refund === request.refund_amount) throw new AppError('validation_failed', 'a counter-proposal must change the refund; accept the request instead', {}, [{ field: 'refund', message: 'is the refund already requested' }]);
+  if (party === 'client') await assertOneMemberMayRelease(ctx, contract, total - input.refund);
   await resolve(ctx, id, 'countered');
   return openRefundRequest(ctx, contract, party, { refund: input.refund, release: total - input.refund, message: input.message ?? null }, id);
 }

@@ -177,6 +177,25 @@ describe.each(engines())('organisation four eyes on %s', (engine) => {
     await expectLedgerClean(s);
   });
 
+  it('a refund split at close cannot release at or above the threshold on one member’s word', async () => {
+    const { owner, orgId, ann, fay, contractor } = await company();
+    expect((await owner.api.patch(`/v1/organizations/${orgId}`, { approvalThreshold: { USD: 50000 } })).status).toBe(200);
+    const c = await contract(ann.api, orgId, contractor, 'sequential_escrow', [70000]);
+    expect((await fay.api.post(`/v1/milestones/${c.ms[0]}/fund`)).status).toBe(200);
+    // Finance asks for everything back; the contractor counters, keeping 60,000.
+    const asked = await fay.api.post(`/v1/contracts/${c.id}/close`, { refund: 70000 });
+    expect(asked.status, JSON.stringify(asked.body)).toBe(202);
+    const counter = await contractor.api.post(`/v1/refund-requests/${asked.body.id}/counter`, { refund: 10000 });
+    expect(counter.status, JSON.stringify(counter.body)).toBe(201);
+    // Accepting would release 60,000, countering with 55,000 would offer it: both refused.
+    expectProblem(await fay.api.post(`/v1/refund-requests/${counter.body.id}/accept`), 403, 'second_approver_required');
+    expectProblem(await fay.api.post(`/v1/refund-requests/${counter.body.id}/counter`, { refund: 15000 }), 403, 'second_approver_required');
+    expect((await fay.api.get(`/v1/refund-requests/${counter.body.id}`)).body.status).toBe('open');
+    // A counter that releases below the threshold is the member's to make.
+    expect((await fay.api.post(`/v1/refund-requests/${counter.body.id}/counter`, { refund: 30000 })).status).toBe(201);
+    await expectLedgerClean(s);
+  });
+
   it('a user client, and a currency without a threshold, are unchanged', async () => {
     const { owner, orgId, ann, fay, contractor } = await company();
     expect((await owner.api.patch(`/v1/organizations/${orgId}`, { approvalThreshold: { EUR: 100 } })).status).toBe(200);
