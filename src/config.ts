@@ -40,7 +40,16 @@ const EnvSchema = z.object({
   LIVE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   LIVE_STREAMS_PER_USER: z.coerce.number().int().min(1).max(100).default(5),
   TRANCHE_PROVIDER_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(8000),
+  TRANCHE_PAYMENTS: z.enum(['sandbox', 'stripe']).default('sandbox'),
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, 'must be a Stripe secret key (sk_test_… or sk_live_…)').optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, 'must be a webhook signing secret (whsec_…)').optional(),
+  STRIPE_API_BASE: z.string().regex(/^https?:\/\/[^/\s]+(:\d+)?\/?$/, 'must be an http(s) base URL such as https://api.stripe.com').optional(),
 });
+
+/** Which payment provider: the built-in sandbox, or Stripe Connect with its keys. */
+export type PaymentsConfig =
+  | { provider: 'sandbox' }
+  | { provider: 'stripe'; secretKey: string; webhookSecret: string; apiBase: string | undefined };
 
 export type Config = {
   port: number;
@@ -71,6 +80,7 @@ export type Config = {
   live: { heartbeatMs: number; streamsPerUser: number };
   /** How long a command (fund, pay) waits for the payment provider's answer after commit before answering 202. */
   providerWaitMs: number;
+  payments: PaymentsConfig;
 };
 
 export class ConfigError extends Error {}
@@ -85,6 +95,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) throw new ConfigError('Invalid configuration:\n  HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS');
+  // Stripe needs both keys: without the webhook secret no event could be verified.
+  const missing = e.TRANCHE_PAYMENTS === 'stripe' ? (['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'] as const).filter((k) => !e[k]) : [];
+  if (missing.length) throw new ConfigError(`Invalid configuration:\n${missing.map((k) => `  ${k}: is required when TRANCHE_PAYMENTS=stripe`).join('\n')}`);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -106,5 +119,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowPrivate: e.TRANCHE_WEBHOOK_ALLOW_PRIVATE === '1',
     live: { heartbeatMs: e.LIVE_HEARTBEAT_MS, streamsPerUser: e.LIVE_STREAMS_PER_USER },
     providerWaitMs: e.TRANCHE_PROVIDER_WAIT_MS,
+    payments:
+      e.TRANCHE_PAYMENTS === 'stripe'
+        ? { provider: 'stripe', secretKey: e.STRIPE_SECRET_KEY!, webhookSecret: e.STRIPE_WEBHOOK_SECRET!, apiBase: e.STRIPE_API_BASE }
+        : { provider: 'sandbox' },
   };
 }

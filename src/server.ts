@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ensureAdminToken, ensureDefaultPlatform } from './bootstrap.ts';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import { openDb, type Db } from './db/client.ts';
 import { removeServerInfo, writeServerInfo } from './db/data-dir-lock.ts';
 import { migrate } from './db/migrate.ts';
@@ -42,6 +42,8 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
  */
 export async function startServer(config: Config, opts: { log?: Logger; provider?: PaymentProvider; onAdminToken?: (t: string, file: string | null) => void } = {}): Promise<Runtime> {
   const log = opts.log ?? createLogger(config);
+  // Before anything is opened: a provider this version cannot run refuses the start.
+  const provider = opts.provider ?? paymentProvider(config);
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log });
   const migrated = await migrate(db);
   if (migrated.applied.length) log.info({ applied: migrated.applied }, 'migrations applied');
@@ -52,7 +54,6 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
   if (admin.generated && admin.token) opts.onAdminToken?.(admin.token, admin.file);
   if (admin.envRevoked) log.warn('TRANCHE_ADMIN_TOKEN names a revoked admin token; it stays revoked: set it to a live one');
 
-  const provider = opts.provider ?? new SandboxProvider();
   const deps: Deps = { clock, provider, providerWaitMs: config.providerWaitMs };
   await recoverProviderOperations(db, deps, log);
   const workerLog = log.child({ component: 'worker' });
@@ -103,4 +104,11 @@ async function recoverProviderOperations(db: Db, deps: Deps, log: Logger): Promi
      SELECT count(*)::int AS n FROM answered`,
   );
   if (finished || n) log.info({ operations: finished, answers: n }, 'provider operations left by a crash finished');
+}
+
+/** The payment provider TRANCHE_PAYMENTS names (the sandbox by default). */
+function paymentProvider(config: Config): PaymentProvider {
+  if (config.payments.provider === 'sandbox') return new SandboxProvider();
+  // The Stripe Connect adapter (issue 14, item 2) is not built yet: refuse rather than run on the sandbox.
+  throw new ConfigError('Invalid configuration:\n  TRANCHE_PAYMENTS: stripe is not available in this version (the Stripe Connect adapter is not built yet); use sandbox');
 }

@@ -22,6 +22,14 @@ describe('configuration', () => {
     [{ TRUST_PROXY: '2' }, 'TRUST_PROXY'],
     [{ REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '10000' }, 'HEADERS_TIMEOUT_MS'],
     [{ UPLOAD_FILES_PER_DAY: '0' }, 'UPLOAD_FILES_PER_DAY'],
+    [{ TRANCHE_PAYMENTS: 'paypal' }, 'TRANCHE_PAYMENTS'],
+    [{ TRANCHE_PAYMENTS: 'stripe' }, 'STRIPE_SECRET_KEY'],
+    [{ TRANCHE_PAYMENTS: 'stripe', STRIPE_SECRET_KEY: 'sk_test_abc' }, 'STRIPE_WEBHOOK_SECRET'],
+    [{ TRANCHE_PAYMENTS: 'stripe', STRIPE_WEBHOOK_SECRET: 'whsec_abc' }, 'STRIPE_SECRET_KEY'],
+    [{ TRANCHE_PAYMENTS: 'stripe', STRIPE_SECRET_KEY: 'pk_test_abc', STRIPE_WEBHOOK_SECRET: 'whsec_abc' }, 'STRIPE_SECRET_KEY'],
+    [{ TRANCHE_PAYMENTS: 'stripe', STRIPE_SECRET_KEY: 'sk_test_abc', STRIPE_WEBHOOK_SECRET: 'secret' }, 'STRIPE_WEBHOOK_SECRET'],
+    [{ STRIPE_API_BASE: 'ftp://127.0.0.1:9' }, 'STRIPE_API_BASE'],
+    [{ TRANCHE_PROVIDER_WAIT_MS: '-1' }, 'TRANCHE_PROVIDER_WAIT_MS'],
   ])('refuses %o with a message naming %s', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(name));
@@ -31,6 +39,19 @@ describe('configuration', () => {
     expect(loadConfig({}).trustProxy).toBe(false);
     expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy).toBe('10.0.0.0/8, 127.0.0.1');
+  });
+
+  it('payments: the sandbox by default; Stripe with both keys and an optional API base', () => {
+    expect(loadConfig({}).payments).toEqual({ provider: 'sandbox' });
+    expect(loadConfig({}).providerWaitMs).toBe(8000);
+    expect(loadConfig({ TRANCHE_PAYMENTS: 'stripe', STRIPE_SECRET_KEY: 'sk_test_abc123', STRIPE_WEBHOOK_SECRET: 'whsec_xyz', STRIPE_API_BASE: 'http://127.0.0.1:12111' }).payments).toEqual({
+      provider: 'stripe',
+      secretKey: 'sk_test_abc123',
+      webhookSecret: 'whsec_xyz',
+      apiBase: 'http://127.0.0.1:12111',
+    });
+    // A missing key is named, both when both are missing.
+    expect(() => loadConfig({ TRANCHE_PAYMENTS: 'stripe' })).toThrow(/STRIPE_SECRET_KEY[^]*STRIPE_WEBHOOK_SECRET/);
   });
 
   it('treats empty variables as unset', () => {
