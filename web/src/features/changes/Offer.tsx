@@ -46,6 +46,15 @@ export function Offer({ otherName }: { otherName: string }) {
         <dd>{contract.type === 'hourly' ? `Hourly${contract.hourlyRate !== null ? `, ${money(contract.hourlyRate)} an hour` : ''}${contract.weeklyLimitHours ? `, at most ${contract.weeklyLimitHours} hours a week` : ''}` : 'Fixed price, in milestones'}</dd>
         <dt>Currency</dt>
         <dd>{contract.currency}</dd>
+        <dt>Money</dt>
+        <dd>
+          {contract.policy.escrow === 'none'
+            ? 'No escrow: the client pays each milestone after approving it.'
+            : contract.policy.fundingTrigger === 'on_acceptance'
+              ? 'Each milestone is charged to the client’s card and held in escrow when the contractor accepts it.'
+              : `The client funds each milestone into escrow before work starts${contract.policy.maxFundedMilestones === 1 ? ', one at a time' : ''}.`}
+          {contract.policy.reviewPeriodDays !== null && ` Submitted work is approved by itself after ${contract.policy.reviewPeriodDays} days without a review.`}
+        </dd>
         {contract.type === 'fixed' && (
           <>
             <dt>Milestones</dt>
