@@ -4,7 +4,7 @@ import type { Db, Queryable, Tx } from '../db/client.ts';
 import { AppError } from '../domain/errors.ts';
 import type { Deps, Principal, UseCaseCtx } from '../usecases/context.ts';
 import type { OperationRow } from '../usecases/payments/operations.ts';
-import { awaitOperations } from '../usecases/payments/perform-operation.ts';
+import { awaitOperations, DEFAULT_PROVIDER_WAIT_MS } from '../usecases/payments/perform-operation.ts';
 import { sendProblem, toProblem, type Problem } from './problem.ts';
 
 export type Answer = {
@@ -22,6 +22,20 @@ export type Answer = {
 export type Handler<R extends FastifyRequest> = (ctx: UseCaseCtx, req: R) => Promise<Answer>;
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+/** A provisional answer is replayed this long after the provider wait ended without a final one. */
+const STALE_AFTER_WAIT_MS = 10_000;
+
+/** A statement after commit that must not be lost to a connection cut: a few quick retries. */
+async function retrying<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 declare module 'fastify' {
@@ -86,13 +100,18 @@ export function createRunner(db: Db, deps: Deps) {
       const finish = async (a: Answer): Promise<Answer> => {
         if (operations.length === 0) return a.afterCommit ? a.afterCommit(db, []) : a;
         const ops = await awaitOperations(db, { ...deps, log: req.log }, [...operations], a.tellsOutcome === true);
-        if (!a.afterCommit) return a;
-        try {
-          return await a.afterCommit(db, ops);
-        } catch (err) {
-          const problem = toProblem(err, req);
-          return { status: problem.status, body: problem };
-        }
+        const after = a.afterCommit;
+        if (!after) return a;
+        // The outcome as an answer (a decline is a problem); a lost connection is read again.
+        return retrying(async () => {
+          try {
+            return await after(db, ops);
+          } catch (err) {
+            if (!(err instanceof AppError)) throw err;
+            const problem = toProblem(err, req);
+            return { status: problem.status, body: problem };
+          }
+        });
       };
       // Reads need no transaction: each of their statements is consistent on its own, and the
       // contract page's figures come from single statements. Saves BEGIN/COMMIT round trips.
@@ -116,6 +135,13 @@ export function createRunner(db: Db, deps: Deps) {
           [...ids, hash, now, new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS)],
         );
         if (inserted.length === 0) {
+          // A request that waited for the provider and could not store its final answer (its
+          // connection died) leaves its provisional one, replayed once the wait is long over.
+          await tx.query(
+            `UPDATE idempotency_keys SET status_code = provisional_status, provisional_status = NULL
+             WHERE platform_id = $1 AND principal = $2 AND key = $3 AND status_code = 0 AND provisional_status IS NOT NULL AND created_at < $4`,
+            [...ids, new Date(now.getTime() - (deps.providerWaitMs ?? DEFAULT_PROVIDER_WAIT_MS) - STALE_AFTER_WAIT_MS)],
+          );
           [replay] = await tx.query<StoredAnswer>('SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE platform_id = $1 AND principal = $2 AND key = $3', ids);
           return null;
         }
@@ -130,12 +156,19 @@ export function createRunner(db: Db, deps: Deps) {
       });
       if (replay) return sendReplay(reply, replay, hash);
       if (!answer) throw new AppError('idempotency_in_progress', 'a request with this Idempotency-Key is still running; retry shortly');
-      const final = await finish(answer);
+      // The command is committed: whatever happens now, the caller gets an answer of it (at worst
+      // the provisional one; the outcome then follows by notification).
+      const final = await finish(answer).catch((err: unknown) => {
+        req.log.warn({ err }, 'the provider outcome could not be read after commit; answering the provisional answer');
+        return { status: answer.status, body: answer.body };
+      });
       if (answer.tellsOutcome && operations.length > 0) {
         const body = final.status >= 400 ? { ...(final.body as object), instance: req.url, requestId: req.id } : final.body;
-        await db.query('UPDATE idempotency_keys SET status_code = $4, response_body = $5, provisional_status = NULL WHERE platform_id = $1 AND principal = $2 AND key = $3', [
-          ...ids, final.status, JSON.stringify(body ?? null),
-        ]);
+        await retrying(() =>
+          db.query('UPDATE idempotency_keys SET status_code = $4, response_body = $5, provisional_status = NULL WHERE platform_id = $1 AND principal = $2 AND key = $3', [
+            ...ids, final.status, JSON.stringify(body ?? null),
+          ]),
+        ).catch((err: unknown) => req.log.warn({ err }, 'final answer not stored; a retry replays the provisional one'));
       }
       return send(reply, final);
     } catch (err) {

@@ -237,7 +237,7 @@ describe.skipIf(!engines().includes('postgres'))('database faults: connections t
         runs.push(String(r.status));
         if (r.status === 503) continue;
         expect(r.status).toBe(200);
-        const [{ n }] = (await sql.query("SELECT COUNT(*)::int AS n FROM jobs WHERE kind = 'settle_funding' AND status = 'pending'")).rows;
+        const [{ n }] = (await sql.query("SELECT COUNT(*)::int AS n FROM provider_operations WHERE status IN ('pending', 'processing')")).rows;
         if (n === 0) return;
         await sleep(100);
       }
@@ -247,9 +247,10 @@ describe.skipIf(!engines().includes('postgres'))('database faults: connections t
       return terminateBackends(db.name);
     })();
     await Promise.all([runJobs(), runJobs(), runJobs(), cut]);
-    // A settle job whose transaction was cut is retried after its backoff: move the clock on.
+    // A settlement (the worker's sweep of processing provider operations) whose transaction was
+    // cut is retried after its backoff: move the clock on.
     for (let round = 0; round < 5; round++) {
-      const [{ n }] = (await sql.query("SELECT COUNT(*)::int AS n FROM jobs WHERE kind = 'settle_funding' AND status = 'pending'")).rows;
+      const [{ n }] = (await sql.query("SELECT COUNT(*)::int AS n FROM provider_operations WHERE status IN ('pending', 'processing')")).rows;
       if (n === 0) break;
       const clock = await rawRequest(server.url, 'PUT', '/v1/admin/clock', { token: admin.token, body: JSON.stringify({ now: new Date(Date.now() + (round + 1) * 3_600_000).toISOString() }) });
       expect(clock.status).toBe(200);

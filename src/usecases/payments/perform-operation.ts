@@ -166,9 +166,23 @@ export async function awaitOperations(db: Db, deps: Deps & { log?: { warn: (o: o
   if (ids.length === 0) return [];
   failpoint('before_provider_call');
   const waiter: Waiter = { answering, claimed: false };
+  let givenUp = false;
   const drive = (async () => {
     for (const id of ids) {
-      await performOperation(db, deps, id, waiter).catch((err: unknown) => deps.log?.warn({ err, operation: id }, 'provider operation not answered; the worker retries it'));
+      // A lost database connection (or a provider that did not answer) is retried with the same
+      // key while the caller still waits; after that the worker's sweep takes over.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await performOperation(db, deps, id, waiter);
+          break;
+        } catch (err) {
+          if (givenUp || attempt >= 20) {
+            deps.log?.warn({ err, operation: id }, 'provider operation not answered; the worker retries it');
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 50 * attempt));
+        }
+      }
     }
   })();
   let timer: NodeJS.Timeout | undefined;
@@ -184,8 +198,16 @@ export async function awaitOperations(db: Db, deps: Deps & { log?: { warn: (o: o
     timer = setTimeout(giveUp, deps.providerWaitMs ?? DEFAULT_PROVIDER_WAIT_MS);
   });
   await Promise.race([drive, budget]);
+  givenUp = true;
   clearTimeout(timer);
-  return operationsOf(db, ids);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operationsOf(db, ids);
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
 }
 
 /**
