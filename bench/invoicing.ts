@@ -84,6 +84,10 @@ async function fundSome(db: Db, deps: WorkerDeps, platformId: string) {
     if ((i / 10) % 500 === 0) process.stdout.write(`\r  funded ${i / 10 + 1}/${n} milestone payments`);
   }
   process.stdout.write('\n');
+  // Accepting a request writes its card charge as a provider operation, made after commit: make
+  // them now (as the request would), so that the escrow is funded before Monday.
+  const { finishDueOperations } = await import('../src/usecases/payments/perform-operation.ts');
+  while ((await finishDueOperations(db, deps, { pendingOnly: true, max: 1000 })) > 0);
 }
 
 async function pending(db: Db, kind: string): Promise<number> {
