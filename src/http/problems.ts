@@ -69,6 +69,7 @@ export const DOMAIN_PROBLEMS: Record<string, ErrorCode[]> = {
   createContractReview: ['invalid_state', 'review_exists'],
   postMePassword: ['current_password_incorrect'],
   modifyChangeRequest: ['invalid_state', 'version_mismatch', 'change_request_open', 'limit_exceeded', 'amount_below_minimum'],
+  previewModifyChangeRequest: ['invalid_state', 'change_request_open', 'limit_exceeded', 'amount_below_minimum'],
   declineChangeRequest: ['invalid_state'],
   withdrawChangeRequest: ['invalid_state'],
   respondDispute: ['invalid_state'],

@@ -110,8 +110,8 @@ export function requireParty(role: ContractRole): Role {
 }
 
 /** 409 change_request_open while the contract has an open change request. */
-export async function assertNoOpenChangeRequest(ctx: UseCaseCtx, contractId: string): Promise<void> {
-  const [open] = await ctx.tx.query<{ id: string }>("SELECT id FROM change_requests WHERE contract_id = $1 AND status = 'open'", [contractId]);
+export async function assertNoOpenChangeRequest(ctx: UseCaseCtx, contractId: string, except?: string): Promise<void> {
+  const [open] = await ctx.tx.query<{ id: string }>("SELECT id FROM change_requests WHERE contract_id = $1 AND status = 'open' AND id <> $2", [contractId, except ?? '']);
   if (open) {
     throw new AppError('change_request_open', 'answer the open change request before making other changes', { changeRequestId: open.id });
   }

@@ -4,7 +4,7 @@ import { AppError, forbidden, invalidState, notFound } from '../domain/errors.ts
 import { loadContract, requireParty } from './access.ts';
 import { applyPlan, currentViews } from './apply-change-set.ts';
 import type { UseCaseCtx } from './context.ts';
-import { changeWords, openChangeRequestOn, withCreatedIds, type ChangeRequestInput, type ChangeRequestRow } from './open-change-request.ts';
+import { changeWords, openChangeRequestOn, previewCounterProposal, withCreatedIds, type ChangeRequestInput, type ChangeRequestRow } from './open-change-request.ts';
 import { recordEvent } from './record.ts';
 
 /** Loads a change request and locks its contract (then the request) for an answer. */
@@ -80,6 +80,12 @@ export async function withdrawChangeRequest(ctx: UseCaseCtx, id: string) {
   const row = await finish(ctx, id, 'withdrawn');
   await recordEvent(ctx, contract, { kind: 'change_request.withdrawn', actorRole: party, data: { changeRequestId: id, ...(await changeWords(ctx, contract, cr.diff as Diff)) } });
   return { contract, changeRequest: row };
+}
+
+/** The dry run of modifying a change request: the counter-proposal's diff and totals, nothing written. */
+export async function previewModifyChangeRequest(ctx: UseCaseCtx, id: string, input: ChangeRequestInput) {
+  const { contract, role, cr } = await loadChangeRequest(ctx, id, false);
+  return previewCounterProposal(ctx, contract, requireParty(role), cr, input);
 }
 
 /**

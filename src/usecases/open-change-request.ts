@@ -59,13 +59,14 @@ export type ChangeRequestInput = { operations: ChangeOperation[]; message?: stri
  * Everything sending a change set checks, and its plan, without writing anything: the dry run
  * (preview) and the real thing share it, so a preview fails exactly where sending would.
  */
-async function planChangeRequest(ctx: UseCaseCtx, contract: ContractRow, author: Role, input: ChangeRequestInput) {
+async function planChangeRequest(ctx: UseCaseCtx, contract: ContractRow, author: Role, input: ChangeRequestInput, counterTo?: string) {
   if (contract.status !== 'proposal' && contract.status !== 'active') throw invalidState('contract', contract.status);
   // The same rule as adding a milestone directly: only the policy's creators add milestones.
   if (input.operations.some((o) => o.op === 'add') && !mayCreateMilestones(contract.policy, author)) {
     throw forbidden(`under this contract’s policy only the ${contract.policy.milestoneCreators} adds milestones`);
   }
-  await assertNoOpenChangeRequest(ctx, contract.id);
+  // A counter-proposal's preview runs while the request it would supersede is still open.
+  await assertNoOpenChangeRequest(ctx, contract.id, counterTo);
   checkDates(input.operations, ctx.now);
   await assertFilesUsable(ctx, contract, input.operations.flatMap((o) => (o.op === 'add' ? (o.milestone.attachmentIds ?? []) : o.op === 'update' ? (o.changes.attachmentIds ?? []) : [])));
   const current = await currentViews(ctx, contract.id);
@@ -83,6 +84,18 @@ export async function previewChangeRequest(ctx: UseCaseCtx, contractId: string, 
   const { contract, role } = await loadContract(ctx, contractId, false);
   const { plan, current, direct } = await planChangeRequest(ctx, contract, requireParty(role), input);
   return { contract, mode: direct ? ('direct' as const) : ('change_request' as const), diff: plan.diff, ...agreedTotals(current, plan) };
+}
+
+/**
+ * The dry run of a counter-proposal (modify): checked as modifying `cr` would check it — the
+ * request open, the caller its other party — and planned against the milestones as they are.
+ * A counter always waits for the first party, so its mode is `change_request`. Nothing is written.
+ */
+export async function previewCounterProposal(ctx: UseCaseCtx, contract: ContractRow, role: Role, cr: ChangeRequestRow, input: ChangeRequestInput) {
+  if (cr.status !== 'open') throw invalidState('change request', cr.status);
+  if (role === cr.author_role) throw forbidden('the other party modifies this change request; withdraw it and propose another instead');
+  const { plan, current } = await planChangeRequest(ctx, contract, role, input, cr.id);
+  return { contract, mode: 'change_request' as const, diff: plan.diff, ...agreedTotals(current, plan) };
 }
 
 /** Words for notifications: who changed what (`Ana`, `add “Logo” (300.00 USD), remove “Draft”`). */

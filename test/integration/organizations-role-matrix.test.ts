@@ -181,6 +181,10 @@ describe.each(engines())('organisation role × action matrix on %s', (engine) =>
         const cr = await changeRequestOn();
         return { url: `/v1/change-requests/${cr.id}/modify`, body: { operations: [{ op: 'update', milestoneId: cr.milestoneId, changes: { amount: 11_111 } }] } };
       },
+      'POST /v1/change-requests/{id}/modify/preview': async () => {
+        const cr = await changeRequestOn();
+        return { url: `/v1/change-requests/${cr.id}/modify/preview`, body: { operations: [{ op: 'update', milestoneId: cr.milestoneId, changes: { amount: 11_111 } }] } };
+      },
       'POST /v1/change-requests/{id}/withdraw': async () => ({ url: `/v1/change-requests/${await changeRequest()}/withdraw` }),
       'GET /v1/disputes/{id}': async () => ({ url: `/v1/disputes/${await disputeByContractor()}` }),
       'POST /v1/disputes/{id}/respond': async () => ({ url: `/v1/disputes/${await disputeByContractor()}/respond`, body: { message: 'it is late' } }),

@@ -390,6 +390,14 @@ describe(`authorization matrix over every route (${engine})`, () => {
         },
         expect: party('2xx', '403', '403'),
       },
+      'POST /v1/change-requests/{id}/modify/preview': {
+        setup: async () => {
+          const id = await changeRequestByContractor();
+          const cr = ok(await contractor.api.get(`/v1/change-requests/${id}`));
+          return { path: `/v1/change-requests/${id}/modify/preview`, body: { operations: [{ op: 'update', milestoneId: cr.operations[0].milestoneId, changes: { amount: 11_000 } }] } };
+        },
+        expect: party('2xx', '403', '403'),
+      },
       'POST /v1/change-requests/{id}/withdraw': { setup: async () => ({ path: `/v1/change-requests/${await changeRequestByContractor()}/withdraw` }), expect: party('403', '2xx', '403') },
       'GET /v1/disputes/{id}': { setup: fixed({ path: `/v1/disputes/${worldDispute}` }), expect: party('2xx', '2xx', '2xx') },
       'POST /v1/disputes/{id}/respond': { setup: async () => ({ path: `/v1/disputes/${await disputeByClient()}/respond`, body: { message: 'it was on time' } }), expect: party('403', '2xx', '403') },

@@ -61,6 +61,12 @@ describe.each(engines())('change sets: preview, modify, words on %s', (engine) =
     // Modify: only the other party; the counter supersedes the original and waits for its author.
     expect((await bo.api.post(`/v1/change-requests/${sent.body.id}/modify`, { operations })).status).toBe(403);
     const counterOps = [{ op: 'add', milestone: { title: 'Logo', amount: 25000, dueDate: inDays(40) } }];
+    // The counter's dry run: checked as modifying is (only the other party), planned, nothing written.
+    expect((await bo.api.post(`/v1/change-requests/${sent.body.id}/modify/preview`, { operations: counterOps })).status).toBe(403);
+    const counterPreview = await ana.api.post(`/v1/change-requests/${sent.body.id}/modify/preview`, { operations: counterOps });
+    expect(counterPreview.status).toBe(200);
+    expect(counterPreview.body).toMatchObject({ mode: 'change_request', agreedBefore: 50000, agreedAfter: 75000, diff: { totalAfter: 75000 } });
+    expect((await ana.api.get(`/v1/change-requests/${sent.body.id}`)).body.status).toBe('open');
     const counter = await ana.api.post(`/v1/change-requests/${sent.body.id}/modify`, { operations: counterOps, message: 'Logo only, for less' });
     expect(counter.status).toBe(201);
     expect(counter.body).toMatchObject({ status: 'open', authorId: ana.id, authorRole: 'client', supersedes: sent.body.id, supersededBy: null, diff: { totalAfter: 75000 } });
@@ -72,6 +78,7 @@ describe.each(engines())('change sets: preview, modify, words on %s', (engine) =
     expect(boTold.body).toContain('add “Logo” (250.00 USD)');
     // The superseded one can no longer be answered; the counter's author cannot accept it.
     expect((await ana.api.post(`/v1/change-requests/${sent.body.id}/modify`, { operations: counterOps })).body.code).toBe('invalid_state');
+    expect((await ana.api.post(`/v1/change-requests/${sent.body.id}/modify/preview`, { operations: counterOps })).body.code).toBe('invalid_state');
     expect((await ana.api.post(`/v1/change-requests/${counter.body.id}/accept`)).status).toBe(403);
     const listed = await bo.api.get(`/v1/contracts/${c.id}/change-requests?status=superseded`);
     expect(listed.body.data.map((r: { id: string }) => r.id)).toEqual([sent.body.id]);

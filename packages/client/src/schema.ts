@@ -906,6 +906,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/change-requests/{id}/modify/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dry run of a counter-proposal: the diff and totals modifying this change request would give; nothing is written
+         * @description Checks the set exactly as `POST /v1/change-requests/{id}/modify` would (the request open, the caller its other party: same errors) and answers its plan. The mode is always `change_request`: a counter-proposal waits for the first party.
+         */
+        post: operations["previewModifyChangeRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/change-requests/{id}/withdraw": {
         parameters: {
             query?: never;
@@ -10610,6 +10630,191 @@ export interface operations {
                 };
             };
             /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `change_request_open`: A change request is open on this contract; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `limit_exceeded`: A limit of the contract would be exceeded; `idempotency_key_reused`: The Idempotency-Key was used with another request; `amount_below_minimum`: The amount is below the minimum */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    previewModifyChangeRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The changeRequest’s id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The changes, applied in order: add, update, remove, reorder */
+                    operations: ({
+                        /**
+                         * @description Add a milestone
+                         * @enum {string}
+                         */
+                        op: "add";
+                        /** @description The new milestone */
+                        milestone: {
+                            /** @description A short title (1–200 characters) */
+                            title: string;
+                            /**
+                             * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
+                             * @example 150000
+                             */
+                            amount: number;
+                            /**
+                             * @description The date it is due (YYYY-MM-DD)
+                             * @example 2027-03-31
+                             */
+                            dueDate: string;
+                            description?: string | null;
+                            /** @description Files uploaded with `POST /v1/files` (at most 20) */
+                            attachmentIds?: string[];
+                        };
+                    } | {
+                        /**
+                         * @description Change a milestone
+                         * @enum {string}
+                         */
+                        op: "update";
+                        /**
+                         * @description The milestone to change
+                         * @example ms_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        milestoneId: string;
+                        /** @description The fields to change (at least one) */
+                        changes: {
+                            /** @description A short title (1–200 characters) */
+                            title?: string;
+                            /**
+                             * @description Integer count of the currency’s minor unit (cents for USD, yen for JPY, fils for BHD).
+                             * @example 150000
+                             */
+                            amount?: number;
+                            /**
+                             * @description The date it is due (YYYY-MM-DD)
+                             * @example 2027-03-31
+                             */
+                            dueDate?: string;
+                            description?: string | null;
+                            /** @description Files uploaded with `POST /v1/files` (at most 20) */
+                            attachmentIds?: string[];
+                        };
+                    } | {
+                        /**
+                         * @description Remove a milestone
+                         * @enum {string}
+                         */
+                        op: "remove";
+                        /**
+                         * @description The milestone to remove
+                         * @example ms_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        milestoneId: string;
+                    } | {
+                        /**
+                         * @description Put milestones in a new order
+                         * @enum {string}
+                         */
+                        op: "reorder";
+                        /** @description Every current milestone once, in the new order */
+                        milestoneIds: string[];
+                    })[];
+                    /** @description A note to the other party */
+                    message?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangePreview"];
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `change_request_open`: A change request is open on this contract; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../domain/errors.ts';
 import { loadContract } from '../../usecases/access.ts';
-import { acceptChangeRequest, declineChangeRequest, loadChangeRequest, modifyChangeRequest, withdrawChangeRequest } from '../../usecases/answer-change-request.ts';
+import { acceptChangeRequest, declineChangeRequest, loadChangeRequest, modifyChangeRequest, previewModifyChangeRequest, withdrawChangeRequest } from '../../usecases/answer-change-request.ts';
 import { openChangeRequest, previewChangeRequest, type ChangeRequestRow } from '../../usecases/open-change-request.ts';
 import type { RouteContext } from '../app.ts';
 import { decodeCursor, page, presentChangeRequest } from '../present.ts';
@@ -163,6 +163,28 @@ export function negotiationRoutes(app: V1, { runner }: RouteContext) {
         const { expectedVersion: v, ...set } = req.body;
         const r = await modifyChangeRequest(ctx, req.params.id, { ...set, expectedVersion: expectedVersion(req, v) });
         return { status: 201, body: presentChangeRequest(r.changeRequest) };
+      }),
+  );
+
+  app.post(
+    '/change-requests/:id/modify/preview',
+    {
+      schema: {
+        tags,
+        operationId: 'previewModifyChangeRequest',
+        summary: 'Dry run of a counter-proposal: the diff and totals modifying this change request would give; nothing is written',
+        description:
+          'Checks the set exactly as `POST /v1/change-requests/{id}/modify` would (the request open, the caller its other party: same errors) and answers its plan. ' +
+          'The mode is always `change_request`: a counter-proposal waits for the first party.',
+        params: IdParams('changeRequest'),
+        body: ChangeSetBody,
+        response: { 200: ChangePreviewSchema },
+      },
+    },
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        const r = await previewModifyChangeRequest(ctx, req.params.id, req.body);
+        return { status: 200, body: { mode: r.mode, diff: r.diff, agreedBefore: r.agreedBefore, agreedAfter: r.agreedAfter, currency: r.contract.currency } };
       }),
   );
 

@@ -17,6 +17,10 @@ export const previewChangeSet = (contractId: string, operations: Operation[]) =>
 
 export type Preview = Awaited<ReturnType<typeof previewChangeSet>>;
 
+/** The dry run of a counter-proposal to an open change request: its diff and totals; nothing is written. */
+export const previewCounter = (changeRequestId: string, operations: Operation[]): Promise<Preview> =>
+  ok(tranche.POST('/v1/change-requests/{id}/modify/preview', { ...on(changeRequestId), body: { operations } }));
+
 /** A counter-proposal: a whole change set against the current milestones that supersedes the other party's open request. */
 export const counterChangeRequest = (changeRequestId: string, operations: Operation[], message?: string): Promise<ChangeRequest> =>
   ok(tranche.POST('/v1/change-requests/{id}/modify', { ...on(changeRequestId), body: { operations, ...(message && { message }) } }));

@@ -10,7 +10,7 @@ import { decimals, parseMoney } from '../../money.ts';
 import { DiffView } from '../changes/DiffView.tsx';
 import { FileDrop } from '../files/FileDrop.tsx';
 import { FileLinks } from '../files/FileLinks.tsx';
-import { counterChangeRequest, previewChangeSet, sendChangeSet, type Preview } from '../changes/change-api.ts';
+import { counterChangeRequest, previewChangeSet, previewCounter, sendChangeSet, type Preview } from '../changes/change-api.ts';
 import { useContractView } from './contract-data.ts';
 import { moveRow, newRow, rowsFrom, rowsFromChangeRequest, toOperations, type Row } from './plan.ts';
 import './milestones.css';
@@ -91,7 +91,7 @@ export function Planner({ counter, onClose }: { counter?: ChangeRequest; onClose
     if (preview) return setPreview(null);
     if (planned.problems.length || planned.operations.length === 0) return;
     try {
-      setPreview(await previewChangeSet(contract.id, planned.operations));
+      setPreview(await (counter ? previewCounter(counter.id, planned.operations) : previewChangeSet(contract.id, planned.operations)));
       setPreviewError(null);
     } catch (e) {
       setPreviewError(e instanceof ApiError ? problemSentence(e, { currency: cur }) : String(e));
@@ -167,11 +167,9 @@ export function Planner({ counter, onClose }: { counter?: ChangeRequest; onClose
           </ul>
         )}
         <div className="row wrap">
-          {!counter && (
-            <button type="button" className="secondary" aria-expanded={preview !== null} disabled={count === 0 || planned.problems.length > 0} onClick={showPreview}>
-              {preview ? 'Hide changes' : 'Show changes'}
-            </button>
-          )}
+          <button type="button" className="secondary" aria-expanded={preview !== null} disabled={count === 0 || planned.problems.length > 0} onClick={showPreview}>
+            {preview ? 'Hide changes' : 'Show changes'}
+          </button>
           <button type="submit" disabled={busy || count === 0 || planned.problems.length > 0}>
             {counter ? 'Send counter-proposal' : agreement ? `Send changes to the ${other}` : 'Save changes'}
           </button>
