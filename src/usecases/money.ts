@@ -5,6 +5,7 @@ import { newId } from '../domain/ids.ts';
 import type { MilestoneState, MoneyEffect } from '../domain/milestone-machine.ts';
 import { cumulativeFee, cumulativeShare } from '../domain/money.ts';
 import { fundingPostings, refundPostings, refundToClientPostings, releasePostings, type Parties } from '../ledger/flows.ts';
+import { Accounts } from '../ledger/accounts.ts';
 import { postEntry } from '../ledger/postings.ts';
 import type { UseCaseCtx } from './context.ts';
 import { requestOperation } from './payments/operations.ts';
@@ -114,8 +115,8 @@ export async function applyMoneyEffects(
       case 'reverse_charge': {
         // The client fee comes back in proportion to what is refunded of what was funded.
         const feeBack = cumulativeShare(feeCharged, next.refundedAmount, next.fundedAmount, feeRefunded);
-        const [funding] = await ctx.tx.query<{ id: string; provider_ref: string }>(
-          `SELECT id, provider_ref FROM fundings WHERE milestone_id = $1 AND status = $2 ORDER BY id DESC LIMIT 1`,
+        const [funding] = await ctx.tx.query<{ id: string; provider_ref: string; amount: number; client_fee: number }>(
+          `SELECT id, provider_ref, amount, client_fee FROM fundings WHERE milestone_id = $1 AND status = $2 ORDER BY id DESC LIMIT 1`,
           [before.id, eff.type === 'refund' ? 'succeeded' : 'pending'],
         );
         if (eff.type === 'refund') {
@@ -136,8 +137,15 @@ export async function applyMoneyEffects(
           await postEntry(ctx.tx, { ...base, kind: 'escrow_refund', reference: `refund:${operationId}`, postings: refundToClientPostings(parties, before.id, eff.amount, feeBack) });
         } else {
           if (funding) await ctx.tx.query("UPDATE fundings SET status = 'failed', updated_at = $2 WHERE id = $1", [funding.id, ctx.now]);
+          // Only what the failed charge paid in is reversed. The rest of this escrow came from an
+          // earlier milestone's rest (release with rest: next) that the client had paid: it goes
+          // back to the client as a refund, never into the reversal of a charge that took nothing.
+          const charged = funding ? Math.min(Number(funding.amount), eff.amount) : eff.amount;
+          const chargedFeeBack = funding ? Math.min(Number(funding.client_fee), feeBack) : feeBack;
           const reference = `reversal:${funding?.provider_ref ?? before.id + ':' + before.version}`;
-          await postEntry(ctx.tx, { ...base, kind: 'charge_reversal', reference, postings: refundPostings(parties, before.id, eff.amount, feeBack) });
+          await postEntry(ctx.tx, { ...base, kind: 'charge_reversal', reference, postings: refundPostings(parties, before.id, charged, chargedFeeBack) });
+          const movedBack = eff.amount - charged;
+          if (movedBack > 0) await refundMovedRest(ctx, contract, before, movedBack, feeBack - chargedFeeBack);
         }
         feeRefunded += feeBack;
         break;
@@ -174,4 +182,37 @@ export async function insertPayment(
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13)`,
     [p.id, contract.platform_id, contract.id, p.milestoneId, contract.client_id, contract.contractor_id, p.kind, p.amount, p.fee, contract.currency, p.status, p.status === 'paid' ? ctx.now : null, ctx.now],
   );
+}
+
+/**
+ * A deposit that failed after part of its escrow had moved in from an earlier milestone's rest
+ * (release with `rest: "next"`): that part was paid with the earlier milestone's charge, so it is
+ * refunded against that charge — escrow to the client's funding account now, the provider's
+ * refund after commit (payments/refunds.ts), as any refund.
+ */
+async function refundMovedRest(ctx: UseCaseCtx, contract: ContractRow, m: MilestoneRow, amount: number, feeBack: number) {
+  const [source] = await ctx.tx.query<{ milestone_id: string; provider_ref: string | null }>(
+    `SELECT e.milestone_id, (SELECT f.provider_ref FROM fundings f WHERE f.milestone_id = e.milestone_id AND f.status = 'succeeded' ORDER BY f.id DESC LIMIT 1) AS provider_ref
+       FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+      WHERE e.contract_id = $1 AND e.kind = 'escrow_transfer' AND p.destination = $2
+      ORDER BY e.seq DESC LIMIT 1`,
+    [contract.id, Accounts.escrow(contract.id, m.id)],
+  );
+  const operationId = await requestOperation(ctx, {
+    operation: 'refund',
+    purpose: 'refund',
+    platformId: contract.platform_id,
+    contractId: contract.id,
+    milestoneId: m.id,
+    amount: amount + feeBack,
+    currency: contract.currency,
+    idempotencyKey: `refund:${m.id}:v${m.version}:moved-rest`,
+    chargeReference: source?.provider_ref ?? null,
+    details: { clientId: contract.client_id, amount, feeBack, movedFrom: source?.milestone_id ?? null },
+  });
+  const parties = partiesOf(contract);
+  await postEntry(ctx.tx, {
+    platformId: contract.platform_id, contractId: contract.id, milestoneId: m.id, currency: contract.currency, at: ctx.now,
+    kind: 'escrow_refund', reference: `refund:${operationId}`, postings: refundToClientPostings(parties, m.id, amount, feeBack),
+  });
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runJobs } from '../support/negotiation-helpers.ts';
 import { engines, expectLedgerClean, liveContract, newParties, setPlatformFees, startTestServer, type TestServer } from '../support/harness.ts';
 
 // Issue 12: a partial release says what happens to the escrow left — kept, refunded, or moved to
@@ -40,6 +41,27 @@ describe.each(engines())('partial release: the rest kept, refunded or moved on %
     // The next milestone holds its whole amount: approving it releases all of it.
     expect((await p.contractor.api.post(`/v1/milestones/${p.ids[1]}/submit`, {})).status).toBe(200);
     expect((await p.client.api.post(`/v1/milestones/${p.ids[1]}/approve`)).body).toMatchObject({ status: 'paid', releasedAmount: 60000 });
+    await expectLedgerClean(s);
+  });
+
+  it('next: when the difference was charged to a card that fails later, the moved rest goes back to the client, not into the reversal', async () => {
+    const p = await contractWith([40000, 60000]);
+    const r = await p.client.api.post(`/v1/milestones/${p.ids[0]}/release`, { amount: 15000, rest: 'next', paymentMethod: 'pm_card_fails_later' });
+    expect(r.status).toBe(200);
+    expect(await milestone(p, p.ids[1]!)).toMatchObject({ status: 'funded', inEscrow: 60000, fundingPending: true });
+    await runJobs(s);
+    await runJobs(s);
+    expect(await milestone(p, p.ids[1]!)).toMatchObject({ status: 'accepted', inEscrow: 0, fundingPending: false });
+    // What the client's cards really paid, from the provider's side: M1's charge (40,000 + 3 % fee),
+    // less the refund of the 25,000 that had moved on (and its fee share); the failed charge took nothing.
+    const ops = await s.db.query<{ operation: string; amount: number; status: string }>(
+      "SELECT operation, amount, status FROM provider_operations WHERE contract_id = $1 AND status = 'succeeded'",
+      [p.contractId],
+    );
+    const net = ops.reduce((sum, o) => sum + (o.operation === 'charge' ? Number(o.amount) : o.operation === 'refund' ? -Number(o.amount) : 0), 0);
+    expect(net).toBe(15000 + 450);
+    const view = await p.client.api.get(`/v1/contracts/${p.contractId}`);
+    expect(view.body.overview).toMatchObject({ inEscrow: 0, paid: 15000 });
     await expectLedgerClean(s);
   });
 
