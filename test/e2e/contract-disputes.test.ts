@@ -10,7 +10,7 @@ import { expectLedgerClean, inDays } from '../support/harness.ts';
 // Disputes, closing and reviews from the web app: the client disputes submitted work with
 // evidence; the contractor (on a phone) sees the deadline and what silence would decide, and
 // answers with a file; once the platform has split the escrow, the client asks to close with a
-// refund of what is left, the contractor agrees, and both review each other — each review
+// refund of what is left, the contractor counters with another split and the client agrees, and both review each other — each review
 // hidden from the other until both are in.
 
 describe.skipIf(!haveChromium)('contract page: disputes, closing with a refund, reviews', () => {
@@ -91,9 +91,21 @@ describe.skipIf(!haveChromium)('contract page: disputes, closing with a refund, 
     await seeText(statusRegion(kp), 'The contractor was asked to agree to the refund.');
     const request = cp.getByRole('region', { name: 'The client asks to close with a refund' });
     await seeText(request, /Refund to the client: \$300\.00 · release to the contractor: \$100\.00/);
-    await request.getByRole('button', { name: 'Agree and close' }).click();
-    await confirmIn(cp, 'Agree and close');
-    await seeText(statusRegion(cp), 'The refund was agreed; the contract is closed.');
+    // The contractor proposes another split (a counter); the client agrees to it.
+    await request.getByRole('button', { name: 'Propose another split…' }).click();
+    const counter = request.getByRole('form', { name: 'Propose another split' });
+    await counter.getByLabel('Refund to the client instead (USD)').fill('500');
+    await counter.getByRole('button', { name: 'Review the split' }).click();
+    await seeText(counter, 'Enter a refund between $0.00 and $400.00');
+    await counter.getByLabel('Refund to the client instead (USD)').fill('250');
+    await counter.getByRole('button', { name: 'Review the split' }).click();
+    await confirmIn(cp, 'Send the counter-proposal', ['Refunded to the client', '$250.00', 'Released to the contractor', '$150.00']);
+    await seeText(statusRegion(cp), 'Your split was sent to the client.');
+    const countered = kp.getByRole('region', { name: 'The contractor asks to close with a refund' });
+    await seeText(countered, /Refund to the client: \$250\.00 · release to the contractor: \$150\.00/);
+    await countered.getByRole('button', { name: 'Agree and close' }).click();
+    await confirmIn(kp, 'Agree and close');
+    await seeText(statusRegion(kp), 'The refund was agreed; the contract is closed.');
     await seeText(kp.locator('.contract-head'), 'Closed');
 
     // Reviews: the contractor's stays hidden from the client until the client's is in.

@@ -108,12 +108,39 @@ export function CloseContract() {
 
 type RefundRequest = NonNullable<ReturnType<typeof useRefundRequests>['data']>[number];
 
-/** An open refund request at close: the other party accepts or declines; the one who asked may withdraw. */
+/** An open refund request at close: the other party accepts, counters or declines; the one who asked may withdraw. */
 function RefundRequestCard({ request: r }: { request: RefundRequest }) {
   const { contract, role, run, busy, money } = useContractView();
   const confirm = useConfirm();
   const mine = r.requesterRole === role;
   const id = { params: { path: { id: r.id } } };
+  const [countering, setCountering] = useState(false);
+  const [counterRefund, setCounterRefund] = useState('');
+  const [counterMessage, setCounterMessage] = useState('');
+  const [counterProblem, setCounterProblem] = useState<string | null>(null);
+  const cur = contract.currency;
+  const escrow = r.refund + r.release;
+  const counter = async (e: FormEvent) => {
+    e.preventDefault();
+    const refund = parseMoney(counterRefund, cur);
+    if (refund === null || refund > escrow) return setCounterProblem(`Enter a refund between ${money(0)} and ${money(escrow)}, with at most ${decimals(cur)} decimals.`);
+    setCounterProblem(null);
+    const yes = await confirm({
+      title: 'Propose this split instead?',
+      amount: escrow,
+      currency: cur,
+      details: [
+        { label: 'Refunded to the client', value: money(refund) },
+        { label: 'Released to the contractor', value: money(escrow - refund) },
+      ],
+      next: `The ${r.requesterRole} is asked to agree to your split. If they accept, the contract closes; if they decline or do not answer, the escrow goes to a dispute the platform decides.`,
+      confirmLabel: 'Send the counter-proposal',
+    });
+    if (!yes) return;
+    const body = { refund, ...(counterMessage.trim() && { message: counterMessage.trim() }) };
+    const done = await run(() => ok(tranche.POST('/v1/refund-requests/{id}/counter', { ...id, body })), `Your split was sent to the ${r.requesterRole}.`);
+    if (done) setCountering(false);
+  };
   const accept = async () => {
     const yes = await confirm({
       title: 'Agree to close with this refund?',
@@ -121,7 +148,7 @@ function RefundRequestCard({ request: r }: { request: RefundRequest }) {
       currency: contract.currency,
       details: [
         { label: 'Refunded to the client', value: money(r.refund) },
-        { label: 'Released to you', value: money(r.release) },
+        { label: role === 'contractor' ? 'Released to you' : 'Released to the contractor', value: money(r.release) },
       ],
       next: 'The escrow moves as shown and the contract closes. This cannot be undone.',
       confirmLabel: 'Agree and close',
@@ -149,12 +176,41 @@ function RefundRequestCard({ request: r }: { request: RefundRequest }) {
             <button type="button" disabled={busy} onClick={accept}>
               Agree and close
             </button>
+            <button type="button" className="secondary" aria-expanded={countering} disabled={busy} onClick={() => setCountering(!countering)}>
+              Propose another split…
+            </button>
             <button type="button" className="secondary" disabled={busy} onClick={() => run(() => ok(tranche.POST('/v1/refund-requests/{id}/decline', { ...id, body: {} })), 'You declined the refund; the escrow goes to a dispute.')}>
               Decline
             </button>
           </>
         )}
       </div>
+      {!mine && countering && (
+        <form className="stack" onSubmit={counter} aria-label="Propose another split">
+          <label>
+            Refund to the client instead ({cur})
+            <input inputMode="decimal" value={counterRefund} onChange={(e) => setCounterRefund(e.target.value)} placeholder={decimals(cur) ? `0.${'0'.repeat(decimals(cur))}` : '0'} />
+          </label>
+          <p className="muted small">Of the {money(escrow)} in escrow, what you do not refund is released to the contractor.</p>
+          <label>
+            Message (optional)
+            <textarea rows={2} maxLength={2000} value={counterMessage} onChange={(e) => setCounterMessage(e.target.value)} />
+          </label>
+          {counterProblem && (
+            <p className="field-problem" role="alert">
+              {counterProblem}
+            </p>
+          )}
+          <div className="row wrap">
+            <button type="submit" disabled={busy}>
+              Review the split
+            </button>
+            <button type="button" className="link" onClick={() => setCountering(false)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      )}
     </section>
   );
 }
