@@ -45,7 +45,7 @@ export const DOMAIN_PROBLEMS: Record<string, ErrorCode[]> = {
   declineMilestoneRequest: ['invalid_state', 'funding_pending'],
   withdrawMilestoneRequest: ['invalid_state', 'funding_pending'],
   listContractInvoices: ['not_hourly'],
-  payInvoice: ['invalid_state', 'version_mismatch', 'payment_declined', 'payment_method_required'],
+  payInvoice: ['invalid_state', 'version_mismatch', 'payment_declined', 'payment_method_required', 'second_approver_required'],
   disputeInvoice: ['invalid_state'],
   voidInvoice: ['invalid_state'],
 

@@ -28,6 +28,7 @@ export const EVENT_KINDS = [
   'payment.created',
   'payment.paid',
   'payment.approval_pending',
+  'invoice.approval_pending',
   'change_request.opened',
   'change_request.accepted',
   'change_request.declined',
@@ -133,6 +134,7 @@ export function describe(kind: EventKind, d: EventData, contractTitle: string): 
     case 'milestone_request.accepted': return t('Milestone request accepted', `The request for ${money(d)} ${on} was accepted: it is now a milestone payment held in escrow.`);
     case 'milestone_request.declined': return t('Milestone request declined', `The request for ${money(d)} ${on} was declined${d.reason ? `: ${d.reason}` : '.'}`);
     case 'milestone_request.withdrawn': return t('Milestone request withdrawn');
+    case 'invoice.approval_pending': return t(`Invoice ${String(d.number ?? '')} needs a second approval`, `Invoice ${String(d.number ?? '')} (${money(d)}) ${on} was paid by one member; another member must pay it too before the card is charged.`);
     case 'invoice.paid': return t(`Invoice ${String(d.number ?? '')} paid`, `Invoice ${String(d.number ?? '')} (${money(d)}) ${on} was paid.`);
     case 'invoice.past_due': return t(`Invoice ${String(d.number ?? '')} is past due`, `The payment of invoice ${String(d.number ?? '')} (${money(d)}) ${on} failed: ${String(d.reason ?? '')}. The client can pay it now; it is retried daily.`);
     case 'invoice.disputed': return t(`Invoice ${String(d.number ?? '')} disputed`, `Invoice ${String(d.number ?? '')} ${on} was disputed and is held from payment: ${d.reason ?? ''}`);

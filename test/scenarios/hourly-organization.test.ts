@@ -31,6 +31,46 @@ describe.each(engines())('hourly invoices of an organisation on %s', (engine) =>
     await expectLedgerClean(s);
   });
 
+  it('four eyes on a past-due invoice: a first finance member’s payment charges nothing, the same member again is refused, a second member’s pays it once', async () => {
+    const owner = await newUser(s, 'owner');
+    const contractor = await newUser(s, 'contractor');
+    const orgId = (await owner.api.post('/v1/organizations', { name: 'Acme' })).body.id as string;
+    const join = async (name: string, roles: string[]) => {
+      const u = await newUser(s, name);
+      await s.db.query('INSERT INTO organization_members (org_id, user_id, roles, created_at) VALUES ($1, $2, $3, now())', [orgId, u.id, roles]);
+      return u;
+    };
+    const fay = await join('fay', ['finance']);
+    const fred = await join('fred', ['finance']);
+    expect((await owner.api.patch(`/v1/organizations/${orgId}`, { approvalThreshold: { USD: 10000 } })).status).toBe(200);
+    // The organisation's card is declined on Wednesday: the invoice goes past due.
+    expect((await fay.api.put(`/v1/organizations/${orgId}/payment-method`, { paymentMethod: 'pm_card_declined' })).status).toBe(200);
+    const c = await owner.api.post('/v1/contracts', { title: 'Support', clientId: orgId, contractorId: contractor.id, type: 'hourly', currency: 'USD', hourlyRate: 6000 });
+    expect((await contractor.api.post(`/v1/contracts/${c.body.id}/activate`)).status).toBe(200);
+    const w = await weeks(s).next();
+    await logTime({ client: owner, contractor }, c.body.id, w.day(1), 120);
+    await runAt(s, plusDays(w.monday, 7));
+    await runAt(s, plusDays(w.monday, 9));
+    const [due] = await contractInvoices(owner.api, c.body.id);
+    expect(due).toMatchObject({ status: 'past_due', amount: 12000, pendingApproval: null });
+    const entries = async () => (await s.db.query<{ n: number }>('SELECT count(*)::int AS n FROM journal_entries WHERE contract_id = $1', [c.body.id]))[0]!.n;
+    const before = await entries();
+
+    const first = await fay.api.post(`/v1/invoices/${due.id}/pay`, { paymentMethod: 'pm_card_ok' });
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(first.body).toMatchObject({ status: 'past_due', charged: 0, pendingApproval: { by: fay.id } });
+    expect(await entries()).toBe(before);
+    const again = await fay.api.post(`/v1/invoices/${due.id}/pay`, { paymentMethod: 'pm_card_ok' });
+    expect({ status: again.status, code: again.body.code }).toEqual({ status: 403, code: 'second_approver_required' });
+    expect(((await fred.api.get('/v1/notifications')).body.data as { kind: string }[]).some((n) => n.kind === 'invoice.approval_pending')).toBe(true);
+
+    const second = await fred.api.post(`/v1/invoices/${due.id}/pay`, { paymentMethod: 'pm_card_ok' });
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    expect(second.body).toMatchObject({ status: 'paid', charged: 12000, pendingApproval: null });
+    expect(await entries()).toBe(before + 1);
+    await expectLedgerClean(s);
+  });
+
   it('a finance member disputes an invoice as the organisation: the organisation opens it, the member who acted is named', async () => {
     const owner = await newUser(s, 'owner');
     const contractor = await newUser(s, 'contractor');

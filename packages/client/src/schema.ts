@@ -2955,6 +2955,7 @@ export interface components {
          *       "clientFee": 0,
          *       "balanceDue": 0,
          *       "chargePending": false,
+         *       "pendingApproval": null,
          *       "pastDueReason": null,
          *       "disputeId": null,
          *       "paidAt": "2026-11-25T00:00:01.000Z",
@@ -3025,6 +3026,16 @@ export interface components {
             balanceDue: number;
             /** @description A card charge is accepted but not settled yet */
             chargePending: boolean;
+            /** @description Four eyes: a first member of the client organisation paid this invoice at or above its approval threshold; another member must pay it too before the card is charged. Null otherwise */
+            pendingApproval: {
+                /** @description The member who paid it first */
+                by: string;
+                /**
+                 * Format: date-time
+                 * @description When they did
+                 */
+                at: string;
+            } | null;
             /** @description Why the last charge failed; null unless past due */
             pastDueReason: string | null;
             /** @description The client’s dispute of the invoice; null when none */
@@ -3364,7 +3375,7 @@ export interface components {
              * @description What happened (the webhook event type)
              * @enum {string}
              */
-            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created";
+            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "invoice.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created";
             /**
              * Format: date-time
              * @description When it was created
@@ -3661,6 +3672,7 @@ export interface components {
          *         "payment.created": true,
          *         "payment.paid": true,
          *         "payment.approval_pending": true,
+         *         "invoice.approval_pending": true,
          *         "change_request.opened": true,
          *         "change_request.accepted": true,
          *         "change_request.declined": true,
@@ -3749,6 +3761,8 @@ export interface components {
                 "payment.paid": boolean;
                 /** @description `payment.approval_pending` by email */
                 "payment.approval_pending": boolean;
+                /** @description `invoice.approval_pending` by email */
+                "invoice.approval_pending": boolean;
                 /** @description `change_request.opened` by email */
                 "change_request.opened": boolean;
                 /** @description `change_request.accepted` by email */
@@ -7720,7 +7734,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin; `second_approver_required`: Another member of the organisation must give the second approval */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13363,7 +13377,7 @@ export interface operations {
                      */
                     url: string;
                     /** @description Event types to receive; `*` for all. */
-                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "invoice.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
                     /**
                      * @description Start sending at once (default true)
                      * @default true
@@ -13713,7 +13727,7 @@ export interface operations {
                      */
                     url?: string;
                     /** @description Event types to receive; `*` for all. */
-                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "invoice.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
                     /** @description false pauses deliveries; true resumes them and clears the failure streak */
                     enabled?: boolean;
                 };
@@ -15528,7 +15542,7 @@ export interface operations {
                 /** @description only events after this one */
                 after?: string;
                 /** @description Only events of this type */
-                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created";
+                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "invoice.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created";
                 /** @description Only this contract’s events */
                 contractId?: string;
                 /** @description At most this many events (1–500) */
@@ -18218,6 +18232,8 @@ export interface operations {
                         "payment.paid"?: boolean;
                         /** @description `payment.approval_pending` by email */
                         "payment.approval_pending"?: boolean;
+                        /** @description `invoice.approval_pending` by email */
+                        "invoice.approval_pending"?: boolean;
                         /** @description `change_request.opened` by email */
                         "change_request.opened"?: boolean;
                         /** @description `change_request.accepted` by email */

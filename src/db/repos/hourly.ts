@@ -40,6 +40,9 @@ export type InvoiceRow = {
   charged: number;
   client_fee: number;
   charge_pending: boolean;
+  /** Four eyes: the member of the client organisation who paid it first, waiting for a second. */
+  approval_by: string | null;
+  approval_at: Date | null;
   charge_attempts: number;
   retries: number;
   past_due_reason: string | null;
@@ -107,6 +110,7 @@ export const toInvoice = (r: InvoiceRow, lines?: TimeEntryRow[]) => ({
   clientFee: r.client_fee,
   balanceDue: r.status === 'void' ? 0 : r.amount_due - r.paid_from_escrow - r.charged,
   chargePending: r.charge_pending,
+  pendingApproval: r.approval_by && r.status !== 'paid' && r.status !== 'void' ? { by: r.approval_by, at: isoReq(r.approval_at ?? r.updated_at) } : null,
   pastDueReason: r.past_due_reason,
   disputeId: r.dispute_id,
   paidAt: iso(r.paid_at),

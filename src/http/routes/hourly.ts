@@ -80,6 +80,10 @@ export const InvoiceSchema = z
     clientFee: z.number().int().describe('The platform’s client fee charged on top, in minor units'),
     balanceDue: z.number().int().describe('Still to pay, in minor units'),
     chargePending: z.boolean().describe('A card charge is accepted but not settled yet'),
+    pendingApproval: z
+      .object({ by: z.string().describe('The member who paid it first'), at: Timestamp.describe('When they did') })
+      .nullable()
+      .describe('Four eyes: a first member of the client organisation paid this invoice at or above its approval threshold; another member must pay it too before the card is charged. Null otherwise'),
     pastDueReason: z.string().nullable().describe('Why the last charge failed; null unless past due'),
     disputeId: z.string().nullable().describe('The client’s dispute of the invoice; null when none'),
     paidAt: Timestamp.nullable(), version: z.number().int(), createdAt: Timestamp, updatedAt: Timestamp,
@@ -103,7 +107,7 @@ export const InvoiceSchema = z
       id: exampleId('invoice'), number: 'INV-20261116-Q4Z9V6X7M3K8', contractId: exampleId('contract'), clientId: exampleId('user', 1), contractorId: exampleId('user', 2),
       periodStart: '2026-11-16', periodEnd: '2026-11-22', loggedMinutes: 1380, billedMinutes: 1200, unbilledMinutes: 180, hourlyRate: 4500, weeklyLimitHours: 20,
       amount: 90000, amountDue: 90000, currency: 'USD', status: 'paid', dueDate: '2026-11-25', dueAt: '2026-11-25T00:00:00.000Z', paidFromEscrow: 50000, charged: 40000,
-      clientFee: 0, balanceDue: 0, chargePending: false, pastDueReason: null, disputeId: null, paidAt: '2026-11-25T00:00:01.000Z', version: 4, createdAt: at, updatedAt: at,
+      clientFee: 0, balanceDue: 0, chargePending: false, pendingApproval: null, pastDueReason: null, disputeId: null, paidAt: '2026-11-25T00:00:01.000Z', version: 4, createdAt: at, updatedAt: at,
       lines: [{ entryId: exampleId('timeEntry'), date: '2026-11-18', minutes: 150, billedMinutes: 150, memo: 'Checkout flow: payment form' }],
     },
   });

@@ -9,6 +9,7 @@ import { feeOf } from '../../domain/money.ts';
 import { directPaymentPostings } from '../../ledger/flows.ts';
 import { postEntries } from '../../ledger/postings.ts';
 import { PaymentDeclinedError } from '../../payments/provider.ts';
+import { approvalThresholdOf } from '../../db/repos/organizations.ts';
 import { partyRole, type ContractRole } from '../access.ts';
 import type { UseCaseCtx } from '../context.ts';
 import { insertPayment, partiesOf, resolvePaymentMethod } from '../money.ts';
@@ -360,6 +361,22 @@ export async function payInvoice(ctx: UseCaseCtx, invoiceId: string, input: { pa
   if (invoice.status === 'paid' || invoice.status === 'void') throw invalidState('invoice', invoice.status);
   if (invoice.charge_pending) throw invalidState('invoice', invoice.status, 'a card charge for this invoice is still settling');
   if (await isHeldByDispute(ctx, invoice)) throw invalidState('invoice', 'disputed', 'the invoice is disputed: it is paid when the dispute is resolved');
+  // Four eyes: at or above the client organisation's threshold, a first member's payment
+  // charges nothing and waits for a second member's (the same member again: 403).
+  const due = balanceDue(invoice);
+  const threshold = ctx.principal.userId !== null ? await approvalThresholdOf(ctx.tx, contract.client_id, contract.currency) : null;
+  if (threshold !== null && due >= threshold) {
+    if (invoice.approval_by === ctx.principal.userId) {
+      throw new AppError('second_approver_required', `invoice ${invoice.number} is at or above the organisation's approval threshold of ${threshold}: another member must pay it`, {
+        invoiceId: invoice.id, approvedBy: invoice.approval_by, threshold,
+      });
+    }
+    if (!invoice.approval_by) {
+      const row = await updateInvoice(ctx.tx, invoice.id, { approval_by: ctx.principal.userId, approval_at: ctx.now }, ctx.now);
+      await recordEvent(ctx, contract, { kind: 'invoice.approval_pending', actorRole: 'client', notify: ['client'], data: { invoiceId: invoice.id, number: invoice.number, amount: due } });
+      return row;
+    }
+  }
   return settleInvoice(ctx, contract, invoice, 'client', input.paymentMethod);
 }
 

@@ -335,6 +335,7 @@ const EVENT_WORDS: Record<string, string> = {
   'milestone_request.declined': 'A payment request is declined',
   'milestone_request.withdrawn': 'A payment request is withdrawn',
   'invoice.paid': 'An invoice is paid',
+  'invoice.approval_pending': 'An invoice payment waits for a second member',
   'invoice.past_due': 'An invoice is past due',
   'invoice.disputed': 'An invoice is disputed',
   'invoice.voided': 'An invoice is voided',

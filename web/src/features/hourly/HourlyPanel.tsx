@@ -8,7 +8,8 @@ import { MilestoneRequests } from './MilestoneRequests.tsx';
 import { TimesheetCard } from './Timesheet.tsx';
 import { hours, type HourlyOverview, type Invoice, type MilestoneRequest, type Role } from './types.ts';
 
-export type Act = (action: () => Promise<unknown>, success: string) => Promise<boolean>;
+/** Runs an action and says how it went: `success` may read the action's answer. */
+export type Act = (action: () => Promise<unknown>, success: string | ((result: unknown) => string)) => Promise<boolean>;
 
 /**
  * An hourly contract's own sections, shown above its milestones: the overview (this week's
@@ -33,8 +34,8 @@ export function HourlyPanel({ contract, role }: { contract: Contract; role: Role
   });
   const act: Act = async (action, success) => {
     try {
-      await action();
-      notice.info(success);
+      const result = await action();
+      notice.info(typeof success === 'function' ? success(result) : success);
       return true;
     } catch (e) {
       notice.error(e, { currency: contract.currency });

@@ -42,8 +42,17 @@ export function Invoices({ invoices, role, act }: { invoices: Invoice[]; role: R
                   {STATUS[i.status]}
                   {i.disputeId && i.status === 'open' && ' (disputed)'}
                   {i.status === 'paid' && i.paidFromEscrow > 0 && <span className="muted"> · {formatMoney(i.paidFromEscrow, i.currency)} from escrow</span>}
+                  {i.pendingApproval && <span className="muted"> · paid by one member; another member must pay it too</span>}
                   {i.status === 'past_due' && role === 'client' && (
-                    <button type="button" onClick={() => void act(() => api.post(`/v1/invoices/${i.id}/pay`, {}), `Invoice ${i.number} paid.`)}>
+                    <button
+                      type="button"
+                      onClick={() =>
+                        void act(
+                          () => api.post<Invoice>(`/v1/invoices/${i.id}/pay`, {}),
+                          (r) => ((r as Invoice).status !== 'paid' && (r as Invoice).pendingApproval ? `Invoice ${i.number} waits for another member of the company to pay it too.` : `Invoice ${i.number} paid.`),
+                        )
+                      }
+                    >
                       Pay now
                     </button>
                   )}
