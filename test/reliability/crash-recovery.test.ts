@@ -278,7 +278,9 @@ describe.skipIf(!engines().includes('postgres'))('crash recovery: kill -9 mid-lo
       body: JSON.stringify({ paymentMethod: 'pm_card_ok' }),
       headers: { 'idempotency-key': sample.key },
     });
-    expect(again.status).toBe(200);
+    // The answer acknowledged then: 200, or the provisional 202 (funding pending) stored for a
+    // fund whose provider call a kill cut off after commit (start-up then made the call, once).
+    expect(again.status).toBe(sample.status);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     const [{ n }] = (await sql.query<{ n: number }>('SELECT COUNT(*)::int AS n FROM fundings WHERE milestone_id = $1', [first!.id])).rows as [{ n: number }];
     expect(n).toBe(1);
