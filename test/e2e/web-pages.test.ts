@@ -210,6 +210,21 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
     await checkPage(nw, 'new contract at 390', 'new-contract');
   });
 
+  it('contracts list: fifty at a time, then "Show more contracts" loads the next page', async () => {
+    const client = await person('Pia Pages');
+    const contractor = await person('Otto Other');
+    for (let i = 0; i < 55; i++) await contract(client, contractor.id, `Paged ${String(i).padStart(2, '0')}`, 'client_creates', [{ title: 'One', amount: 1000 }]);
+    const c = await page(1280, 'list-pages');
+    await logIn(c, s.url, client.email, PASSWORD);
+    const rows = c.locator('tbody tr');
+    await c.getByRole('row').filter({ hasText: 'Paged 54' }).waitFor();
+    expect(await rows.count()).toBe(50);
+    await c.getByRole('button', { name: 'Show more contracts' }).click();
+    await c.getByRole('row').filter({ hasText: 'Paged 00' }).waitFor();
+    expect(await rows.count()).toBe(55);
+    expect(await c.getByRole('button', { name: 'Show more contracts' }).count()).toBe(0);
+  });
+
   it('new contract: the client (1280 px) makes an offer by email with the way of working in words; the contractor (390 px) sees it and accepts it', async () => {
     const client = await person('Casey Client');
     const contractor = await person('Dana Contractor');

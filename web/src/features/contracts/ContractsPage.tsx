@@ -1,4 +1,4 @@
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import type { Contract } from '../../api.ts';
@@ -8,6 +8,9 @@ import { roleWord, statusWord } from '../../app/words.ts';
 import { formatMoney } from '../../money.ts';
 import { nextAction, otherParty, type NextAction } from './next-action.ts';
 import './contracts.css';
+
+/** Contracts per page of the list. */
+const PAGE = 50;
 
 const STATUSES = ['proposal', 'active', 'closed', 'withdrawn', 'declined'] as const;
 const SORTS = {
@@ -46,14 +49,21 @@ export function ContractsPage() {
   }, [settled]); // eslint-disable-line react-hooks/exhaustive-deps
   const search = q.trim();
   const filters = { status, role, q: search, sort: API_SORT[sort] };
-  const list = useQuery({
+  // Pages of 50, and "Show more" for the next one (the API's cursor).
+  const list = useInfiniteQuery({
     queryKey: keys.contracts(filters),
-    queryFn: () =>
-      ok(tranche.GET('/v1/contracts', { params: { query: { limit: 100, sort: API_SORT[sort], ...(status && { status }), ...(role && { role }), ...(search && { q: search }) } } })),
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) =>
+      ok(
+        tranche.GET('/v1/contracts', {
+          params: { query: { limit: PAGE, sort: API_SORT[sort], ...(status && { status }), ...(role && { role }), ...(search && { q: search }), ...(pageParam && { cursor: pageParam }) } },
+        }),
+      ),
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
     placeholderData: keepPreviousData,
   });
   const items = useMemo(() => {
-    const out = (list.data?.data ?? []).map((contract) => ({ contract, next: nextAction(contract) }));
+    const out = (list.data?.pages.flatMap((p) => p.data) ?? []).map((contract) => ({ contract, next: nextAction(contract) }));
     // The API sorted them; "needs my action first" moves what waits for me up, keeping that order otherwise.
     return sort === 'action' ? [...out].sort((a, b) => Number(b.next?.mine ?? false) - Number(a.next?.mine ?? false)) : out;
   }, [list.data, sort]);
@@ -133,6 +143,13 @@ export function ContractsPage() {
         </div>
       )}
       {items.length > 0 && <ContractTable items={items} />}
+      {list.hasNextPage && (
+        <div>
+          <button type="button" className="secondary" disabled={list.isFetchingNextPage} onClick={() => void list.fetchNextPage()}>
+            {list.isFetchingNextPage ? 'Loading…' : 'Show more contracts'}
+          </button>
+        </div>
+      )}
     </section>
   );
 }
