@@ -392,6 +392,36 @@ describe.skipIf(!haveChromium)('web app pages (Chromium)', () => {
     });
   }
 
+  it('earnings at 390 px: the contractor pays out the available balance after a confirmation; the balance is then on its way', async () => {
+    const client = await person('Bea Buyer');
+    const contractor = await person('Cole Coder');
+    const c = await contract(client, contractor.id, 'Data import', 'sequential_escrow', [{ title: 'Importer', amount: 40000 }], contractor.api);
+    const m = c.milestones[0]!.id;
+    expect((await client.api.post(`/v1/milestones/${m}/fund`)).status).toBe(200);
+    expect((await contractor.api.post(`/v1/milestones/${m}/submit`, { note: 'done' })).status).toBe(200);
+    expect((await client.api.post(`/v1/milestones/${m}/approve`)).status).toBe(200);
+    const [usd] = (await contractor.api.get('/v1/me/balance')).body.data as { currency: string; available: number }[];
+    expect(usd!.available).toBeGreaterThan(0);
+    const shown = `$${(usd!.available / 100).toLocaleString('en-US', { minimumFractionDigits: 2 })}`;
+
+    const k = await page(390, 'earnings-payout');
+    await logIn(k, s.url, contractor.email, PASSWORD);
+    await go(k, 'Earnings');
+    const balance = k.getByRole('region', { name: 'Your balance' });
+    await seeText(balance, shown);
+    await balance.getByRole('button', { name: `Pay out ${shown}` }).click();
+    const dialog = k.getByRole('dialog');
+    await seeText(dialog, 'reaches your bank account');
+    await dialog.getByRole('button', { name: 'Pay out' }).click();
+    await seeText(k.getByRole('status'), `${shown} is on its way to your bank.`);
+    await seeText(balance.getByRole('list', { name: 'Latest payouts' }), shown);
+    await balance.getByRole('button', { name: 'Pay out $0.00' }).waitFor();
+    expect(await balance.getByRole('button', { name: 'Pay out $0.00' }).isDisabled()).toBe(true);
+    expect(((await contractor.api.get('/v1/me/balance')).body.data as { available: number }[])[0]!.available).toBe(0);
+    await checkPage(k, 'earnings with a payout at 390');
+    await expectLedgerClean(s);
+  });
+
   it('account at 390 px: the card chosen by name, email per kind of event, the password changed (then used at 1280 px)', async () => {
     const me = await person('Avery Account', false);
     const p = await page(390, 'account');

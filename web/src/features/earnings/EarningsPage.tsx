@@ -6,6 +6,7 @@ import { useTitle } from '../../app/page.ts';
 import { keys } from '../../app/query.ts';
 import { useMe } from '../../app/session.tsx';
 import { formatMoney } from '../../money.ts';
+import { Balance } from './Balance.tsx';
 import { EarningsChart } from './EarningsChart.tsx';
 import { lastMonths, monthlyEarnings } from './series.ts';
 import './earnings.css';
@@ -73,6 +74,7 @@ export function EarningsPage() {
               <dd>{inCurrency.filter((p) => p.status === 'paid').length}</dd>
             </div>
           </dl>
+          <Balance currency={currency} />
           <div className="card stack">
             <h2>Payments over time</h2>
             <p className="muted">What you received each month, after fees.</p>
