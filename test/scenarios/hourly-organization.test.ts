@@ -11,6 +11,17 @@ describe.each(engines())('hourly invoices of an organisation on %s', (engine) =>
   });
   afterAll(async () => s?.stop());
 
+  /** An organisation founded by `owner`, and a way to add members with roles straight away. */
+  async function organization(owner: { api: { post: (path: string, body: unknown) => Promise<{ body: { id: string } }> } }) {
+    const orgId = (await owner.api.post('/v1/organizations', { name: 'Acme' })).body.id;
+    const join = async (name: string, roles: string[]) => {
+      const u = await newUser(s, name);
+      await s.db.query('INSERT INTO organization_members (org_id, user_id, roles, created_at) VALUES ($1, $2, $3, now())', [orgId, u.id, roles]);
+      return u;
+    };
+    return { orgId, join };
+  }
+
   it('pays the week on Wednesday with the organisation’s card', async () => {
     const owner = await newUser(s, 'owner');
     const contractor = await newUser(s, 'contractor');
@@ -34,12 +45,7 @@ describe.each(engines())('hourly invoices of an organisation on %s', (engine) =>
   it('four eyes on a past-due invoice: a first finance member’s payment charges nothing, the same member again is refused, a second member’s pays it once', async () => {
     const owner = await newUser(s, 'owner');
     const contractor = await newUser(s, 'contractor');
-    const orgId = (await owner.api.post('/v1/organizations', { name: 'Acme' })).body.id as string;
-    const join = async (name: string, roles: string[]) => {
-      const u = await newUser(s, name);
-      await s.db.query('INSERT INTO organization_members (org_id, user_id, roles, created_at) VALUES ($1, $2, $3, now())', [orgId, u.id, roles]);
-      return u;
-    };
+    const { orgId, join } = await organization(owner);
     const fay = await join('fay', ['finance']);
     const fred = await join('fred', ['finance']);
     expect((await owner.api.patch(`/v1/organizations/${orgId}`, { approvalThreshold: { USD: 10000 } })).status).toBe(200);
@@ -74,12 +80,7 @@ describe.each(engines())('hourly invoices of an organisation on %s', (engine) =>
   it('a finance member disputes an invoice as the organisation: the organisation opens it, the member who acted is named', async () => {
     const owner = await newUser(s, 'owner');
     const contractor = await newUser(s, 'contractor');
-    const orgId = (await owner.api.post('/v1/organizations', { name: 'Acme' })).body.id as string;
-    const join = async (name: string, roles: string[]) => {
-      const u = await newUser(s, name);
-      await s.db.query('INSERT INTO organization_members (org_id, user_id, roles, created_at) VALUES ($1, $2, $3, now())', [orgId, u.id, roles]);
-      return u;
-    };
+    const { orgId, join } = await organization(owner);
     const finance = await join('finance', ['finance']);
     const manager = await join('manager', ['manager']);
     expect((await finance.api.put(`/v1/organizations/${orgId}/payment-method`, { paymentMethod: 'pm_card_ok' })).status).toBe(200);

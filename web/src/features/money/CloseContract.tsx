@@ -83,23 +83,7 @@ export function CloseContract() {
             </>
           )}
           {role === 'contractor' && held > 0 && <p className="muted small">The {money(held)} in escrow goes back to the client.</p>}
-          <label>
-            Message (optional)
-            <textarea rows={2} maxLength={2000} value={message} onChange={(e) => setMessage(e.target.value)} />
-          </label>
-          {problem && (
-            <p className="field-problem" role="alert">
-              {problem}
-            </p>
-          )}
-          <div className="row wrap">
-            <button type="submit" disabled={busy}>
-              Review and close
-            </button>
-            <button type="button" className="link" onClick={() => setOpen(false)}>
-              Cancel
-            </button>
-          </div>
+          <FormEnd message={message} onMessage={setMessage} problem={problem} busy={busy} submit="Review and close" onCancel={() => setOpen(false)} />
         </form>
       )}
     </section>
@@ -192,25 +176,34 @@ function RefundRequestCard({ request: r }: { request: RefundRequest }) {
             <input inputMode="decimal" value={counterRefund} onChange={(e) => setCounterRefund(e.target.value)} placeholder={decimals(cur) ? `0.${'0'.repeat(decimals(cur))}` : '0'} />
           </label>
           <p className="muted small">Of the {money(escrow)} in escrow, what you do not refund is released to the contractor.</p>
-          <label>
-            Message (optional)
-            <textarea rows={2} maxLength={2000} value={counterMessage} onChange={(e) => setCounterMessage(e.target.value)} />
-          </label>
-          {counterProblem && (
-            <p className="field-problem" role="alert">
-              {counterProblem}
-            </p>
-          )}
-          <div className="row wrap">
-            <button type="submit" disabled={busy}>
-              Review the split
-            </button>
-            <button type="button" className="link" onClick={() => setCountering(false)}>
-              Cancel
-            </button>
-          </div>
+          <FormEnd message={counterMessage} onMessage={setCounterMessage} problem={counterProblem} busy={busy} submit="Review the split" onCancel={() => setCountering(false)} />
         </form>
       )}
     </section>
+  );
+}
+
+/** The end of a close or counter form: an optional message, the problem found, submit and cancel. */
+function FormEnd(p: { message: string; onMessage: (m: string) => void; problem: string | null; busy: boolean; submit: string; onCancel: () => void }) {
+  return (
+    <>
+      <label>
+        Message (optional)
+        <textarea rows={2} maxLength={2000} value={p.message} onChange={(e) => p.onMessage(e.target.value)} />
+      </label>
+      {p.problem && (
+        <p className="field-problem" role="alert">
+          {p.problem}
+        </p>
+      )}
+      <div className="row wrap">
+        <button type="submit" disabled={p.busy}>
+          {p.submit}
+        </button>
+        <button type="button" className="link" onClick={p.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </>
   );
 }
