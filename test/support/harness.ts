@@ -22,7 +22,7 @@ export function engines(): Engine[] {
 }
 
 /** A fresh PostgreSQL database for one server; dropped when the server stops. */
-async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const adminUrl = inject('postgresUrl');
   if (!adminUrl) throw new Error('PostgreSQL is not available');
   const name = `tranche_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
