@@ -46,8 +46,9 @@ export function directPaymentPostings(p: Parties, gross: number, clientFee: numb
 
 /**
  * What is left of one milestone's escrow moves to fund the next: `moved` goes escrow to escrow;
- * the client's card pays the `charged` difference (plus its fee) when the rest falls short, and
- * gets the `excess` back (with its share of the fee paid on it) when the rest is more. One entry.
+ * the client's card pays the `charged` difference (plus its fee, booked with the provider's answer)
+ * when the rest falls short; the `excess` (with its share of the fee paid on it) goes to the
+ * client's funding account when the rest is more, for a refund made after commit. One entry.
  */
 export function escrowTransferPostings(
   p: Parties,
@@ -63,9 +64,9 @@ export function escrowTransferPostings(
     { source: Accounts.world(), destination: funding, amount: m.charged + m.chargedFee },
     { source: funding, destination: target, amount: m.charged },
     { source: funding, destination: Accounts.clientFees(), amount: m.chargedFee },
+    // The excess waits in the client's funding account for the provider's refund (refundPaidPostings).
     { source, destination: funding, amount: m.excess },
     { source: Accounts.clientFees(), destination: funding, amount: m.excessFeeBack },
-    { source: funding, destination: Accounts.world(), amount: m.excess + m.excessFeeBack },
   ];
 }
 
@@ -84,4 +85,25 @@ export function refundToClientPostings(p: Parties, milestoneId: string, amount: 
 /** Second half, with the provider's answer: the refund left for the client's card. */
 export function refundPaidPostings(p: Pick<Parties, 'clientId'>, amount: number): Posting[] {
   return [{ source: Accounts.clientFunding(p.clientId), destination: Accounts.world(), amount }];
+}
+
+/**
+ * A lost chargeback: the card network took `fromEscrow + feeBack + loss` back from the platform
+ * for the client. What the milestone still held goes first (the client got it back), then the
+ * client fee the charge paid, both through the client's funding account as a refund does; the
+ * rest had already left (released to the contractor, a draft payment or invoice paid) and is the
+ * platform's loss. One balanced entry.
+ */
+export function chargebackLostPostings(
+  p: Pick<Parties, 'contractId' | 'clientId'>,
+  milestoneId: string | null,
+  m: { fromEscrow: number; feeBack: number; loss: number },
+): Posting[] {
+  const funding = Accounts.clientFunding(p.clientId);
+  return [
+    ...(milestoneId ? [{ source: Accounts.escrow(p.contractId, milestoneId), destination: funding, amount: m.fromEscrow }] : []),
+    { source: Accounts.clientFees(), destination: funding, amount: m.feeBack },
+    { source: funding, destination: Accounts.world(), amount: m.fromEscrow + m.feeBack },
+    { source: Accounts.platformLosses(), destination: Accounts.world(), amount: m.loss },
+  ];
 }

@@ -50,6 +50,17 @@ export async function runMilestoneCommand(ctx: UseCaseCtx, milestoneId: string, 
   return applyMilestoneCommand(ctx, contract, milestone, role, cmd, opts);
 }
 
+/**
+ * The transition a command would make, checked as applyMilestoneCommand checks it (four eyes
+ * included) but applied to nothing: for a command whose money must first pass the provider.
+ */
+export async function previewMilestoneCommand(ctx: UseCaseCtx, contract: ContractRow, milestone: MilestoneRow, role: ContractRole | 'system', cmd: MilestoneCommand) {
+  const fourEyes = (cmd.type === 'approve' || cmd.type === 'release') && role === 'client' ? await fourEyesOf(ctx, contract) : undefined;
+  const t = transition(toState(milestone), cmd, { role }, contract.policy, { contractStatus: contract.status, currency: contract.currency, otherOpenFunded: 0, fourEyes });
+  if (!t.ok) throw t.error;
+  return t;
+}
+
 /** As runMilestoneCommand, for a contract and milestone already loaded and locked. */
 export async function applyMilestoneCommand(
   ctx: UseCaseCtx,

@@ -170,4 +170,36 @@ describe.each(engines())('a provider that has not answered yet, on %s', (engine)
     expect((await notificationsOf(p.contractor.api)).map((n) => [n.kind, n.data.milestoneId])).toContainEqual(['milestone.funded', m]);
     await expectLedgerClean(s);
   });
+
+  it('a release whose rest funds the next milestone waits for the charge of the difference: 202, both held, then done together', async () => {
+    provider.release();
+    const p = await newParties(s);
+    const c = await liveContract(s, p, 'sequential_escrow', [{ title: 'Design', amount: 10000 }, { title: 'Build', amount: 30000 }]);
+    const [m1, m2] = c.milestones.map((m: { id: string }) => m.id) as [string, string];
+    expect((await p.client.api.post(`/v1/milestones/${m1}/fund`)).status).toBe(200);
+    provider.hold();
+    const calls = provider.calls.length;
+    const r = await p.client.api.post(`/v1/milestones/${m1}/release`, { amount: 4000, rest: 'next' });
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ status: 'funded', inEscrow: 10000, fundingPending: true });
+    expect(provider.calls).toHaveLength(calls + 1);
+    // Nothing moved yet, and neither milestone can be moved meanwhile.
+    expect(await entriesOf(s, m2)).toEqual([]);
+    expect((await p.client.api.get(`/v1/milestones/${m2}`)).body).toMatchObject({ status: 'accepted', fundingPending: true });
+    expectProblem(await p.client.api.post(`/v1/milestones/${m1}/release`, { amount: 1000 }), 409, 'funding_pending');
+    expectProblem(await p.client.api.patch(`/v1/milestones/${m2}`, { amount: 99 }), 409, 'funding_pending');
+    await expectLedgerClean(s);
+
+    provider.release();
+    const done = async () => (await p.client.api.get(`/v1/milestones/${m2}`)).body.fundingPending === false;
+    for (let i = 0; i < 200 && !(await done()); i++) await new Promise((r) => setTimeout(r, 25));
+    expect((await p.client.api.get(`/v1/milestones/${m1}`)).body).toMatchObject({ status: 'paid', releasedAmount: 4000, fundingPending: false });
+    expect((await p.client.api.get(`/v1/milestones/${m2}`)).body).toMatchObject({ status: 'funded', inEscrow: 30000, fundingPending: false });
+    // The difference (30,000 − 6,000 moved; this platform takes no fee): one charge, booked in the move's entry.
+    const [op] = await opsOf(s, m2);
+    expect(op).toMatchObject({ operation: 'charge', purpose: 'funding', status: 'succeeded', amount: 24000 });
+    expect(op!.entry_reference).toMatch(new RegExp(`^transfer:${m1}:${m2}:`));
+    expect((await notificationsOf(p.contractor.api)).map((n) => [n.kind, n.data.milestoneId])).toContainEqual(['milestone.funded', m2]);
+    await expectLedgerClean(s);
+  });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runJobs } from '../support/negotiation-helpers.ts';
+import { dbSnapshot, expectProblem, expectUnchanged } from '../support/scenario-helpers.ts';
 import { engines, expectLedgerClean, liveContract, newParties, setPlatformFees, startTestServer, type TestServer } from '../support/harness.ts';
 
 // Issue 12: a partial release says what happens to the escrow left — kept, refunded, or moved to
@@ -65,12 +66,41 @@ describe.each(engines())('partial release: the rest kept, refunded or moved on %
     await expectLedgerClean(s);
   });
 
+  it('next: the difference is a charge made after commit; a declined card is 402 and neither milestone moves', async () => {
+    const p = await contractWith([40000, 60000]);
+    const before = await dbSnapshot(s);
+    const declined = expectProblem(await p.client.api.post(`/v1/milestones/${p.ids[0]}/release`, { amount: 15000, rest: 'next', paymentMethod: 'pm_card_declined' }), 402, 'payment_declined');
+    expect(declined.declineCode).toBe('card_declined');
+    await expectUnchanged(s, before);
+    expect(await milestone(p, p.ids[0]!)).toMatchObject({ status: 'funded', inEscrow: 40000, fundingPending: false });
+    expect(await milestone(p, p.ids[1]!)).toMatchObject({ status: 'accepted', inEscrow: 0, fundingPending: false });
+    // The charge was an operation of its own (the difference and its fee), and it failed.
+    const ops = await s.db.query<{ operation: string; purpose: string; status: string; amount: number; milestone_id: string }>(
+      "SELECT operation, purpose, status, amount::int AS amount, milestone_id FROM provider_operations WHERE contract_id = $1 AND operation = 'charge' ORDER BY created_at",
+      [p.contractId],
+    );
+    expect(ops.slice(1)).toEqual([{ operation: 'charge', purpose: 'funding', status: 'failed', amount: 35000 + 1050, milestone_id: p.ids[1] }]);
+    // A good card then does the whole thing once.
+    const r = await p.client.api.post(`/v1/milestones/${p.ids[0]}/release`, { amount: 15000, rest: 'next', paymentMethod: 'pm_card_ok' });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ status: 'paid', releasedAmount: 15000, fundingPending: false });
+    expect(await milestone(p, p.ids[1]!)).toMatchObject({ status: 'funded', inEscrow: 60000, fundingPending: false });
+    await expectLedgerClean(s);
+  });
+
   it('next: a rest larger than the next milestone funds it and the excess goes back to the client', async () => {
     const p = await contractWith([40000, 20000]);
     const r = await p.client.api.post(`/v1/milestones/${p.ids[0]}/release`, { amount: 5000, rest: 'next' });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ status: 'paid', releasedAmount: 5000, refundedAmount: 35000 });
     expect(await milestone(p, p.ids[1]!)).toMatchObject({ status: 'funded', inEscrow: 20000 });
+    // The excess leaves through a refund operation made after commit, booked with its own entry.
+    const [refund] = await s.db.query<{ status: string; amount: number; entry_reference: string }>(
+      "SELECT status, amount::int AS amount, entry_reference FROM provider_operations WHERE contract_id = $1 AND operation = 'refund'",
+      [p.contractId],
+    );
+    expect(refund).toMatchObject({ status: 'succeeded', amount: 15000 + 450 });
+    expect(refund!.entry_reference).toMatch(/^refund_paid:/);
     const view = await p.client.api.get(`/v1/contracts/${p.contractId}`);
     expect(view.body.overview).toMatchObject({ total: 25000, inEscrow: 20000, paid: 5000, remaining: 0 });
     // Refunding the next milestone later gives back its whole escrow and fee share, and the ledger still balances.

@@ -36,6 +36,13 @@ const FundAnswer = {
   200: MilestoneSchema.describe('The provider answered: the milestone is funded (`fundingPending` while an accepted charge settles).'),
   202: MilestoneSchema.describe('The provider has not answered within the wait: `fundingPending` is true, the status unchanged; both parties are notified when it answers.'),
 };
+const ReleaseAnswer = {
+  200: MilestoneSchema.describe('The release is done (with `rest: "next"`, the next milestone is funded too).'),
+  202: MilestoneSchema.describe(
+    'With `rest: "next"` when the client’s card pays the difference and the provider has not answered within the wait: nothing has moved yet, ' +
+      '`fundingPending` is true on this milestone and the next; the release and the move happen together when the charge is accepted (both parties are notified).',
+  ),
+};
 const ok = (r: CommandResult) => ({ status: 200, body: presentMilestone(r.milestone, r.contract) });
 
 export function milestoneRoutes(app: V1, { runner }: RouteContext) {
@@ -208,12 +215,14 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
   for (const cmd of commands) {
     app.post(
       `/milestones/:id/${cmd.name}`,
-      { config: { orgRole: cmd.orgRole }, schema: { tags, summary: cmd.summary, params: IdParams('milestone'), body: cmd.body, response: cmd.name === 'dispute' ? { 201: DisputeSchema } : cmd.name === 'fund' ? FundAnswer : MilestoneAnswer } },
+      { config: { orgRole: cmd.orgRole }, schema: { tags, summary: cmd.summary, params: IdParams('milestone'), body: cmd.body, response: cmd.name === 'dispute' ? { 201: DisputeSchema } : cmd.name === 'fund' ? FundAnswer : cmd.name === 'release' ? ReleaseAnswer : MilestoneAnswer } },
       (req, reply) =>
         runner.run(req, reply, async (ctx) => {
           const body = (req.body ?? {}) as Record<string, unknown>;
           const answer = await cmd.run(ctx, req.params.id, body, expectedVersion(req, body.expectedVersion as number | undefined));
-          return cmd.name === 'dispute' ? answer : afterProvider(ctx, answer, req.params.id, cmd.name === 'fund');
+          // A release whose rest funds the next milestone may charge the difference: it tells that outcome as fund does.
+          const tells = cmd.name === 'fund' || (cmd.name === 'release' && body.rest === 'next');
+          return cmd.name === 'dispute' ? answer : afterProvider(ctx, answer, req.params.id, tells);
         }),
     );
   }
@@ -221,7 +230,8 @@ export function milestoneRoutes(app: V1, { runner }: RouteContext) {
 
 /**
  * A command that made provider calls (a deposit, a refund) answers with the milestone as their
- * answers left it. The fund command tells the outcome: 402 `payment_declined` when the card was
+ * answers left it. The fund command (and a release whose rest funds the next milestone, when the
+ * difference is charged) tells the outcome: 402 `payment_declined` when the card was
  * declined (nothing changed), 202 with `fundingPending` while the provider has not answered
  * (the parties are notified when it does), else 200.
  */
@@ -233,7 +243,7 @@ function afterProvider(ctx: UseCaseCtx, a: Answer, milestoneId: string, tellsOut
     body: a.body,
     tellsOutcome,
     afterCommit: async (q, ops) => {
-      const funding = ops.find((o) => o.purpose === 'funding' && o.milestone_id === milestoneId);
+      const funding = ops.find((o) => o.purpose === 'funding' && (o.milestone_id === milestoneId || o.details.fromMilestoneId === milestoneId));
       if (tellsOutcome && funding?.status === 'failed') {
         throw new AppError('payment_declined', 'the card was declined', { declineCode: funding.failure_code ?? 'card_declined' });
       }

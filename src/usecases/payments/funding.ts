@@ -7,6 +7,7 @@ import type { EventData, EventKind } from '../../notify/templates.ts';
 import type { ContractRole } from '../access.ts';
 import { resolvePaymentMethod } from '../money.ts';
 import { recordEvent } from '../record.ts';
+import { bookRestCharge, isRestCharge } from '../release-milestone.ts';
 import { applyMilestoneCommand, assertVersion, type CommandResult } from '../run-milestone-command.ts';
 import type { UseCaseCtx } from '../context.ts';
 import { nextAttempt, requestOperation, type OperationRow } from './operations.ts';
@@ -107,6 +108,8 @@ export async function bookFunding(ctx: BookingCtx, op: OperationRow, answer: Pro
     }
     return {};
   }
+  // The difference a release's rest could not cover (release-milestone.ts): the release and the move book together.
+  if (isRestCharge(op)) return bookRestCharge(ctx, op, answer);
   if (answer.status === 'failed') {
     await ctx.tx.query('UPDATE milestones SET funding_pending = false WHERE id = $1', [m.id]);
     if (!ctx.told) {

@@ -119,8 +119,18 @@ export async function performOperation(db: Db, deps: Deps, id: string, waiter?: 
     ]);
     return op;
   }
-  const booked = await db.tx((tx) => bookAnswer({ tx, principal: principalFor(op), deps, now: deps.clock.now() }, id, answer, waiter));
+  // A booking may itself request operations (a failed deposit refunding a rest moved into it, an
+  // unusable charge refunded): they are made after its commit, as a command's are.
+  const requested: string[] = [];
+  const booked = await db.tx((tx) => {
+    requested.length = 0;
+    return bookAnswer({ tx, principal: principalFor(op), deps, now: deps.clock.now(), operations: requested }, id, answer, waiter);
+  });
   if (waiter) waiter.claimed = false;
+  for (const next of requested) {
+    // Not answered now: the worker's sweep retries it with the same key.
+    await performOperation(db, deps, next).catch(() => undefined);
+  }
   return booked;
 }
 
