@@ -9,6 +9,7 @@ import { migrate } from './db/migrate.ts';
 import { AdjustableClock, systemClock, type Clock } from './domain/clock.ts';
 import { LocalFileStorage } from './files/storage.ts';
 import { buildApp, type App } from './http/app.ts';
+import { watchCredentials, type CredentialCache } from './http/credential-cache.ts';
 import { WebhookLane } from './jobs/webhook-lane.ts';
 import { startWorker, type WorkerDeps } from './jobs/worker.ts';
 import { createMailer } from './notify/email.ts';
@@ -28,6 +29,8 @@ export type Runtime = {
   platformId: string;
   clock: Clock;
   log: Logger;
+  /** This process's cached credentials (kept true by LISTEN; src/http/credential-cache.ts). */
+  credentials: CredentialCache;
   stop(): Promise<void>;
 };
 
@@ -60,6 +63,7 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
   const webhooks = new WebhookLane(db, { clock, log: workerLog, allowPrivate: config.webhookAllowPrivate });
   const workerDeps: WorkerDeps = { ...deps, mailer: createMailer(config.smtpUrl, config.mailFrom), log: workerLog, webhooks };
   const storage = new LocalFileStorage(join(config.dataDir, 'files'));
+  const credentials = await watchCredentials(db, log);
   const app = await buildApp({ db, deps, log, storage, testClock, workerDeps, version: VERSION, checkResponses: config.checkResponses, http: config });
   const address = await app.listen({ port: config.port, host: config.host });
   const worker = config.runWorker ? startWorker(db, workerDeps) : null;
@@ -79,11 +83,13 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
     platformId,
     clock,
     log,
+    credentials: credentials.cache,
     stop: () =>
       (stopping ??= (async () => {
         await app.close();
         await worker?.stop();
         await webhooks.stop();
+        await credentials.stop();
         if (ownsDataDir) removeServerInfo(config.dataDir);
         await db.close();
       })()),

@@ -15,6 +15,7 @@ import type { Deps } from '../usecases/context.ts';
 import type { AdjustableClock } from '../domain/clock.ts';
 import type { WorkerDeps } from '../jobs/worker.ts';
 import { authenticate } from './auth.ts';
+import { forgetAfterChange } from './credential-cache.ts';
 import { assertSameOrigin } from './csrf.ts';
 import { scanText, textProblem } from './input-text.ts';
 import { problemFrom, sendProblem, toProblem } from './problem.ts';
@@ -227,6 +228,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('preHandler', async (req) => {
     if (!req.url.startsWith('/v1/') || (req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
     req.principal = await authenticate(opts.db, req, opts.deps.clock.now());
+  });
+  // A change to this process's credentials is forgotten here before the answer leaves (other
+  // processes hear of it by NOTIFY), so the caller's next request sees it.
+  app.addHook('onSend', async (req, reply, payload) => {
+    forgetAfterChange(opts.db, req.method, req.url, reply.statusCode);
+    return payload;
   });
 
   const runner = createRunner(opts.db, opts.deps);
