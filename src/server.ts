@@ -16,6 +16,7 @@ import { createMailer } from './notify/email.ts';
 import { finishDueOperations } from './usecases/payments/perform-operation.ts';
 import type { Deps } from './usecases/context.ts';
 import { SandboxProvider } from './payments/sandbox.ts';
+import { SandboxStore } from './payments/reporting.ts';
 import type { PaymentProvider } from './payments/provider.ts';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -58,6 +59,8 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
   if (admin.envRevoked) log.warn('TRANCHE_ADMIN_TOKEN names a revoked admin token; it stays revoked: set it to a live one');
 
   const deps: Deps = { clock, provider, providerWaitMs: config.providerWaitMs };
+  // The sandbox keeps its own books from now on (reconciliation lists them).
+  if (provider instanceof SandboxProvider) provider.keepRecords(new SandboxStore(db, clock));
   await recoverProviderOperations(db, deps, log);
   const workerLog = log.child({ component: 'worker' });
   const webhooks = new WebhookLane(db, { clock, log: workerLog, allowPrivate: config.webhookAllowPrivate });

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   limit_exceeded: { status: 422, title: 'A limit of the contract would be exceeded' },
   revision_limit_reached: { status: 409, title: 'The revision limit for this milestone is reached' },
   funding_pending: { status: 409, title: 'The escrow deposit has not settled yet' },
+  escrow_frozen: { status: 409, title: 'The escrow is frozen while the client’s bank disputes its card payment' },
   review_exists: { status: 409, title: 'You already reviewed this contract' },
   current_password_incorrect: { status: 422, title: 'The current password is not correct' },
   no_next_milestone: { status: 409, title: 'There is no agreed, unfunded milestone after this one' },

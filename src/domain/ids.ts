@@ -45,6 +45,8 @@ export const ID_PREFIXES = {
   review: 'rev',
   operation: 'pop',
   payout: 'po',
+  reconciliation: 'rec',
+  chargeback: 'cb',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -38,6 +38,8 @@ export type MilestoneState = {
   fundingPending: boolean;
   /** While `approval_pending`: the first member's approval, waiting for a second member (four eyes). */
   approval?: Approval | null;
+  /** An open chargeback on the charge that funded it: nothing may leave the escrow meanwhile. */
+  escrowFrozen?: boolean;
 };
 
 /**
@@ -116,6 +118,10 @@ function requireRole(actor: Actor, ...roles: Actor['role'][]): AppError | null {
 
 const wrongState = (m: MilestoneState, why?: string) => invalidState('milestone', m.status, why);
 
+/** Escrow a chargeback froze (the client's bank disputes the card payment that funded it). */
+export const escrowFrozen = (m: Pick<MilestoneState, 'status'>) =>
+  new AppError('escrow_frozen', 'the client’s bank disputes the card payment that funded this escrow: nothing may leave it until the bank decides', { state: m.status });
+
 /**
  * Whether `role` may change an agreed milestone alone, or must ask the other party (a change
  * request). Proposed milestones are still being negotiated and are edited in place.
@@ -145,6 +151,7 @@ export function transition(m: MilestoneState, cmd: MilestoneCommand, actor: Acto
   const pending = m.status === 'approval_pending' && m.approval ? m.approval : null;
   const under: MilestoneState = pending ? { ...m, status: pending.from, approval: null } : m;
   const t = step(under, cmd, actor, policy, ctx);
+  if (t.ok && m.escrowFrozen && t.effects.some((e) => e.type === 'release' || e.type === 'refund' || e.type === 'move_to_next')) return fail(escrowFrozen(m));
   if (!t.ok || (cmd.type !== 'approve' && cmd.type !== 'release')) return t;
   if (pending && (cmd.type === 'approve' ? pending.release !== null : pending.release !== cmd.amount)) {
     const what = pending.release === null ? 'an approval' : `a release of ${pending.release}`;

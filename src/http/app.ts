@@ -39,6 +39,7 @@ import { milestoneRoutes } from './routes/milestones.ts';
 import { negotiationRoutes } from './routes/change-requests.ts';
 import { paymentRoutes } from './routes/payments.ts';
 import { payoutRoutes } from './routes/payouts.ts';
+import { reconciliationRoutes } from './routes/reconciliation.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { platformRoutes } from './routes/platform.ts';
 import { organizationRoutes } from './routes/organizations.ts';
@@ -247,6 +248,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     disputeRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     paymentRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     payoutRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    reconciliationRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     timelineRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     messageRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     eventRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);

@@ -7,6 +7,8 @@ import { createWeeklyInvoices } from '../usecases/hourly/invoicing.ts';
 import { payScheduledInvoices, retryPastDueInvoice, settleInvoiceCharge } from '../usecases/hourly/pay-invoice.ts';
 import { autoApprove, RetryLater, settleFunding, warnAutoApproval } from '../usecases/settle-charges.ts';
 import { awaitOperations, finishDueOperations } from '../usecases/payments/perform-operation.ts';
+import { performDueReconciliations } from '../usecases/payments/reconciliation.ts';
+import { AppError } from '../domain/errors.ts';
 import { sendEmailJob, type Mailer } from '../notify/email.ts';
 import { sendMessageDigest } from '../usecases/conversation/send-message-digest.ts';
 import { revealReviews } from '../usecases/reviews.ts';
@@ -69,6 +71,9 @@ export async function runDueJobs(db: Db, deps: WorkerDeps, max = 500, lane: Lane
     if (outcome === 'ok') ran++;
     else failed++;
   }
+  // The daily reconciliation (each day once it is over, once per platform), its provider listing
+  // read outside any transaction; a run that fails stays pending and is retried with backoff.
+  if (lane !== 'email') await performDueReconciliations(db, deps).catch((err: unknown) => deps.log.warn({ err }, 'reconciliation sweep failed'));
   return { ran, failed };
 }
 
@@ -130,7 +135,9 @@ async function runOne(db: Db, deps: WorkerDeps, now: Date, lane: Lane): Promise<
 
 async function reschedule(tx: Tx, job: JobRow, error: unknown, now: Date) {
   const attempts = job.attempts + 1;
-  const dead = attempts >= MAX_ATTEMPTS && !(error instanceof RetryLater);
+  // A timer on escrow a chargeback froze (a dispute's timeout, say) waits for the bank, however long.
+  const waits = error instanceof RetryLater || (error instanceof AppError && error.code === 'escrow_frozen');
+  const dead = attempts >= MAX_ATTEMPTS && !waits;
   await tx.query('UPDATE jobs SET status = $2, attempts = $3, run_at = $4, last_error = $5, updated_at = $6 WHERE id = $1', [
     job.id,
     dead ? 'dead' : 'pending',

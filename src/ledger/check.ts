@@ -130,7 +130,9 @@ export async function checkLedger(q: Queryable, platformId: string): Promise<Led
   add(9, 'payment entry without a paid payment', await q.query(
     `SELECT e.id AS "entryId", e.contract_id AS "contractId", e.kind, e.reference, pe.payment_id AS "paymentId", pe.status
      FROM journal_entries e LEFT JOIN (${paymentEntries}) pe ON pe.entry_id = e.id
-     WHERE e.platform_id = $1 AND e.kind IN ('escrow_release', 'direct_payment') AND (pe.payment_id IS NULL OR pe.status NOT IN ('paid', 'refunded'))`, [platformId]));
+     WHERE e.platform_id = $1 AND e.kind IN ('escrow_release', 'direct_payment') AND (pe.payment_id IS NULL OR (pe.status NOT IN ('paid', 'refunded')
+       -- A release on its way to the contractor's connected account (Stripe) is processing until transferred.
+       AND NOT (pe.status = 'processing' AND EXISTS (SELECT 1 FROM transfers t WHERE t.payment_id = pe.payment_id))))`, [platformId]));
   add(9, 'payment disagrees with its journal entry', await q.query(
     `SELECT pe.payment_id AS "paymentId", pe.contract_id AS "contractId", pe.entry_id AS "entryId", pe.amount, pe.fee, pe.currency,
        x.gross AS "ledgerAmount", x.fee AS "ledgerFee", x.currencies AS "ledgerCurrencies"
@@ -140,7 +142,7 @@ export async function checkLedger(q: Queryable, platformId: string): Promise<Led
               COALESCE(SUM(p.amount) FILTER (WHERE p.destination = 'platform:fees:contractor'), 0)::bigint AS fee,
               array_agg(DISTINCT p.currency) AS currencies
        FROM postings p WHERE p.entry_id = pe.entry_id) x
-     WHERE pe.status IN ('paid', 'refunded') AND (x.gross <> pe.amount OR x.fee <> pe.fee OR x.currencies <> ARRAY[pe.currency])`, [platformId]));
+     WHERE pe.status IN ('paid', 'refunded', 'processing') AND (x.gross <> pe.amount OR x.fee <> pe.fee OR x.currencies <> ARRAY[pe.currency])`, [platformId]));
 
   // 10. Invoices (hourly contracts) agree with their lines and with the payments made for them:
   //     logged and billed minutes are their lines' sums, the amount is billed × rate / 60 rounded
@@ -182,6 +184,27 @@ export async function checkLedger(q: Queryable, platformId: string): Promise<Led
      FROM ledger_books b LEFT JOIN journal_entries e ON e.contract_id = b.id
      WHERE b.platform_id = $1 GROUP BY b.id, b.ledger_seq
      HAVING COUNT(e.id) <> COALESCE(MAX(e.seq), 0) OR b.ledger_seq <> COUNT(e.id)`, [platformId]));
+
+  // 13. Chargebacks agree with the ledger and the escrow: a lost chargeback of a contract has
+  //     exactly one journal entry (`chargeback:<id>`) sending its amount to the world, an open or
+  //     won one has none; a milestone's escrow is frozen exactly while a chargeback of it is open.
+  add(13, 'lost chargeback without exactly one journal entry of its amount', await q.query(
+    `SELECT cb.id AS "chargebackId", cb.amount, COUNT(e.id)::int AS entries, COALESCE(SUM(w.amount), 0)::bigint AS "toWorld"
+     FROM chargebacks cb
+     LEFT JOIN journal_entries e ON e.platform_id = cb.platform_id AND e.reference = 'chargeback:' || cb.id
+     LEFT JOIN LATERAL (SELECT SUM(p.amount) AS amount FROM postings p WHERE p.entry_id = e.id AND p.destination = 'world') w ON true
+     WHERE cb.platform_id = $1 AND cb.status = 'lost' AND cb.contract_id IS NOT NULL
+     GROUP BY cb.id, cb.amount HAVING COUNT(e.id) <> 1 OR COALESCE(SUM(w.amount), 0) <> cb.amount`, [platformId]));
+  add(13, 'chargeback booked before it was lost', await q.query(
+    `SELECT cb.id AS "chargebackId", cb.status FROM chargebacks cb
+     WHERE cb.platform_id = $1 AND cb.status <> 'lost' AND EXISTS (SELECT 1 FROM journal_entries e WHERE e.platform_id = cb.platform_id AND e.reference = 'chargeback:' || cb.id)`, [platformId]));
+  add(13, 'escrow frozen without an open chargeback of it', await q.query(
+    `SELECT m.id AS "milestoneId", m.escrow_frozen_by AS "chargebackId" FROM milestones m
+     WHERE m.platform_id = $1 AND m.escrow_frozen_by IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM chargebacks cb WHERE cb.id = m.escrow_frozen_by AND cb.milestone_id = m.id AND cb.status = 'open')`, [platformId]));
+  add(13, 'open chargeback of held escrow that is not frozen', await q.query(
+    `SELECT cb.id AS "chargebackId", m.id AS "milestoneId" FROM chargebacks cb JOIN milestones m ON m.id = cb.milestone_id
+     WHERE cb.platform_id = $1 AND cb.status = 'open' AND m.escrow_frozen_by IS NULL AND m.funded_amount - m.released_amount - m.refunded_amount > 0`, [platformId]));
 
   const [counts] = await q.query<{ entries: number; postings: number }>(
     'SELECT (SELECT COUNT(*) FROM journal_entries WHERE platform_id = $1)::int AS entries, (SELECT COUNT(*) FROM postings WHERE platform_id = $1)::int AS postings',

@@ -59,11 +59,13 @@ export const EVENT_KINDS = [
   'review.posted',
   'conversation.started',
   'message.created',
+  'chargeback.opened',
+  'chargeback.closed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** Platform events: on no contract's timeline, sent only as webhooks (`webhook.test` goes only to the endpoint tested). */
-export const PLATFORM_EVENT_KINDS = ['webhook_endpoint.disabled'] as const;
+export const PLATFORM_EVENT_KINDS = ['webhook_endpoint.disabled', 'reconciliation.differences_found', 'chargeback.unmatched'] as const;
 export type PlatformEventKind = (typeof PLATFORM_EVENT_KINDS)[number];
 /** What a webhook endpoint may subscribe to (or `*`: everything). */
 export const WEBHOOK_EVENT_TYPES = [...EVENT_KINDS, ...PLATFORM_EVENT_KINDS] as const;
@@ -145,5 +147,10 @@ export function describe(kind: EventKind, d: EventData, contractTitle: string): 
     case 'review.posted': return t(`${who(d, 'The other party')} left a review`, `${who(d, 'The other party')} reviewed your work ${on}. ${d.visible ? 'Both reviews are now visible.' : `You see it when you leave yours, or from ${String(d.revealsAt ?? '').slice(0, 10)}.`}`);
     case 'conversation.started': return t('Conversation started', `The parties started a conversation ${on}.`);
     case 'message.created': return t(`New message from ${String(d.authorName ?? 'the other party')}`, `${String(d.authorName ?? 'The other party')} wrote ${on}: ${String(d.excerpt ?? '')}`);
+    case 'chargeback.opened': return t('Card payment disputed with the bank', `The client's bank disputes a card payment of ${money(d)} ${on}${d.milestoneTitle ? `; the escrow of “${String(d.milestoneTitle)}” is frozen until the bank decides` : ''}.`);
+    case 'chargeback.closed':
+      return d.outcome === 'lost'
+        ? t('Bank dispute lost', `The bank decided for the client: ${money(d)} of the card payment ${on} went back to the client's card${d.milestoneTitle ? ` from the escrow of “${String(d.milestoneTitle)}”` : ''}.`)
+        : t('Bank dispute won', `The bank decided for the platform: the card payment of ${money(d)} ${on} stands${d.milestoneTitle ? ` and the escrow of “${String(d.milestoneTitle)}” is no longer frozen` : ''}.`);
   }
 }

@@ -8,6 +8,8 @@
  * `provider_operations` first (src/usecases/payments/operations.ts), made after commit with the
  * row's idempotency key, so a retried call never moves money twice.
  */
+import type { Period, ProviderObject } from './reporting.ts';
+
 export type ChargeRequest = {
   amount: number;
   currency: string;
@@ -46,4 +48,6 @@ export interface PaymentProvider {
   settle(reference: string): Promise<'succeeded' | 'failed' | 'pending'>;
   /** Whether a payment method id is one this provider accepts (shape check, no network call). */
   isPaymentMethod(id: string): boolean;
+  /** What the provider did in a period, for reconciliation (reporting.ts); absent when it cannot tell. */
+  listObjects?(period: Period): Promise<ProviderObject[]>;
 }

@@ -2,7 +2,7 @@ import type { ContractRow } from '../db/repos/contracts.ts';
 import type { MilestoneRow } from '../db/repos/milestones.ts';
 import { AppError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import type { MilestoneState, MoneyEffect } from '../domain/milestone-machine.ts';
+import { escrowFrozen, type MilestoneState, type MoneyEffect } from '../domain/milestone-machine.ts';
 import { cumulativeFee, cumulativeShare } from '../domain/money.ts';
 import { fundingPostings, refundPostings, refundToClientPostings, releasePostings, type Parties } from '../ledger/flows.ts';
 import { Accounts } from '../ledger/accounts.ts';
@@ -65,6 +65,8 @@ export async function applyMoneyEffects(
   effects: MoneyEffect[],
   opts: EffectOptions = {},
 ): Promise<EffectOutcome> {
+  // The machine refuses these while a chargeback is open; this holds for every other path (a close).
+  if (before.escrow_frozen_by && effects.some((e) => e.type === 'release' || e.type === 'refund' || e.type === 'move_to_next')) throw escrowFrozen(before);
   const out: EffectOutcome = { state: { ...next }, columns: {}, paymentIds: [], fundingPending: false };
   let feeCharged = before.client_fee_charged;
   let feeRefunded = before.client_fee_refunded;

@@ -169,17 +169,23 @@ export async function recordPlatformEvent(
 ): Promise<string> {
   const id = newId('webhookMessage');
   await ctx.tx.query(
-    `WITH mail AS (
-       INSERT INTO jobs (id, platform_id, kind, payload, run_at, created_at, updated_at)
-       SELECT $7, p.id, 'email', jsonb_build_object('to', p.settings->>'adminEmail', 'subject', $8::text, 'text', $9::text), $5, $5, $5
-         FROM platforms p WHERE p.id = $2 AND $8::text IS NOT NULL AND p.settings->>'adminEmail' IS NOT NULL
-     )
-     INSERT INTO webhook_messages (endpoint_id, id, platform_id, event_type, payload, next_attempt_at, created_at, updated_at)
+    `INSERT INTO webhook_messages (endpoint_id, id, platform_id, event_type, payload, next_attempt_at, created_at, updated_at)
      SELECT e.id, $1, $2, $3, $4::jsonb, $5, $5, $5 FROM webhook_endpoints e
      WHERE e.platform_id = $2 AND CASE WHEN $6::text IS NULL THEN e.disabled_at IS NULL AND (e.events ? $3 OR e.events ? '*') ELSE e.id = $6 END`,
-    [id, platformId, ev.kind, JSON.stringify(webhookBody(ev.kind, ctx.now, ev.data)), ctx.now, ev.to ?? null, newId('job'), ev.email?.subject ?? null, ev.email?.text ?? null],
+    [id, platformId, ev.kind, JSON.stringify(webhookBody(ev.kind, ctx.now, ev.data)), ctx.now, ev.to ?? null],
   );
+  if (ev.email) await emailPlatformAdmin(ctx, platformId, ev.email);
   return id;
+}
+
+/** An email to the platform's admin address (the `adminEmail` setting), when one is set; nothing otherwise. */
+export async function emailPlatformAdmin(ctx: Pick<UseCaseCtx, 'tx' | 'now'>, platformId: string, email: { subject: string; text: string }): Promise<void> {
+  await ctx.tx.query(
+    `INSERT INTO jobs (id, platform_id, kind, payload, run_at, created_at, updated_at)
+     SELECT $1, p.id, 'email', jsonb_build_object('to', p.settings->>'adminEmail', 'subject', $3::text, 'text', $4::text), $5, $5, $5
+       FROM platforms p WHERE p.id = $2 AND p.settings->>'adminEmail' IS NOT NULL`,
+    [newId('job'), platformId, email.subject, email.text, ctx.now],
+  );
 }
 
 /** Inserts an outbox / timer row. `dedupeKey` makes scheduling idempotent. */

@@ -49,6 +49,7 @@ export async function autoApprove(ctx: UseCaseCtx, milestoneId: string, submissi
     await applyMilestoneCommand(ctx, contract, m, 'system', { type: 'auto_approve' }, { event: 'milestone.auto_approved', data: { submission } });
   } catch (e) {
     if (e instanceof AppError && e.code === 'funding_pending') throw new RetryLater('deposit still settling');
+    if (e instanceof AppError && e.code === 'escrow_frozen') throw new RetryLater('escrow frozen by a chargeback');
     if (e instanceof AppError) return `skipped: ${e.code}`;
     throw e;
   }

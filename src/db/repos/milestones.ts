@@ -34,6 +34,8 @@ export type MilestoneRow = {
   approval_from: MilestoneStatus | null;
   approval_release: number | null;
   approval_at: Date | null;
+  /** The open chargeback freezing the escrow (migration 0023). */
+  escrow_frozen_by: string | null;
   external_id: string | null;
   metadata: Record<string, string>;
   version: number;
@@ -116,6 +118,7 @@ export const toState = (r: MilestoneRow): MilestoneState => ({
   revisionCount: r.revision_count,
   fundingPending: r.funding_pending,
   approval: approvalOf(r),
+  ...(r.escrow_frozen_by ? { escrowFrozen: true } : {}),
 });
 
 const approvalOf = (r: MilestoneRow): Approval | null =>

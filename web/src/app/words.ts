@@ -58,6 +58,7 @@ const SENTENCES = {
       : 'The milestones of one contract cannot add up to that much. Split the work into another contract.',
   revision_limit_reached: () => 'This milestone was sent back as often as the contract allows. Approve it or open a dispute.',
   funding_pending: () => 'The escrow deposit is still being processed. Try again once it has settled.',
+  escrow_frozen: () => 'The client’s bank is disputing the card payment behind this escrow. Nothing can be released or refunded until the bank decides.',
   no_next_milestone: () => 'There is no agreed, unfunded milestone after this one to move the rest to. Keep it in escrow or refund it instead.',
   review_exists: () => 'You already reviewed this contract. A review cannot be changed once it is sent.',
   current_password_incorrect: () => 'Your current password is not correct.',
@@ -345,6 +346,8 @@ const EVENT_WORDS: Record<string, string> = {
   'review.posted': 'You are reviewed',
   'conversation.started': 'A conversation starts',
   'message.created': 'A message is written to you',
+  'chargeback.opened': 'The client’s bank disputes a card payment',
+  'chargeback.closed': 'The bank decided on a disputed card payment',
 };
 
 /** The area of a kind of event ("Milestones") and what it says ("Work is submitted for review"); never the identifier. */
