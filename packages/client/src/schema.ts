@@ -544,7 +544,7 @@ export interface paths {
         put?: never;
         /**
          * The client pays an open or past-due invoice now: escrow first, then the card named or their default
-         * @description A paid or void invoice: 409 invalid_state. A declined card: 402 payment_declined, nothing changed.
+         * @description The card is charged after commit and the answer awaited: a declined card is 402 payment_declined (the invoice as it was, except what escrow paid); 202 while the provider has not answered (chargePending; both parties are told if it then fails). A paid or void invoice, or one whose charge is on its way: 409 invalid_state.
          */
         post: operations["payInvoice"];
         delete?: never;
@@ -7707,6 +7707,15 @@ export interface operations {
                     "application/json": components["schemas"]["Invoice"];
                 };
             };
+            /** @description The provider has not answered the card charge within the wait: the invoice is chargePending. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
             /** @description `malformed_request`: The request could not be read */
             400: {
                 headers: {
@@ -9420,8 +9429,17 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The release is done (with `rest: "next"`, the next milestone is funded too). */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Milestone"];
+                };
+            };
+            /** @description With `rest: "next"` when the client’s card pays the difference and the provider has not answered within the wait: nothing has moved yet, `fundingPending` is true on this milestone and the next; the release and the move happen together when the charge is accepted (both parties are notified). */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };

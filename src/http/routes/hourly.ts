@@ -509,17 +509,31 @@ export function hourlyRoutes(app: V1, { runner }: RouteContext) {
       schema: {
         tags,
         summary: 'The client pays an open or past-due invoice now: escrow first, then the card named or their default',
-        description: 'A paid or void invoice: 409 invalid_state. A declined card: 402 payment_declined, nothing changed.',
+        description:
+          'The card is charged after commit and the answer awaited: a declined card is 402 payment_declined (the invoice as it was, except what escrow paid); 202 while the provider has not answered (chargePending; both parties are told if it then fails). A paid or void invoice, or one whose charge is on its way: 409 invalid_state.',
         params: IdParams('invoice'),
         body: z.object({ paymentMethod: PaymentMethod.optional(), ...ExpectedVersion }).strict().nullish().meta({ example: { paymentMethod: 'pm_card_ok' } }),
-        response: { 200: InvoiceSchema },
+        response: { 200: InvoiceSchema, 202: InvoiceSchema.describe('The provider has not answered the card charge within the wait: the invoice is chargePending.') },
       },
     },
     (req, reply) =>
       runner.run(req, reply, async (ctx) => {
         const body = req.body ?? {};
         const inv = await payInvoice(ctx, req.params.id, { ...body, expectedVersion: expectedVersion(req, body.expectedVersion) });
-        return { status: 200, body: await presentInvoiceWithLines(ctx, inv) };
+        const answered = { status: 200, body: await presentInvoiceWithLines(ctx, inv) };
+        if (!ctx.operations?.length) return answered;
+        // The card is charged after commit: 402 when declined, 202 while the provider has not answered.
+        return {
+          ...answered,
+          status: 202,
+          tellsOutcome: true,
+          afterCommit: async (q, ops) => {
+            const declined = ops.find((o) => o.status === 'failed');
+            if (declined) throw new AppError('payment_declined', 'the card was declined', { declineCode: declined.failure_code ?? 'card_declined', invoiceId: inv.id });
+            const [row] = await q.query<InvoiceRow>('SELECT * FROM invoices WHERE id = $1', [inv.id]);
+            return { status: ops.some((o) => o.status === 'pending') ? 202 : 200, body: toInvoice(row!, await invoiceLines(q, inv.id)) };
+          },
+        };
       }),
   );
 

@@ -8,15 +8,15 @@ import { escrowHeld } from '../../domain/milestone-machine.ts';
 import { feeOf } from '../../domain/money.ts';
 import { directPaymentPostings } from '../../ledger/flows.ts';
 import { postEntries } from '../../ledger/postings.ts';
-import { PaymentDeclinedError } from '../../payments/provider.ts';
 import { approvalThresholdOf } from '../../db/repos/organizations.ts';
 import { partyRole, type ContractRole } from '../access.ts';
 import type { UseCaseCtx } from '../context.ts';
-import { insertPayment, partiesOf, resolvePaymentMethod } from '../money.ts';
+import { partiesOf, resolvePaymentMethod } from '../money.ts';
 import { completePayment, type PaymentRow } from '../pay-payments.ts';
 import { enqueueJob, recordEvent, recordEvents } from '../record.ts';
 import { applyMilestoneCommand, assertVersion } from '../run-milestone-command.ts';
-import { RetryLater } from '../settle-charges.ts';
+import { requestOperation, requestOperations, type OperationRow } from '../payments/operations.ts';
+import type { BatchBooker, Booker, BookingCtx } from '../payments/perform-operation.ts';
 
 const DAY = 86_400_000;
 
@@ -47,34 +47,19 @@ export async function isHeldByDispute(ctx: UseCaseCtx, i: InvoiceRow): Promise<b
 type Mode = 'schedule' | 'retry' | 'resolution' | 'client';
 
 /**
- * What Wednesday's batch already read for all its invoices at once: whether the contract holds
- * escrow to draw on (if not, settleInvoice skips that query) and the client's default card.
- */
-type KnownForInvoice = { escrow: boolean; defaultMethod: string | null };
-
-/**
  * Pays what is left of an invoice (contract and invoice locked): first from the contract's
  * escrowed milestone payments, oldest first, partially if need be (each an escrow release of
- * that milestone, with its contractor fee); the rest charged to the client's payment method
- * (one direct payment entry). Each movement is one balanced journal entry and a contractor
- * payment linked to the invoice. The card charge is keyed by invoice and attempt, so a
- * retried transaction never charges twice.
+ * that milestone, with its contractor fee: its own journal entry and contractor payment, in this
+ * transaction); the rest is a card charge to the client's payment method, requested here as a
+ * provider operation and made after commit (the invoice `chargePending` meanwhile), booked with
+ * the provider's answer (bookInvoiceAnswers).
  */
-export async function settleInvoice(
-  ctx: UseCaseCtx,
-  contract: ContractRow,
-  invoice: InvoiceRow,
-  mode: Mode,
-  paymentMethod?: string,
-  known?: KnownForInvoice,
-): Promise<InvoiceRow> {
-  const inv = balanceDue(invoice) > 0 && contract.status === 'active' && (known?.escrow ?? true) ? await drawOnEscrow(ctx, contract, invoice) : invoice;
+export async function settleInvoice(ctx: UseCaseCtx, contract: ContractRow, invoice: InvoiceRow, mode: Mode, paymentMethod?: string): Promise<InvoiceRow> {
+  const inv = balanceDue(invoice) > 0 && contract.status === 'active' ? await drawOnEscrow(ctx, contract, invoice) : invoice;
   if (balanceDue(inv) > 0) {
-    const method =
-      mode === 'client' ? await resolvePaymentMethod(ctx, contract, paymentMethod) : known ? known.defaultMethod : await defaultMethod(ctx, contract);
+    const method = mode === 'client' ? await resolvePaymentMethod(ctx, contract, paymentMethod) : await defaultMethod(ctx, contract);
     if (!method) return pastDue(ctx, contract, inv, 'the client has no default payment method');
-    const charged = await chargeInvoice(ctx, { contract, invoice: inv, method }, mode);
-    return 'row' in charged ? charged.row : (await bookInvoiceCharges(ctx, [charged]))[0]!;
+    return (await requestInvoiceCharges(ctx, [{ contract, invoice: inv, method }], mode))[0]!;
   }
   return markPaid(ctx, contract, inv);
 }
@@ -112,41 +97,128 @@ async function drawOnEscrow(ctx: UseCaseCtx, contract: ContractRow, invoice: Inv
 }
 
 type CardInvoice = { contract: ContractRow; invoice: InvoiceRow; method: string };
-/** A charge the provider took at once, to book: `rest` of the invoice plus the client `fee`. */
-type TakenCharge = CardInvoice & { rest: number; fee: number; attempt: number; reference: string };
+/** What the charge's booking needs: the invoice's `rest` and the client `fee` on it, the attempt, who pays how. */
+type InvoiceChargeDetails = { rest: number; fee: number; attempt: number; mode: Mode; actorId: string | null; clientId: string; description: string };
 
 /**
- * Charges what is left of an invoice to the card. Declined: the invoice is past due (the client
- * paying by hand gets 402 instead); pending: a processing payment waits for the settlement job.
- * Taken at once: the charge, for bookInvoiceCharges. The charge is keyed by invoice and attempt;
- * the attempt count is stored with the outcome (a transaction that fails after the call rolls the
- * count back, and its retry repeats the same key).
+ * Card charges of what is left of invoices, first phase (set-based, in the caller's
+ * transaction): one provider operation each, keyed by invoice and attempt (`invoice:<id>:<n>`),
+ * and the invoice `chargePending` with the attempt counted — which holds it from another
+ * payment, a dispute, a void and the next job until the answer is booked. The caller's runner
+ * (the HTTP request, the worker) makes the calls after commit.
  */
-async function chargeInvoice(ctx: UseCaseCtx, c: CardInvoice, mode: Mode): Promise<TakenCharge | { row: InvoiceRow }> {
-  const { contract, invoice: inv } = c;
-  const rest = balanceDue(inv);
-  const fee = feeOf(rest, contract.policy.platformFee.clientBps);
-  const attempt = inv.charge_attempts + 1;
-  let charge;
-  try {
-    charge = await ctx.deps.provider.charge({
-      amount: rest + fee,
+async function requestInvoiceCharges(ctx: UseCaseCtx, cards: CardInvoice[], mode: Mode): Promise<InvoiceRow[]> {
+  if (cards.length === 0) return [];
+  const details = cards.map(({ contract, invoice }): InvoiceChargeDetails => {
+    const rest = balanceDue(invoice);
+    return {
+      rest,
+      fee: feeOf(rest, contract.policy.platformFee.clientBps),
+      attempt: invoice.charge_attempts + 1,
+      mode,
+      actorId: ctx.principal.userId,
+      clientId: contract.client_id,
+      description: `Invoice ${invoice.number}`,
+    };
+  });
+  await requestOperations(
+    ctx,
+    cards.map(({ contract, invoice, method }, i) => ({
+      operation: 'charge' as const,
+      purpose: 'invoice' as const,
+      platformId: contract.platform_id,
+      contractId: contract.id,
+      subjectId: invoice.id,
+      amount: details[i]!.rest + details[i]!.fee,
       currency: contract.currency,
-      paymentMethod: c.method,
-      idempotencyKey: `invoice:${inv.id}:${attempt}`,
-      description: `Invoice ${inv.number}`,
-    });
-  } catch (e) {
-    if (!(e instanceof PaymentDeclinedError)) throw e;
-    if (mode === 'client') throw new AppError('payment_declined', 'the card was declined', { declineCode: e.declineCode, invoiceId: inv.id });
-    return { row: await pastDue(ctx, contract, inv, `the card was declined (${e.declineCode})`, { charge_attempts: attempt }) };
+      idempotencyKey: `invoice:${invoice.id}:${details[i]!.attempt}`,
+      paymentMethod: method,
+      details: details[i],
+    })),
+  );
+  const rows = await ctx.tx.query<InvoiceRow>(
+    `UPDATE invoices i SET charge_pending = true, charge_attempts = x.attempt, version = i.version + 1, updated_at = $1
+     FROM unnest($2::text[], $3::int[]) AS x(id, attempt) WHERE i.id = x.id RETURNING i.*`,
+    [ctx.now, cards.map((c) => c.invoice.id), details.map((d) => d.attempt)],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return cards.map((c) => byId.get(c.invoice.id)!);
+}
+
+/** A charge the provider took at once, to book: `rest` of the invoice plus the client `fee`. */
+type TakenCharge = { operationId: string; contract: ContractRow; invoice: InvoiceRow; rest: number; fee: number; attempt: number; reference: string };
+
+/**
+ * Invoice card charges, second phase: the provider's answers, booked in one transaction (the
+ * caller locked the contracts and the operations). Taken at once: the contractor's payment, a
+ * `direct_payment` entry, the invoice paid (bookInvoiceCharges, set-based). Accepted to settle
+ * later: a processing payment, the invoice still `chargePending` until the worker's sweep asks
+ * how it ended. Declined, or failed when settling: the invoice past due, both parties told, retried
+ * daily — except the client's own payment with the client waiting for the answer (402, the invoice
+ * as it was).
+ */
+export const bookInvoiceAnswers: BatchBooker = async (ctx, answered) => {
+  const contracts = new Map(
+    (await ctx.tx.query<ContractRow>('SELECT * FROM contracts WHERE id = ANY($1)', [[...new Set(answered.map((a) => a.op.contract_id!))]])).map((c) => [c.id, c]),
+  );
+  const invoices = new Map(
+    (await ctx.tx.query<InvoiceRow>('SELECT * FROM invoices WHERE id = ANY($1) ORDER BY id FOR UPDATE', [answered.map((a) => a.op.subject_id!)])).map((i) => [i.id, i]),
+  );
+  const refs = new Map<string, string>();
+  const taken: TakenCharge[] = [];
+  for (const { op, answer } of answered) {
+    const contract = contracts.get(op.contract_id!)!;
+    const invoice = invoices.get(op.subject_id!)!;
+    const d = op.details as InvoiceChargeDetails;
+    if (answer.status === 'failed') await chargeFailed(ctx, contract, invoice, op, answer.code);
+    else if (answer.status === 'processing') await chargeProcessing(ctx, contract, invoice, d, answer.reference);
+    else if (op.status === 'pending') taken.push({ operationId: op.id, contract, invoice, rest: d.rest, fee: d.fee, attempt: d.attempt, reference: answer.reference });
+    else {
+      await chargeSettled(ctx, contract, invoice, d, answer.reference);
+      refs.set(op.id, `charge:${answer.reference}`);
+    }
   }
-  if (charge.status === 'succeeded') return { ...c, rest, fee, attempt, reference: charge.reference };
-  const paymentId = newId('payment');
-  await insertPayment(ctx, contract, { id: paymentId, milestoneId: null, kind: 'invoice', amount: rest, fee: 0, status: 'processing' });
-  await ctx.tx.query('UPDATE payments SET invoice_id = $2, provider_ref = $3 WHERE id = $1', [paymentId, inv.id, charge.reference]);
-  await enqueueJob(ctx, { kind: 'settle_invoice_charge', payload: { invoiceId: inv.id, paymentId }, platformId: contract.platform_id, contractId: contract.id, dedupeKey: `settle-invoice:${paymentId}` });
-  return { row: await updateInvoice(ctx.tx, inv.id, { charge_pending: true, charge_attempts: attempt }, ctx.now) };
+  // bookInvoiceCharges posts one entry per contract and statement: a contract's second invoice waits for the next round.
+  for (let rest = taken; rest.length > 0; ) {
+    const seen = new Set<string>();
+    const round = rest.filter((t) => !seen.has(t.contract.id) && seen.add(t.contract.id));
+    rest = rest.filter((t) => !round.includes(t));
+    await bookInvoiceCharges(ctx, round);
+  }
+  for (const t of taken) refs.set(t.operationId, `charge:${t.reference}`);
+  return answered.map((a) => ({ entryReference: refs.get(a.op.id) ?? null }));
+};
+
+export const bookInvoiceAnswer: Booker = async (ctx, op, answer) => (await bookInvoiceAnswers(ctx, [{ op, answer }]))[0]!;
+
+/** Accepted, to settle later: a processing payment of the invoice with the provider's reference. */
+async function chargeProcessing(ctx: UseCaseCtx, contract: ContractRow, invoice: InvoiceRow, d: InvoiceChargeDetails, reference: string): Promise<void> {
+  await ctx.tx.query(
+    `INSERT INTO payments (id, platform_id, contract_id, milestone_id, client_id, contractor_id, kind, amount, fee, currency, status, provider_ref, invoice_id, created_at, updated_at)
+     VALUES ($1,$2,$3,NULL,$4,$5,'invoice',$6,0,$7,'processing',$8,$9,$10,$10)`,
+    [newId('payment'), contract.platform_id, contract.id, contract.client_id, contract.contractor_id, d.rest, contract.currency, reference, invoice.id, ctx.now],
+  );
+}
+
+/** A processing charge settled: its payment paid (a direct_payment entry), the invoice charged and paid if nothing is left. */
+async function chargeSettled(ctx: UseCaseCtx, contract: ContractRow, invoice: InvoiceRow, d: InvoiceChargeDetails, reference: string): Promise<void> {
+  const [p] = await ctx.tx.query<PaymentRow>("SELECT * FROM payments WHERE invoice_id = $1 AND provider_ref = $2 AND status = 'processing' FOR UPDATE", [invoice.id, reference]);
+  if (!p) throw new Error(`invoice ${invoice.id}: no processing payment for charge ${reference}`);
+  await completePayment(ctx, contract, p, reference, d.fee);
+  const inv = await updateInvoice(ctx.tx, invoice.id, { charged: invoice.charged + p.amount, client_fee: invoice.client_fee + d.fee, charge_pending: false }, ctx.now);
+  if (balanceDue(inv) === 0) await markPaid(ctx, contract, inv);
+}
+
+/** Declined at once, or failed when settling (its processing payment failed). */
+async function chargeFailed(ctx: BookingCtx, contract: ContractRow, invoice: InvoiceRow, op: OperationRow, code: string): Promise<void> {
+  if (op.status === 'processing') {
+    await ctx.tx.query("UPDATE payments SET status = 'failed', version = version + 1, updated_at = $3 WHERE invoice_id = $1 AND provider_ref = $2 AND status = 'processing'", [
+      invoice.id, op.provider_ref, ctx.now,
+    ]);
+    await pastDue(ctx, contract, invoice, 'the card charge failed');
+  } else if ((op.details as InvoiceChargeDetails).mode === 'client' && ctx.told) {
+    await updateInvoice(ctx.tx, invoice.id, { charge_pending: false }, ctx.now);
+  } else await pastDue(ctx, contract, invoice, `the card was declined (${code})`);
 }
 
 /**
@@ -186,7 +258,7 @@ async function bookInvoiceCharges(ctx: UseCaseCtx, taken: TakenCharge[]): Promis
   );
   const rows = await tx.query<InvoiceRow>(
     `UPDATE invoices i SET status = 'paid', paid_at = $1, past_due_reason = NULL, charged = i.charged + x.rest, client_fee = i.client_fee + x.fee,
-       charge_attempts = x.attempt, version = i.version + 1, updated_at = $1
+       charge_attempts = x.attempt, charge_pending = false, version = i.version + 1, updated_at = $1
      FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::int[]) AS x(id, rest, fee, attempt)
      WHERE i.id = x.id RETURNING i.*`,
     [now, taken.map((t) => t.invoice.id), taken.map((t) => t.rest), taken.map((t) => t.fee), taken.map((t) => t.attempt)],
@@ -262,11 +334,13 @@ export const PAYMENT_BATCH = 200;
 /**
  * State job `invoice_payment`, Wednesday 00:00: pays a batch of open invoices (Monday's job
  * makes one job per PAYMENT_BATCH invoices), each as it would be alone — escrow first, then the
- * card, its own journal entries, past due if the card is declined — skipping those a dispute
- * holds and those already paid. The batch's contracts are locked in id order (as bulk payment
- * does), then its invoices. Idempotent per invoice: a paid invoice is skipped, and the charge
- * is keyed by invoice and attempt. If the batch fails (an error, not a declined card), its retry
- * splits it into one job per invoice, so one invoice that keeps failing delays no other.
+ * card charge requested as a provider operation (made by the worker after this job commits and
+ * booked with its answer, the batch's answers together) — skipping those a dispute holds, those
+ * already paid and those whose charge is on its way. The batch's contracts are locked in id
+ * order (as bulk payment does), then its invoices. Idempotent per invoice: only an open invoice
+ * with no charge on its way is paid, and the charge is keyed by invoice and attempt. If the batch
+ * fails (an error), its retry splits it into one job per invoice, so one invoice that keeps
+ * failing delays no other.
  */
 export async function payScheduledInvoices(ctx: UseCaseCtx, invoiceIds: string[], attempts: number): Promise<string> {
   const { tx, now } = ctx;
@@ -299,31 +373,21 @@ export async function payScheduledInvoices(ctx: UseCaseCtx, invoiceIds: string[]
   const factsOf = new Map(facts.map((f) => [f.id, f]));
   const outcomes = new Map<string, number>();
   const note = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
-  // Escrow is drawn on invoice by invoice; what is left for the card (a saved card, one invoice
-  // per contract) is charged invoice by invoice and booked for all together; the rest (nothing
-  // left, no card, a contract's second invoice) is settled one by one.
+  // Escrow is drawn on invoice by invoice; what is left for a saved card is requested for all together.
   const byCard: CardInvoice[] = [];
-  const onCard = new Set<string>();
   for (const invoice of invoices) {
     const f = factsOf.get(invoice.id);
     const contract = byContract.get(invoice.contract_id)!;
-    if (!f) note(`skipped ${invoice.status}`);
+    if (!f) note(`skipped ${invoice.charge_pending ? 'charge on its way' : invoice.status}`);
     else if (f.held) note('skipped disputed');
     else {
       const inv = f.escrow && contract.status === 'active' ? await drawOnEscrow(ctx, contract, invoice) : invoice;
-      if (balanceDue(inv) > 0 && f.default_payment_method && !onCard.has(contract.id)) {
-        onCard.add(contract.id);
-        byCard.push({ contract, invoice: inv, method: f.default_payment_method });
-      } else note((await settleInvoice(ctx, contract, inv, 'schedule', undefined, { escrow: false, defaultMethod: f.default_payment_method })).status);
+      if (balanceDue(inv) === 0) note((await markPaid(ctx, contract, inv)).status);
+      else if (!f.default_payment_method) note((await pastDue(ctx, contract, inv, 'the client has no default payment method')).status);
+      else byCard.push({ contract, invoice: inv, method: f.default_payment_method });
     }
   }
-  const taken: TakenCharge[] = [];
-  for (const c of byCard) {
-    const charged = await chargeInvoice(ctx, c, 'schedule');
-    if ('row' in charged) note(charged.row.status);
-    else taken.push(charged);
-  }
-  for (const row of await bookInvoiceCharges(ctx, taken)) note(row.status);
+  for (const row of await requestInvoiceCharges(ctx, byCard, 'schedule')) note(row.charge_pending ? 'charge requested' : row.status);
   return [...outcomes].map(([k, n]) => `${n} ${k}`).join(', ') || 'no invoice';
 }
 
@@ -335,22 +399,30 @@ export async function retryPastDueInvoice(ctx: UseCaseCtx, invoiceId: string, re
   return row.status;
 }
 
-/** State job `settle_invoice_charge`: how a card charge that answered `pending` ended. */
+/**
+ * State job `settle_invoice_charge`, left by charges made before invoice charges were provider
+ * operations: hands the processing charge to one (status `processing`), which the worker's
+ * sweep settles with the provider after commit and books as any invoice charge.
+ */
 export async function settleInvoiceCharge(ctx: UseCaseCtx, invoiceId: string, paymentId: string): Promise<string> {
   const { invoice, contract } = await loadInvoice(ctx, invoiceId, true);
   const [p] = await ctx.tx.query<PaymentRow>('SELECT * FROM payments WHERE id = $1 FOR UPDATE', [paymentId]);
   if (!p || p.status !== 'processing' || !p.provider_ref) return 'already settled';
-  const outcome = await ctx.deps.provider.settle(p.provider_ref);
-  if (outcome === 'pending') throw new RetryLater('charge still pending');
-  if (outcome === 'failed') {
-    await ctx.tx.query("UPDATE payments SET status = 'failed', version = version + 1, updated_at = $2 WHERE id = $1", [p.id, ctx.now]);
-    await pastDue(ctx, contract, invoice, 'the card charge failed');
-    return 'failed';
-  }
   const fee = feeOf(p.amount, contract.policy.platformFee.clientBps);
-  await completePayment(ctx, contract, p, p.provider_ref, fee);
-  const inv = await updateInvoice(ctx.tx, invoice.id, { charged: invoice.charged + p.amount, client_fee: invoice.client_fee + fee, charge_pending: false }, ctx.now);
-  return balanceDue(inv) === 0 ? (await markPaid(ctx, contract, inv)).status : inv.status;
+  const details: InvoiceChargeDetails = { rest: p.amount, fee, attempt: invoice.charge_attempts, mode: 'schedule', actorId: null, clientId: contract.client_id, description: `Invoice ${invoice.number}` };
+  const id = await requestOperation(ctx, {
+    operation: 'charge',
+    purpose: 'invoice',
+    platformId: contract.platform_id,
+    contractId: contract.id,
+    subjectId: invoice.id,
+    amount: p.amount + fee,
+    currency: contract.currency,
+    idempotencyKey: `invoice:${invoice.id}:${invoice.charge_attempts}`,
+    details,
+  });
+  await ctx.tx.query("UPDATE provider_operations SET status = 'processing', provider_ref = $2, next_attempt_at = $3 WHERE id = $1", [id, p.provider_ref, ctx.now]);
+  return 'handed to a provider operation';
 }
 
 /** The client pays an open or past-due invoice now (escrow first, then the card named or their default). */

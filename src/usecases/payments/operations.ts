@@ -8,7 +8,7 @@ import type { UseCaseCtx } from '../context.ts';
  * (perform-operation.ts), never inside a transaction; its answer is booked in a second one.
  */
 export type OperationKind = 'charge' | 'refund' | 'transfer' | 'payout';
-export type OperationPurpose = 'funding' | 'milestone_request' | 'payment' | 'refund' | 'payout';
+export type OperationPurpose = 'funding' | 'milestone_request' | 'payment' | 'refund' | 'payout' | 'invoice';
 export type OperationStatus = 'pending' | 'processing' | 'succeeded' | 'failed';
 
 export type OperationRow = {
@@ -62,19 +62,30 @@ export const PENDING_GRACE_MS = 60_000;
 
 /** Writes the operation in the command's transaction and hands its id to whoever commits it. */
 export async function requestOperation(ctx: UseCaseCtx, input: OperationInput): Promise<string> {
-  const id = newId('operation');
+  return (await requestOperations(ctx, [input]))[0]!;
+}
+
+/** requestOperation for any number of operations, in one statement (a Wednesday batch's invoice charges). */
+export async function requestOperations(ctx: UseCaseCtx, inputs: OperationInput[]): Promise<string[]> {
+  if (inputs.length === 0) return [];
+  const ids = inputs.map(() => newId('operation'));
+  const col = <T>(f: (i: OperationInput) => T) => inputs.map(f);
   await ctx.tx.query(
     `INSERT INTO provider_operations (id, platform_id, provider, operation, purpose, contract_id, milestone_id, subject_id, amount, currency,
        idempotency_key, payment_method, charge_reference, details, status, next_attempt_at, created_at, updated_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14::jsonb,'pending',$15,$16,$16)`,
+     SELECT x.id, x.platform_id, $1, x.operation, x.purpose, x.contract_id, x.milestone_id, x.subject_id, x.amount, x.currency,
+       x.idempotency_key, x.payment_method, x.charge_reference, x.details::jsonb, 'pending', $2, $3, $3
+     FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
+       AS x(id, platform_id, operation, purpose, contract_id, milestone_id, subject_id, amount, currency, idempotency_key, payment_method, charge_reference, details)`,
     [
-      id, input.platformId, ctx.deps.provider.name, input.operation, input.purpose, input.contractId ?? null, input.milestoneId ?? null, input.subjectId ?? null,
-      input.amount, input.currency, input.idempotencyKey, input.paymentMethod ?? null, input.chargeReference ?? null, JSON.stringify(input.details ?? {}),
-      new Date(ctx.now.getTime() + PENDING_GRACE_MS), ctx.now,
+      ctx.deps.provider.name, new Date(ctx.now.getTime() + PENDING_GRACE_MS), ctx.now,
+      ids, col((i) => i.platformId), col((i) => i.operation), col((i) => i.purpose), col((i) => i.contractId ?? null), col((i) => i.milestoneId ?? null),
+      col((i) => i.subjectId ?? null), col((i) => i.amount), col((i) => i.currency), col((i) => i.idempotencyKey), col((i) => i.paymentMethod ?? null),
+      col((i) => i.chargeReference ?? null), col((i) => JSON.stringify(i.details ?? {})),
     ],
   );
-  ctx.operations?.push(id);
-  return id;
+  ctx.operations?.push(...ids);
+  return ids;
 }
 
 /**

@@ -1,8 +1,8 @@
 import type { Db } from '../../db/client.ts';
-import { findContract } from '../../db/repos/contracts.ts';
 import { PaymentDeclinedError, type PaymentProvider } from '../../payments/provider.ts';
 import type { Deps, Principal, UseCaseCtx } from '../context.ts';
 import { bookAcceptance } from '../hourly/milestone-requests.ts';
+import { bookInvoiceAnswer, bookInvoiceAnswers } from '../hourly/pay-invoice.ts';
 import { bookDirectPayment } from './direct-payment.ts';
 import { bookFunding } from './funding.ts';
 import { findOperation, operationsOf, type OperationPurpose, type OperationRow } from './operations.ts';
@@ -29,6 +29,19 @@ const BOOKERS: Record<OperationPurpose, Booker> = {
   payment: bookDirectPayment,
   refund: bookRefund,
   payout: bookPayout,
+  invoice: bookInvoiceAnswer,
+};
+
+/** Books many answers of one purpose at once (returns each one's entry reference, in order). */
+export type BatchBooker = (ctx: BookingCtx, answered: Answered[]) => Promise<{ entryReference?: string | null }[]>;
+type Answered = { op: OperationRow; answer: ProviderAnswer };
+
+/**
+ * Purposes whose answers a job books together, set-based: Wednesday's invoice charges (a few
+ * statements for a batch of hundreds instead of a transaction each).
+ */
+const BATCH_BOOKERS: Partial<Record<OperationPurpose, BatchBooker>> = {
+  invoice: bookInvoiceAnswers,
 };
 
 /**
@@ -101,24 +114,8 @@ async function callProvider(provider: PaymentProvider, op: OperationRow): Promis
 export async function performOperation(db: Db, deps: Deps, id: string, waiter?: Waiter): Promise<OperationRow | undefined> {
   const op = await findOperation(db, id);
   if (!op || op.status === 'succeeded' || op.status === 'failed') return op;
-  let answer: ProviderAnswer | null;
-  try {
-    answer = await callProvider(deps.provider, op);
-  } catch (e) {
-    // No answer (network, provider down): nothing is known, the row stays open and is retried with the same key.
-    const now = deps.clock.now();
-    await db.query('UPDATE provider_operations SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, updated_at = $4 WHERE id = $1 AND status = $5', [
-      id, String((e as Error)?.message ?? e).slice(0, 1000), new Date(now.getTime() + backoffMs(op.attempts + 1)), now, op.status,
-    ]);
-    throw e;
-  }
-  if (!answer) {
-    const now = deps.clock.now();
-    await db.query("UPDATE provider_operations SET attempts = attempts + 1, next_attempt_at = $2, updated_at = $3 WHERE id = $1 AND status = 'processing'", [
-      id, new Date(now.getTime() + backoffMs(op.attempts + 1)), now,
-    ]);
-    return op;
-  }
+  const answer = await ask(db, deps, op);
+  if (!answer) return op;
   // A booking may itself request operations (a failed deposit refunding a rest moved into it, an
   // unusable charge refunded): they are made after its commit, as a command's are.
   const requested: string[] = [];
@@ -134,30 +131,109 @@ export async function performOperation(db: Db, deps: Deps, id: string, waiter?: 
   return booked;
 }
 
+/** The provider's answer to an operation; no answer is recorded on the row (retried later with the same key) and thrown. */
+async function ask(db: Db, deps: Deps, op: OperationRow): Promise<ProviderAnswer | null> {
+  let answer: ProviderAnswer | null;
+  try {
+    answer = await callProvider(deps.provider, op);
+  } catch (e) {
+    // No answer (network, provider down): nothing is known, the row stays open and is retried with the same key.
+    const now = deps.clock.now();
+    await db.query('UPDATE provider_operations SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, updated_at = $4 WHERE id = $1 AND status = $5', [
+      op.id, String((e as Error)?.message ?? e).slice(0, 1000), new Date(now.getTime() + backoffMs(op.attempts + 1)), now, op.status,
+    ]);
+    throw e;
+  }
+  if (!answer) {
+    const now = deps.clock.now();
+    await db.query("UPDATE provider_operations SET attempts = attempts + 1, next_attempt_at = $2, updated_at = $3 WHERE id = $1 AND status = 'processing'", [
+      op.id, new Date(now.getTime() + backoffMs(op.attempts + 1)), now,
+    ]);
+  }
+  return answer;
+}
+
+/** Provider calls a job's batch makes at once (each waits for the network with a real provider). */
+const CALLS_AT_ONCE = 8;
+
+/**
+ * Makes operations nobody waits for one by one (a job's), as performOperation does, except that
+ * the answers of a purpose with a batch booker are booked together, in one transaction per
+ * platform and purpose. Throws, once all were tried, if any got no answer.
+ */
+export async function performOperations(db: Db, deps: Deps, ids: readonly string[]): Promise<void> {
+  const open = (await operationsOf(db, ids)).filter((o) => o.status === 'pending' || o.status === 'processing');
+  const answered = new Map<string, Answered[]>();
+  let unanswered: unknown;
+  let next = 0;
+  const lane = async () => {
+    while (next < open.length) {
+      const op = open[next++]!;
+      try {
+        if (!BATCH_BOOKERS[op.purpose]) await performOperation(db, deps, op.id);
+        else {
+          const answer = await ask(db, deps, op);
+          const group = `${op.platform_id} ${op.purpose}`;
+          if (answer) answered.set(group, [...(answered.get(group) ?? []), { op, answer }]);
+        }
+      } catch (e) {
+        unanswered = e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CALLS_AT_ONCE, open.length) }, lane));
+  for (const group of answered.values()) await db.tx((tx) => bookAnswers({ tx, principal: principalFor(group[0]!.op), deps, now: deps.clock.now() }, group));
+  if (unanswered !== undefined) throw unanswered;
+}
+
 /** Books a provider's answer once, in the caller's transaction. */
 export async function bookAnswer(ctx: UseCaseCtx, id: string, answer: ProviderAnswer, waiter?: Waiter): Promise<OperationRow | undefined> {
   const peek = await findOperation(ctx.tx, id);
   if (!peek) return undefined;
-  // The contract first, as every command locks it: the booking changes its ledger and milestones.
-  if (peek.contract_id) await findContract(ctx.tx, peek.platform_id, peek.contract_id, true);
-  const op = (await findOperation(ctx.tx, id, true))!;
-  if (op.status === 'succeeded' || op.status === 'failed') return op;
-  if (op.status === 'processing' && answer.status === 'processing') return op;
+  return (await bookAnswers(ctx, [{ op: peek, answer }], waiter))[0];
+}
+
+/**
+ * Books answers once, in the caller's transaction: the contracts first (in id order, as every
+ * command locks them: the booking changes their ledger and milestones), then the rows; only
+ * what is still open is booked — by the purpose's batch booker when all are of one such
+ * purpose, else one by one. Returns the rows as they are then, in order.
+ */
+async function bookAnswers(ctx: UseCaseCtx, answered: Answered[], waiter?: Waiter): Promise<OperationRow[]> {
+  const contractIds = [...new Set(answered.flatMap((a) => (a.op.contract_id ? [a.op.contract_id] : [])))].sort();
+  if (contractIds.length > 0) await ctx.tx.query('SELECT id FROM contracts WHERE id = ANY($1) ORDER BY id FOR UPDATE', [contractIds]);
+  const locked = new Map(
+    (await ctx.tx.query<OperationRow>('SELECT * FROM provider_operations WHERE id = ANY($1) ORDER BY id FOR UPDATE', [answered.map((a) => a.op.id)])).map((r) => [r.id, { ...r, amount: Number(r.amount) }]),
+  );
+  const open = answered.flatMap(({ op, answer }) => {
+    const row = locked.get(op.id)!;
+    const done = row.status === 'succeeded' || row.status === 'failed' || (row.status === 'processing' && answer.status === 'processing');
+    return done ? [] : [{ op: row, answer }];
+  });
+  if (open.length === 0) return answered.map((a) => locked.get(a.op.id)!);
   let told = false;
   if (waiter?.answering) {
     waiter.claimed = true;
     told = true;
   }
-  const { entryReference } = await BOOKERS[op.purpose]({ ...ctx, told }, op, answer);
-  const final = answer.status === 'succeeded' || answer.status === 'failed';
-  const [row] = await ctx.tx.query<OperationRow>(
-    `UPDATE provider_operations SET status = $2, provider_ref = COALESCE($3, provider_ref), failure_code = $4,
-       entry_reference = COALESCE($5, entry_reference), attempts = attempts + 1, last_error = NULL,
-       next_attempt_at = $6, settled_at = $7, updated_at = $6
-     WHERE id = $1 RETURNING *`,
-    [id, answer.status, answer.reference ?? null, answer.status === 'failed' ? answer.code : null, entryReference ?? null, ctx.now, final ? ctx.now : null],
+  const purpose = open[0]!.op.purpose;
+  const batch = open.every((o) => o.op.purpose === purpose) ? BATCH_BOOKERS[purpose] : undefined;
+  const refs: { entryReference?: string | null }[] = [];
+  if (batch) refs.push(...(await batch({ ...ctx, told }, open)));
+  else for (const o of open) refs.push(await BOOKERS[o.op.purpose]({ ...ctx, told }, o.op, o.answer));
+  const rows = await ctx.tx.query<OperationRow>(
+    `UPDATE provider_operations o SET status = x.status, provider_ref = COALESCE(x.provider_ref, o.provider_ref), failure_code = x.failure_code,
+       entry_reference = COALESCE(x.entry_reference, o.entry_reference), attempts = o.attempts + 1, last_error = NULL,
+       next_attempt_at = $1, settled_at = CASE WHEN x.status IN ('succeeded', 'failed') THEN $1::timestamptz END, updated_at = $1
+     FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(id, status, provider_ref, failure_code, entry_reference)
+     WHERE o.id = x.id RETURNING o.*`,
+    [
+      ctx.now, open.map((o) => o.op.id), open.map((o) => o.answer.status), open.map((o) => o.answer.reference ?? null),
+      open.map((o) => (o.answer.status === 'failed' ? o.answer.code : null)), refs.map((r) => r.entryReference ?? null),
+    ],
   );
-  return row && { ...row, amount: Number(row.amount) };
+  const booked = new Map(rows.map((r) => [r.id, { ...r, amount: Number(r.amount) }]));
+  return answered.map((a) => booked.get(a.op.id) ?? locked.get(a.op.id)!);
 }
 
 /** Test-only fault injection: the crash test kills the process between commit and the provider call. */
@@ -178,7 +254,18 @@ export async function awaitOperations(db: Db, deps: Deps & { log?: { warn: (o: o
   const waiter: Waiter = { answering, claimed: false };
   let givenUp = false;
   const drive = (async () => {
-    for (const id of ids) {
+    let todo = ids;
+    if (!answering && ids.length > 1) {
+      // Nobody waits for one answer in particular (a job's operations): all at once, a batch's
+      // answers booked together; what got no answer is retried one by one below.
+      try {
+        await performOperations(db, deps, ids);
+        todo = [];
+      } catch {
+        /* retried below (a booked one returns at once) */
+      }
+    }
+    for (const id of todo) {
       // A lost database connection (or a provider that did not answer) is retried with the same
       // key while the caller still waits; after that the worker's sweep takes over.
       for (let attempt = 1; ; attempt++) {
