@@ -13,7 +13,7 @@ import { startWorker } from './jobs/worker.ts';
 import { createMailer } from './notify/email.ts';
 import { cliAdminToken, openMigrated, openOperator, type Operator } from './operator.ts';
 import { SandboxProvider } from './payments/sandbox.ts';
-import { createLogger, startServer, VERSION } from './server.ts';
+import { connectProvider, createLogger, paymentProvider, startServer, VERSION } from './server.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
@@ -100,7 +100,10 @@ program
     const { db } = await openMigrated(cfg);
     const log = createLogger(cfg);
     const webhooks = new WebhookLane(db, { clock: systemClock, log, allowPrivate: cfg.webhookAllowPrivate });
-    const w = startWorker(db, { clock: systemClock, provider: new SandboxProvider(), mailer: createMailer(cfg.smtpUrl, cfg.mailFrom), log, webhooks });
+    // The provider TRANCHE_PAYMENTS names, as the server's (the worker settles its operations and applies its events).
+    const provider = paymentProvider(cfg);
+    connectProvider(provider, db, systemClock);
+    const w = startWorker(db, { clock: systemClock, provider, mailer: createMailer(cfg.smtpUrl, cfg.mailFrom), log, webhooks });
     log.info('worker started');
     const stop = () => w.stop().then(() => db.close()).then(() => process.exit(0));
     process.on('SIGINT', stop);

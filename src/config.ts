@@ -42,14 +42,15 @@ const EnvSchema = z.object({
   TRANCHE_PROVIDER_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(8000),
   TRANCHE_PAYMENTS: z.enum(['sandbox', 'stripe']).default('sandbox'),
   STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, 'must be a Stripe secret key (sk_test_… or sk_live_…)').optional(),
-  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, 'must be a webhook signing secret (whsec_…)').optional(),
+  // Comma-separated when two endpoints deliver to the same URL (the platform's and Connect's events).
+  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]+(,whsec_[A-Za-z0-9+/=]+)*$/, 'must be a webhook signing secret (whsec_…), or several separated by commas').optional(),
   STRIPE_API_BASE: z.string().regex(/^https?:\/\/[^/\s]+(:\d+)?\/?$/, 'must be an http(s) base URL such as https://api.stripe.com').optional(),
 });
 
 /** Which payment provider: the built-in sandbox, or Stripe Connect with its keys. */
 export type PaymentsConfig =
   | { provider: 'sandbox' }
-  | { provider: 'stripe'; secretKey: string; webhookSecret: string; apiBase: string | undefined };
+  | { provider: 'stripe'; secretKey: string; webhookSecrets: string[]; apiBase: string | undefined };
 
 export type Config = {
   port: number;
@@ -121,7 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     providerWaitMs: e.TRANCHE_PROVIDER_WAIT_MS,
     payments:
       e.TRANCHE_PAYMENTS === 'stripe'
-        ? { provider: 'stripe', secretKey: e.STRIPE_SECRET_KEY!, webhookSecret: e.STRIPE_WEBHOOK_SECRET!, apiBase: e.STRIPE_API_BASE }
+        ? { provider: 'stripe', secretKey: e.STRIPE_SECRET_KEY!, webhookSecrets: e.STRIPE_WEBHOOK_SECRET!.split(','), apiBase: e.STRIPE_API_BASE }
         : { provider: 'sandbox' },
   };
 }

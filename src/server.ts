@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ensureAdminToken, ensureDefaultPlatform } from './bootstrap.ts';
-import { ConfigError, type Config } from './config.ts';
+import type { Config } from './config.ts';
 import { openDb, type Db } from './db/client.ts';
 import { removeServerInfo, writeServerInfo } from './db/data-dir-lock.ts';
 import { migrate } from './db/migrate.ts';
@@ -16,6 +16,8 @@ import { createMailer } from './notify/email.ts';
 import { finishDueOperations } from './usecases/payments/perform-operation.ts';
 import type { Deps } from './usecases/context.ts';
 import { SandboxProvider } from './payments/sandbox.ts';
+import { StripeProvider } from './payments/stripe.ts';
+import { customerOf } from './usecases/payments/customers.ts';
 import { SandboxStore } from './payments/reporting.ts';
 import type { PaymentProvider } from './payments/provider.ts';
 
@@ -59,8 +61,7 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
   if (admin.envRevoked) log.warn('TRANCHE_ADMIN_TOKEN names a revoked admin token; it stays revoked: set it to a live one');
 
   const deps: Deps = { clock, provider, providerWaitMs: config.providerWaitMs };
-  // The sandbox keeps its own books from now on (reconciliation lists them).
-  if (provider instanceof SandboxProvider) provider.keepRecords(new SandboxStore(db, clock));
+  connectProvider(provider, db, clock);
   await recoverProviderOperations(db, deps, log);
   const workerLog = log.child({ component: 'worker' });
   const webhooks = new WebhookLane(db, { clock, log: workerLog, allowPrivate: config.webhookAllowPrivate });
@@ -115,9 +116,16 @@ async function recoverProviderOperations(db: Db, deps: Deps, log: Logger): Promi
   if (finished || n) log.info({ operations: finished, answers: n }, 'provider operations left by a crash finished');
 }
 
-/** The payment provider TRANCHE_PAYMENTS names (the sandbox by default). */
-function paymentProvider(config: Config): PaymentProvider {
-  if (config.payments.provider === 'sandbox') return new SandboxProvider();
-  // The Stripe Connect adapter (issue 14, item 2) is not built yet: refuse rather than run on the sandbox.
-  throw new ConfigError('Invalid configuration:\n  TRANCHE_PAYMENTS: stripe is not available in this version (the Stripe Connect adapter is not built yet); use sandbox');
+/** The payment provider TRANCHE_PAYMENTS names (the sandbox by default; Stripe Connect with its keys). */
+export function paymentProvider(config: Config): PaymentProvider {
+  const p = config.payments;
+  if (p.provider === 'sandbox') return new SandboxProvider();
+  return new StripeProvider({ secretKey: p.secretKey, apiBase: p.apiBase });
+}
+
+/** What a provider needs of the open database: the sandbox keeps its own books, Stripe finds clients' customers. */
+export function connectProvider(provider: PaymentProvider, db: Db, clock: Clock): void {
+  // The sandbox keeps its own books from now on (reconciliation lists them).
+  if (provider instanceof SandboxProvider) provider.keepRecords(new SandboxStore(db, clock));
+  if (provider instanceof StripeProvider) provider.findCustomersWith((clientId) => customerOf(db, provider.name, clientId));
 }

@@ -40,6 +40,7 @@ import { negotiationRoutes } from './routes/change-requests.ts';
 import { paymentRoutes } from './routes/payments.ts';
 import { payoutRoutes } from './routes/payouts.ts';
 import { reconciliationRoutes } from './routes/reconciliation.ts';
+import { providerRoutes } from './routes/providers.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { platformRoutes } from './routes/platform.ts';
 import { organizationRoutes } from './routes/organizations.ts';
@@ -66,7 +67,7 @@ export type AppOptions = {
   http: HttpSettings;
 };
 
-export type HttpSettings = Pick<Config, 'trustProxy' | 'timeouts' | 'publicUrl' | 'loginLimits' | 'uploadQuota' | 'live'>;
+export type HttpSettings = Pick<Config, 'trustProxy' | 'timeouts' | 'publicUrl' | 'loginLimits' | 'uploadQuota' | 'live'> & Partial<Pick<Config, 'payments'>>;
 
 // The policy for the web app and every API answer: nothing inline, nothing from elsewhere.
 // (/docs sets its own, src/http/docs.ts.)
@@ -249,6 +250,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     paymentRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     payoutRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     reconciliationRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
+    // Stripe's webhooks (their body read raw) and the contractor's payout account.
+    providerRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     timelineRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     messageRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
     eventRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);

@@ -21,7 +21,9 @@ declare module 'fastify' {
 export const DOMAIN_PROBLEMS: Record<string, ErrorCode[]> = {
   createUser: ['email_taken', 'external_id_taken'],
   loginAuth: ['unauthenticated', 'rate_limited'],
-  setMePaymentMethod: [],
+  setMePaymentMethod: ['payment_declined'],
+  setOrganizationPaymentMethod: ['payment_declined'],
+  receiveStripeWebhook: ['not_found'],
 
   createContract: ['external_id_taken', 'limit_exceeded', 'amount_below_minimum', 'not_found'],
   activateContract: ['invalid_state', 'version_mismatch', 'limit_exceeded'],
@@ -45,7 +47,7 @@ export const DOMAIN_PROBLEMS: Record<string, ErrorCode[]> = {
   declineMilestoneRequest: ['invalid_state', 'funding_pending'],
   withdrawMilestoneRequest: ['invalid_state', 'funding_pending'],
   listContractInvoices: ['not_hourly'],
-  payInvoice: ['invalid_state', 'version_mismatch', 'payment_declined', 'payment_method_required', 'second_approver_required'],
+  payInvoice: ['invalid_state', 'version_mismatch', 'payment_declined', 'payment_method_required', 'second_approver_required', 'amount_below_minimum'],
   disputeInvoice: ['invalid_state'],
   voidInvoice: ['invalid_state'],
 
@@ -74,11 +76,11 @@ export const DOMAIN_PROBLEMS: Record<string, ErrorCode[]> = {
   withdrawChangeRequest: ['invalid_state'],
   respondDispute: ['invalid_state'],
   resolveDispute: ['invalid_state', 'escrow_frozen'],
-  payPayment: ['invalid_state', 'version_mismatch', 'payment_declined', 'payment_method_required', 'second_approver_required'],
-  createPayout: ['insufficient_balance', 'payment_declined'],
+  payPayment: ['invalid_state', 'version_mismatch', 'payment_declined', 'payment_method_required', 'second_approver_required', 'amount_below_minimum'],
+  createPayout: ['insufficient_balance', 'payment_declined', 'invalid_state'],
   createAdminReconciliation: ['invalid_state'],
   createAdminSandboxChargeback: ['not_found'],
-  payPayments: ['not_found', 'invalid_state', 'payment_declined', 'payment_method_required', 'second_approver_required'],
+  payPayments: ['not_found', 'invalid_state', 'payment_declined', 'payment_method_required', 'second_approver_required', 'amount_below_minimum'],
 
   createContractMessage: ['invalid_state'],
   listEvents: ['rate_limited'],

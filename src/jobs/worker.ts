@@ -7,6 +7,7 @@ import { createWeeklyInvoices } from '../usecases/hourly/invoicing.ts';
 import { payScheduledInvoices, retryPastDueInvoice, settleInvoiceCharge } from '../usecases/hourly/pay-invoice.ts';
 import { autoApprove, RetryLater, settleFunding, warnAutoApproval } from '../usecases/settle-charges.ts';
 import { awaitOperations, finishDueOperations } from '../usecases/payments/perform-operation.ts';
+import { applyDueProviderEvents } from '../usecases/payments/provider-events.ts';
 import { performDueReconciliations } from '../usecases/payments/reconciliation.ts';
 import { AppError } from '../domain/errors.ts';
 import { sendEmailJob, type Mailer } from '../notify/email.ts';
@@ -62,7 +63,9 @@ export type Lane = 'state' | 'email' | 'all';
 export async function runDueJobs(db: Db, deps: WorkerDeps, max = 500, lane: Lane = 'all'): Promise<{ ran: number; failed: number }> {
   let ran = 0;
   let failed = 0;
-  // Provider operations due again: charges to settle, calls a crash or a silent provider left open.
+  // Inbound provider events (webhooks) stored and not applied yet, then provider operations due
+  // again: charges to settle, calls a crash or a silent provider left open.
+  if (lane !== 'email') await applyDueProviderEvents(db, deps);
   if (lane !== 'email') await finishDueOperations(db, deps);
   while (ran + failed < max) {
     const now = deps.clock.now();

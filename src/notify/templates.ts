@@ -27,6 +27,8 @@ export const EVENT_KINDS = [
   'milestone.refund_failed',
   'payment.created',
   'payment.paid',
+  'payment.transfer_waiting',
+  'payment.transfer_reversed',
   'payment.approval_pending',
   'invoice.approval_pending',
   'change_request.opened',
@@ -112,6 +114,8 @@ export function describe(kind: EventKind, d: EventData, contractTitle: string): 
     case 'milestone.refund_failed': return t(`Refund for ${name(d)} failed`, `The payment provider refused the refund of ${money(d)} for ${name(d)} ${on}; the platform will return it another way.`);
     case 'payment.created': return t('Draft payment created', `A draft payment of ${money(d)} was created ${on}.`);
     case 'payment.paid': return t('Payment sent', `A payment of ${money(d)} was paid ${on}.`);
+    case 'payment.transfer_waiting': return t('Payment waits for the payout account', `A payment of ${money(d)} ${on} waits for the contractor’s payout account: it is sent as soon as the account can receive money (${d.reason ?? 'not ready'}).`);
+    case 'payment.transfer_reversed': return t('Payment taken back', `The platform took back ${money(d)} of a payment sent ${on} from the contractor’s payout account.`);
     case 'payment.approval_pending': return t('Payment needs a second approval', `A payment of ${money(d)} ${on} was paid by one member; another member must pay it too before the card is charged.`);
     case 'change_request.opened': return t(`${who(d, 'The other party')} proposed milestone changes`, `${who(d, 'The other party')} proposed ${on}${what(d)}. The changes wait for your review.`);
     case 'change_request.accepted':

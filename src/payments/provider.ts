@@ -1,8 +1,8 @@
 /**
  * The payment provider port: what Tranche needs from a card network / PSP. The sandbox
- * implements it in-process; the Stripe Connect adapter implements the same calls (charge ≈
- * PaymentIntent confirmed off-session, refund ≈ Refund, payout ≈ Transfer + Stripe's payout,
- * settle ≈ retrieving the PaymentIntent).
+ * implements it in-process; the Stripe Connect adapter (stripe.ts) implements the same calls
+ * (charge ≈ PaymentIntent confirmed off-session, refund ≈ Refund, transfer ≈ Transfer to the
+ * contractor's connected account, settle ≈ retrieving the PaymentIntent).
  *
  * Nothing calls a provider inside a database transaction: every call is a row of
  * `provider_operations` first (src/usecases/payments/operations.ts), made after commit with the
@@ -19,7 +19,7 @@ export type ChargeRequest = {
   description: string;
   /** Groups the charges and transfers of one contract (Stripe's transfer_group). */
   group?: string;
-  /** Whose card (the client: a user or an organisation id). */
+  /** Whose card (the client: a user or an organisation id); the provider finds its customer of them. */
   customer?: string;
 };
 
@@ -28,6 +28,23 @@ export type ChargeResult = { status: 'succeeded' | 'pending'; reference: string 
 export type RefundRequest = { chargeReference: string; amount: number; currency: string; idempotencyKey: string };
 
 export type PayoutRequest = { amount: number; currency: string; idempotencyKey: string; contractorId: string; description: string };
+
+/** Money released to a contractor sent to their connected account (Stripe: a Transfer). */
+export type TransferRequest = {
+  amount: number;
+  currency: string;
+  /** The contractor's connected account. */
+  destination: string;
+  idempotencyKey: string;
+  description: string;
+  /** The contract's group, as its charges have it. */
+  group?: string;
+  /** The charge the money came in with (its reference): the transfer waits for that charge's funds. */
+  sourceCharge?: string;
+};
+
+/** Where a contractor's connected account stands. */
+export type AccountStatus = { transfersEnabled: boolean; payoutsEnabled: boolean; detailsSubmitted: boolean };
 
 /** A charge or refund the provider refused for good (a decline): nothing moved. */
 export class PaymentDeclinedError extends Error {
@@ -50,4 +67,27 @@ export interface PaymentProvider {
   isPaymentMethod(id: string): boolean;
   /** What the provider did in a period, for reconciliation (reporting.ts); absent when it cannot tell. */
   listObjects?(period: Period): Promise<ProviderObject[]>;
+  /** Refuses (AppError, before anything is written) an amount the provider would refuse to charge. */
+  assertChargeable(amount: number, currency: string): void;
+  /** The client's customer at the provider, created once (the key makes a retry the same customer). */
+  ensureCustomer(req: { clientId: string; name: string; email?: string | null; idempotencyKey: string }): Promise<{ reference: string }>;
+  /**
+   * Attaches a payment method to the customer and makes it their default; answers the id to
+   * charge from then on (Stripe makes a new one from a test token such as pm_card_visa).
+   * A method the provider does not know is an AppError validation_failed.
+   */
+  attachPaymentMethod(req: { customer: string; paymentMethod: string }): Promise<{ paymentMethod: string }>;
+  /**
+   * Whether releases leave the platform as transfers to the contractor's connected account
+   * (Stripe Connect); otherwise they stay in the contractor's balance until a payout.
+   */
+  readonly transfersReleases: boolean;
+  /** A contractor's connected account, created once (the key makes a retry the same account). */
+  createConnectedAccount(req: { contractorId: string; email?: string | null; idempotencyKey: string }): Promise<{ reference: string }>;
+  /** Where the connected account stands (read from the provider). */
+  accountStatus(account: string): Promise<AccountStatus>;
+  /** A link where the contractor completes the account (Stripe: hosted onboarding). */
+  onboardingLink(req: { account: string; returnUrl: string; refreshUrl: string }): Promise<{ url: string }>;
+  /** Sends released money to a connected account; PaymentDeclinedError when refused. */
+  transfer(req: TransferRequest): Promise<{ reference: string }>;
 }

@@ -72,4 +72,39 @@ export class SandboxProvider implements PaymentProvider {
   isPaymentMethod(id: string): boolean {
     return (SANDBOX_METHODS as readonly string[]).includes(id);
   }
+
+  /** No minimum: the sandbox charges any amount. */
+  assertChargeable(): void {}
+
+  async ensureCustomer(req: { idempotencyKey: string }) {
+    return { reference: ref('cus', req.idempotencyKey, 'ok') };
+  }
+
+  /** The sandbox's methods are the same for every customer: nothing to attach. */
+  async attachPaymentMethod(req: { paymentMethod: string }) {
+    return { paymentMethod: req.paymentMethod };
+  }
+
+  /** Releases stay in the contractor's balance; payouts send them to the (imaginary) bank. */
+  readonly transfersReleases = false;
+
+  async createConnectedAccount(req: { idempotencyKey: string }) {
+    return { reference: ref('acct', req.idempotencyKey, 'ok') };
+  }
+
+  /** A sandbox account needs no onboarding: it can receive money at once. */
+  async accountStatus() {
+    return { transfersEnabled: true, payoutsEnabled: true, detailsSubmitted: true };
+  }
+
+  /** Nothing to fill in: the link leads straight back. */
+  async onboardingLink(req: { returnUrl: string }) {
+    return { url: req.returnUrl };
+  }
+
+  async transfer(req: Call) {
+    const reference = ref('tr', req.idempotencyKey, 'ok');
+    this.store?.record({ kind: 'transfer', id: reference, idempotencyKey: req.idempotencyKey, amount: req.amount, currency: req.currency, status: 'succeeded' });
+    return { reference };
+  }
 }

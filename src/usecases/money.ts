@@ -9,6 +9,7 @@ import { Accounts } from '../ledger/accounts.ts';
 import { postEntry } from '../ledger/postings.ts';
 import type { UseCaseCtx } from './context.ts';
 import { requestOperation } from './payments/operations.ts';
+import { fundingChargeOf, releasesTransfer, transferToContractor } from './payments/transfers.ts';
 
 export const partiesOf = (c: ContractRow): Parties => ({ contractId: c.id, clientId: c.client_id, contractorId: c.contractor_id });
 
@@ -109,7 +110,10 @@ export async function applyMoneyEffects(
         contractorFees += fee;
         const paymentId = newId('payment');
         await postEntry(ctx.tx, { ...base, kind: 'escrow_release', reference: `release:${paymentId}`, postings: releasePostings(parties, before.id, eff.amount, fee) });
-        await insertPayment(ctx, contract, { id: paymentId, milestoneId: before.id, kind: opts.paymentKind ?? 'milestone', amount: eff.amount, fee, status: 'paid' });
+        // With connected accounts (Stripe), the release is paid once it is transferred (payments/transfers.ts).
+        const transfers = releasesTransfer(ctx);
+        await insertPayment(ctx, contract, { id: paymentId, milestoneId: before.id, kind: opts.paymentKind ?? 'milestone', amount: eff.amount, fee, status: transfers ? 'processing' : 'paid' });
+        if (transfers) await transferToContractor(ctx, contract, { paymentId, milestoneId: before.id, amount: eff.amount - fee, sourceCharge: await fundingChargeOf(ctx, before.id, released) });
         out.paymentIds.push(paymentId);
         break;
       }

@@ -10,6 +10,7 @@ import type { UseCaseCtx } from './context.ts';
 import { partiesOf, resolvePaymentMethod } from './money.ts';
 import { nextAttempt, requestOperation } from './payments/operations.ts';
 import { recordEvent } from './record.ts';
+import { releasesTransfer, transferToContractor } from './payments/transfers.ts';
 
 export type PaymentRow = {
   id: string;
@@ -127,6 +128,8 @@ export async function completePayment(ctx: UseCaseCtx, contract: ContractRow, p:
     "UPDATE payments SET status = 'paid', fee = $2, provider_ref = $3, paid_at = $4, version = version + 1, updated_at = $4 WHERE id = $1 RETURNING *",
     [p.id, contractorFee, reference, ctx.now],
   );
+  // With connected accounts (Stripe) the contractor's share goes on to their account (payments/transfers.ts).
+  if (releasesTransfer(ctx)) await transferToContractor(ctx, contract, { paymentId: p.id, milestoneId: p.milestone_id, amount: p.amount - contractorFee, sourceCharge: reference });
   if (p.milestone_id) {
     const m = await findMilestone(ctx.tx, p.platform_id, p.milestone_id, true);
     if (m && m.status === 'approved') await saveMilestoneState(ctx.tx, m.id, { ...toState(m), status: 'paid' }, ctx.now);

@@ -47,9 +47,11 @@ describe('configuration', () => {
     expect(loadConfig({ TRANCHE_PAYMENTS: 'stripe', STRIPE_SECRET_KEY: 'sk_test_abc123', STRIPE_WEBHOOK_SECRET: 'whsec_xyz', STRIPE_API_BASE: 'http://127.0.0.1:12111' }).payments).toEqual({
       provider: 'stripe',
       secretKey: 'sk_test_abc123',
-      webhookSecret: 'whsec_xyz',
+      webhookSecrets: ['whsec_xyz'],
       apiBase: 'http://127.0.0.1:12111',
     });
+    // Two endpoints (the platform's events and Connect's) may sign with secrets of their own.
+    expect(loadConfig({ TRANCHE_PAYMENTS: 'stripe', STRIPE_SECRET_KEY: 'sk_test_abc123', STRIPE_WEBHOOK_SECRET: 'whsec_a,whsec_b' }).payments).toMatchObject({ webhookSecrets: ['whsec_a', 'whsec_b'] });
     // A missing key is named, both when both are missing.
     expect(() => loadConfig({ TRANCHE_PAYMENTS: 'stripe' })).toThrow(/STRIPE_SECRET_KEY[^]*STRIPE_WEBHOOK_SECRET/);
   });

@@ -8,6 +8,7 @@ import { AppError, forbidden, notFound } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
 import { isPlatformAdmin } from '../../usecases/context.ts';
 import { createToken, createUser } from '../../usecases/create-user.ts';
+import { attachPaymentMethod } from '../../usecases/payments/customers.ts';
 import { hashSecret, newSecret, SESSION_COOKIE } from '../auth.ts';
 import type { RouteContext } from '../app.ts';
 import { sendProblem, toProblem } from '../problem.ts';
@@ -173,8 +174,17 @@ export function identityRoutes(app: V1, { runner, deps, db, http }: RouteContext
         if (!deps.provider.isPaymentMethod(req.body.paymentMethod)) {
           throw new AppError('validation_failed', 'unknown payment method', {}, [{ field: 'paymentMethod', message: 'is not a payment method of this provider' }]);
         }
-        const [row] = await tx.query<UserRow>('UPDATE users SET default_payment_method = $2, version = version + 1, updated_at = $3 WHERE id = $1 RETURNING *', [principal.userId, req.body.paymentMethod, now]);
-        return { status: 200, body: toUser(row!) };
+        const user = (await findUser(tx, principal.platformId, principal.userId))!;
+        // After commit (provider calls): the method attached to the user's customer, then saved.
+        return {
+          status: 200,
+          body: toUser(user),
+          afterCommit: async (q) => {
+            const method = await attachPaymentMethod(q, deps, { platformId: user.platform_id, id: user.id, name: user.name, email: user.email }, req.body.paymentMethod);
+            const [row] = await q.query<UserRow>('UPDATE users SET default_payment_method = $2, version = version + 1, updated_at = $3 WHERE id = $1 RETURNING *', [user.id, method, now]);
+            return { status: 200, body: toUser(row!) };
+          },
+        };
       }),
   );
 }

@@ -7,10 +7,12 @@ import {
   createOrganization,
   getOrganization,
   listMyOrganizations,
+  loadOrganization,
   setOrganizationPaymentMethod,
   updateOrganization,
 } from '../../usecases/organizations/manage-organization.ts';
 import { listOrganizationMembers, removeMember, updateMemberRoles } from '../../usecases/organizations/members.ts';
+import { attachPaymentMethod } from '../../usecases/payments/customers.ts';
 import { authenticate } from '../auth.ts';
 import type { RouteContext } from '../app.ts';
 import { presentMilestone } from '../present.ts';
@@ -109,7 +111,23 @@ export function organizationRoutes(app: V1, { runner, db, deps, http }: RouteCon
       config: { orgRole: 'finance' },
       schema: { tags, summary: 'Finance: the organisation’s default payment method for charges that name none', params: OrgParams, body: z.object({ paymentMethod: PaymentMethod }).strict(), response: { 200: OrganizationSchema } },
     },
-    (req, reply) => runner.run(req, reply, async (ctx) => ({ status: 200, body: await setOrganizationPaymentMethod(ctx, req.params.id, req.body.paymentMethod) })),
+    (req, reply) =>
+      runner.run(req, reply, async (ctx) => {
+        // Checked now (finance role, the method's shape); after commit (provider calls) the method
+        // is attached to the organisation's customer, then saved.
+        const { org } = await loadOrganization(ctx, req.params.id, 'finance');
+        if (!deps.provider.isPaymentMethod(req.body.paymentMethod)) {
+          throw new AppError('validation_failed', 'unknown payment method', {}, [{ field: 'paymentMethod', message: 'is not a payment method of this provider' }]);
+        }
+        return {
+          status: 200,
+          body: null,
+          afterCommit: async (q) => {
+            const method = await attachPaymentMethod(q, deps, { platformId: org.platform_id, id: org.id, name: org.name }, req.body.paymentMethod);
+            return { status: 200, body: await db.tx((tx) => setOrganizationPaymentMethod({ ...ctx, tx }, org.id, method)) };
+          },
+        };
+      }),
   );
 
   app.get('/organizations/:id/members', { schema: { tags, summary: 'The members and their roles', params: OrgParams, response: { 200: List(MemberSchema) } } }, (req, reply) =>

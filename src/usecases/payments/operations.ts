@@ -8,7 +8,7 @@ import type { UseCaseCtx } from '../context.ts';
  * (perform-operation.ts), never inside a transaction; its answer is booked in a second one.
  */
 export type OperationKind = 'charge' | 'refund' | 'transfer' | 'payout';
-export type OperationPurpose = 'funding' | 'milestone_request' | 'payment' | 'refund' | 'payout' | 'invoice';
+export type OperationPurpose = 'funding' | 'milestone_request' | 'payment' | 'refund' | 'payout' | 'invoice' | 'transfer';
 export type OperationStatus = 'pending' | 'processing' | 'succeeded' | 'failed';
 
 export type OperationRow = {
@@ -68,6 +68,8 @@ export async function requestOperation(ctx: UseCaseCtx, input: OperationInput): 
 /** requestOperation for any number of operations, in one statement (a Wednesday batch's invoice charges). */
 export async function requestOperations(ctx: UseCaseCtx, inputs: OperationInput[]): Promise<string[]> {
   if (inputs.length === 0) return [];
+  // A charge the provider would refuse for its amount (Stripe's minimums) is refused before anything is written.
+  for (const i of inputs) if (i.operation === 'charge') ctx.deps.provider.assertChargeable(i.amount, i.currency);
   const ids = inputs.map(() => newId('operation'));
   const col = <T>(f: (i: OperationInput) => T) => inputs.map(f);
   await ctx.tx.query(

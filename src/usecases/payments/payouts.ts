@@ -54,6 +54,9 @@ export async function balancesOf(ctx: UseCaseCtx, userId: string): Promise<Balan
 export async function requestPayout(ctx: UseCaseCtx, input: { amount: number; currency: string }): Promise<PayoutRow> {
   const userId = ctx.principal.userId;
   if (!userId) throw forbidden('act for a user with the Acting-User header');
+  // With connected accounts (Stripe) released money is transferred to the contractor's account,
+  // which the provider pays out to their bank itself: there is nothing to pay out from here.
+  if (ctx.deps.provider.transfersReleases) throw new AppError('invalid_state', 'payouts are made by the payment provider from your payout account (GET /v1/me/payout-account)', { state: 'provider_payouts' });
   const { platformId } = ctx.principal;
   const book = payoutBook(userId);
   await lockBook(ctx.tx, platformId, book, userId, ctx.now);

@@ -8,6 +8,7 @@ import { bookFunding } from './funding.ts';
 import { findOperation, operationsOf, type OperationPurpose, type OperationRow } from './operations.ts';
 import { bookPayout } from './payouts.ts';
 import { bookRefund } from './refunds.ts';
+import { bookTransfer } from './transfers.ts';
 
 /**
  * Provider operations, second phase: the call, outside any transaction, then its answer booked
@@ -30,6 +31,7 @@ const BOOKERS: Record<OperationPurpose, Booker> = {
   refund: bookRefund,
   payout: bookPayout,
   invoice: bookInvoiceAnswer,
+  transfer: bookTransfer,
 };
 
 /** Books many answers of one purpose at once (returns each one's entry reference, in order). */
@@ -97,8 +99,18 @@ async function callProvider(provider: PaymentProvider, op: OperationRow): Promis
         });
         return { status: r.status === 'pending' ? 'processing' : 'succeeded', reference: r.reference };
       }
-      case 'transfer':
-        throw new Error(`provider ${provider.name} makes no transfers`);
+      case 'transfer': {
+        const r = await provider.transfer({
+          amount: op.amount,
+          currency: op.currency,
+          destination: String(op.details.destination),
+          idempotencyKey: op.idempotency_key,
+          description: String(op.details.description ?? 'Transfer'),
+          group: op.contract_id ?? undefined,
+          sourceCharge: op.charge_reference ?? undefined,
+        });
+        return { status: 'succeeded', reference: r.reference };
+      }
     }
   } catch (e) {
     if (e instanceof PaymentDeclinedError) return { status: 'failed', code: e.declineCode };

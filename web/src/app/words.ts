@@ -314,6 +314,8 @@ const EVENT_WORDS: Record<string, string> = {
   'milestone.refund_failed': 'A refund failed',
   'payment.created': 'A payment is due',
   'payment.paid': 'A payment is made',
+  'payment.transfer_waiting': 'A payment waits for the payout account',
+  'payment.transfer_reversed': 'A payment was taken back',
   'payment.approval_pending': 'A payment waits for a second member',
   'change_request.opened': 'Changes are proposed',
   'change_request.accepted': 'Proposed changes are accepted',

@@ -1,0 +1,108 @@
+import type { Db, Queryable } from '../../db/client.ts';
+import { forbidden } from '../../domain/errors.ts';
+import type { AccountStatus } from '../../payments/provider.ts';
+import type { Deps, Principal, UseCaseCtx } from '../context.ts';
+import { awaitOperations } from './perform-operation.ts';
+import { releaseWaitingTransfers } from './transfers.ts';
+
+/**
+ * A contractor's connected account at the provider (Stripe: an Express account), where their
+ * releases are transferred. Made once, when they first ask for the onboarding link; its state is
+ * what the provider last said (a read when they ask, or account.updated).
+ */
+export type PayoutAccountRow = {
+  platform_id: string;
+  provider: string;
+  contractor_id: string;
+  reference: string;
+  transfers_enabled: boolean;
+  payouts_enabled: boolean;
+  details_submitted: boolean;
+  status_event_at: number | null;
+  payout_failure: { id: string; amount: number; currency: string; code: string | null; message: string | null; at: string } | null;
+  created_at: Date;
+  updated_at: Date;
+};
+
+/** `none`: no account yet; `onboarding`: details to fill in; `verifying`: submitted, not able to receive money yet; `enabled`: receives transfers. */
+export type PayoutAccountStatus = 'none' | 'onboarding' | 'verifying' | 'enabled';
+
+export const statusOf = (a: PayoutAccountRow | undefined): PayoutAccountStatus =>
+  !a ? 'none' : a.transfers_enabled ? 'enabled' : a.details_submitted ? 'verifying' : 'onboarding';
+
+export async function payoutAccountOf(q: Queryable, platformId: string, provider: string, contractorId: string): Promise<PayoutAccountRow | undefined> {
+  const [row] = await q.query<PayoutAccountRow>('SELECT * FROM payout_accounts WHERE platform_id = $1 AND provider = $2 AND contractor_id = $3', [platformId, provider, contractorId]);
+  return row;
+}
+
+const system = (platformId: string): Principal => ({ platformId, userId: null, viaAdmin: true, key: 'system' });
+
+/**
+ * Records where the account stands (in the caller's transaction); when it can receive transfers,
+ * the transfers waiting for it are requested (made after commit by the caller). `eventAt`: the
+ * provider's time of the event that said so — an older event than the last applied changes nothing.
+ */
+export async function applyAccountStatus(ctx: UseCaseCtx, reference: string, status: AccountStatus, eventAt: number | null): Promise<string> {
+  const [a] = await ctx.tx.query<PayoutAccountRow>(
+    `UPDATE payout_accounts SET transfers_enabled = $3, payouts_enabled = $4, details_submitted = $5, status_event_at = COALESCE($6, status_event_at), updated_at = $7
+     WHERE provider = $1 AND reference = $2 AND ($6::bigint IS NULL OR status_event_at IS NULL OR status_event_at <= $6) RETURNING *`,
+    [ctx.deps.provider.name, reference, status.transfersEnabled, status.payoutsEnabled, status.detailsSubmitted, eventAt, ctx.now],
+  );
+  if (!a) return 'not one of our accounts, or older than what we know';
+  if (!a.transfers_enabled) return `account ${statusOf(a)}`;
+  const n = await releaseWaitingTransfers({ ...ctx, principal: system(a.platform_id) }, a.platform_id, a.contractor_id, a.reference);
+  return `account enabled; ${n} waiting transfer(s) requested`;
+}
+
+/**
+ * `POST /v1/me/payout-account`, outside any transaction (provider calls): the contractor's
+ * account, made once (the key is theirs, so two requests at once make one account), its state
+ * read from the provider (releasing what waited for it if it can now receive transfers), and a
+ * link to fill in what it still needs — none once it is complete.
+ */
+export async function openPayoutAccount(
+  db: Db,
+  deps: Deps,
+  principal: Principal,
+  user: { email: string | null },
+  urls: { returnUrl: string; refreshUrl: string },
+): Promise<{ account: PayoutAccountRow; url: string | null }> {
+  const contractorId = principal.userId;
+  if (!contractorId) throw forbidden('act for a user with the Acting-User header');
+  const { provider } = deps;
+  let account = await payoutAccountOf(db, principal.platformId, provider.name, contractorId);
+  if (!account) {
+    const made = await provider.createConnectedAccount({ contractorId, email: user.email, idempotencyKey: `account:${principal.platformId}:${contractorId}` });
+    await db.query(
+      `INSERT INTO payout_accounts (platform_id, provider, contractor_id, reference, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$5) ON CONFLICT DO NOTHING`,
+      [principal.platformId, provider.name, contractorId, made.reference, deps.clock.now()],
+    );
+    account = (await payoutAccountOf(db, principal.platformId, provider.name, contractorId))!;
+  }
+  const reference = account.reference;
+  const status = await provider.accountStatus(reference);
+  const operations: string[] = [];
+  await db.tx((tx) => {
+    operations.length = 0;
+    return applyAccountStatus({ tx, principal, deps, now: deps.clock.now(), operations }, reference, status, null);
+  });
+  if (operations.length) await awaitOperations(db, deps, operations, false);
+  account = (await payoutAccountOf(db, principal.platformId, provider.name, contractorId))!;
+  const complete = account.transfers_enabled && account.details_submitted;
+  const url = complete ? null : (await provider.onboardingLink({ account: account.reference, ...urls })).url;
+  return { account, url };
+}
+
+/**
+ * payout.failed: a payout of the connected account to the contractor's bank failed (the money is
+ * back in the account, at the provider: nothing of ours moves). Kept on the account so the
+ * contractor sees it; a newer failure replaces an older one, never the reverse.
+ */
+export async function recordPayoutFailure(q: Queryable, provider: string, account: string, failure: PayoutAccountRow['payout_failure'] & object, created: number): Promise<string> {
+  const rows = await q.query(
+    `UPDATE payout_accounts SET payout_failure = $3::jsonb
+     WHERE provider = $1 AND reference = $2 AND (payout_failure IS NULL OR (payout_failure->>'created')::bigint <= $4) RETURNING 1`,
+    [provider, account, JSON.stringify({ ...failure, created }), created],
+  );
+  return rows.length ? 'payout failure recorded' : 'not one of our accounts, or older than what we know';
+}
