@@ -222,6 +222,8 @@ export function reconciliationRoutes(app: V1, { runner, db, deps }: RouteContext
             milestoneId: Id('milestone').optional().describe('Dispute the charge that funded this milestone’s escrow (its latest)'),
             chargeReference: z.string().min(1).max(200).optional().describe('Or: dispute this charge (the provider’s reference, as in a provider operation)'),
             amount: Amount.optional().describe('The disputed amount (default: the whole charge)'),
+            disputeId: z.string().regex(/^[\w-]{1,100}$/).optional().describe('The bank’s dispute id (default: a new one); the same id again changes nothing, as a replayed event'),
+            outcome: z.enum(['won', 'lost']).optional().describe('The bank has already decided: the dispute arrives closed (as a `closed` event before its `created` one)'),
           })
           .strict()
           .meta({ example: { milestoneId: 'ms_01hzyexample0000000000000a' } }),
@@ -232,9 +234,14 @@ export function reconciliationRoutes(app: V1, { runner, db, deps }: RouteContext
       runner.run(req, reply, async (ctx) => {
         requireAdmin(ctx.principal);
         const charge = await sandboxCharge(ctx, req.body);
-        const cb = await applyChargebackCreated(ctx, {
-          data: { object: { id: newId('chargeback').replace('cb_', 'sbx_dp_'), charge: charge.reference, amount: req.body.amount ?? charge.amount, currency: charge.currency, status: 'needs_response' } },
-        });
+        const dispute = {
+          id: req.body.disputeId ?? newId('chargeback').replace('cb_', 'sbx_dp_'),
+          charge: charge.reference,
+          amount: req.body.amount ?? charge.amount,
+          currency: charge.currency,
+          status: req.body.outcome ?? 'needs_response',
+        };
+        const cb = req.body.outcome ? await applyChargebackClosed(ctx, { data: { object: dispute } }) : await applyChargebackCreated(ctx, { data: { object: dispute } });
         return { status: 201, body: presentChargeback(cb) };
       }),
   );
