@@ -60,6 +60,8 @@ export type ServerProc = {
   url: string;
   adminToken: string;
   pid: number;
+  /** The primary and, with --processes N > 1, its N processes. */
+  pids: number[];
   /** Peak resident set size (VmHWM) so far, in kB. */
   peakRssKb(): number;
   rssKb(): number;
@@ -95,9 +97,13 @@ export type SpawnOpts = {
   worker?: boolean;
   /** Directory for `node --cpu-prof` output; no profiling when absent. */
   profileDir?: string;
+  /** `serve --processes N` (default 1): RSS and CPU are then the sum over the primary and its N processes. */
+  processes?: number;
+  /** Run the compiled server (`npm run build`, dist/cli.js) instead of the source through tsx. */
+  compiled?: boolean;
 };
 
-/** Starts `node --import tsx src/cli.ts serve` on a free loopback port and waits until it listens. */
+/** Starts `node dist/cli.js serve` (or `node --import tsx src/cli.ts serve`) on a free loopback port and waits until it listens. */
 export async function spawnServer(o: SpawnOpts): Promise<ServerProc> {
   const adminToken = `bench_admin_${randomBytes(18).toString('hex')}`;
   const env: NodeJS.ProcessEnv = {
@@ -114,15 +120,16 @@ export async function spawnServer(o: SpawnOpts): Promise<ServerProc> {
   };
   delete env.DATABASE_URL;
   if (o.databaseUrl) env.DATABASE_URL = o.databaseUrl;
-  const args = [...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []), '--import', 'tsx', 'src/cli.ts', 'serve'];
+  const entry = o.compiled ? ['dist/cli.js'] : ['--import', 'tsx', 'src/cli.ts'];
+  const args = [...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []), ...entry, 'serve', '--processes', String(o.processes ?? 1)];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();
     if (stderr.length > 20000) stderr = stderr.slice(-10000);
   });
+  let out = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
     const timer = setTimeout(() => reject(new Error(`server did not start in 60 s\n${out}\n${stderr}`)), 60000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -139,15 +146,20 @@ export async function spawnServer(o: SpawnOpts): Promise<ServerProc> {
   });
   child.stdout!.resume();
   const pid = child.pid!;
+  // With --processes N the primary prints its children's pids (before the address); the figures are summed over all.
+  const forked = /pids ([\d, ]+);/.exec(out)?.[1];
+  const pids = [pid, ...(forked ? forked.split(',').map((x) => Number(x.trim())) : [])];
+  const sum = (f: (p: number) => number) => pids.reduce((a, p) => a + f(p), 0);
   let lastPeak = 0;
-  const peak = () => (lastPeak = Math.max(lastPeak, procStatusKb(pid, 'VmHWM')));
+  const peak = () => (lastPeak = Math.max(lastPeak, sum((p) => procStatusKb(p, 'VmHWM'))));
   return {
     url,
     adminToken,
     pid,
+    pids,
     peakRssKb: peak,
-    rssKb: () => procStatusKb(pid, 'VmRSS'),
-    cpuSeconds: () => procCpuSeconds(pid),
+    rssKb: () => sum((p) => procStatusKb(p, 'VmRSS')),
+    cpuSeconds: () => sum(procCpuSeconds),
     stop: async () => {
       peak();
       if (child.exitCode !== null) return;

@@ -13,7 +13,9 @@
  * Options (flag or env): --clients / BENCH_CLIENTS (8), --seconds / BENCH_SECONDS (20),
  * --skip=pglite,pgbench,postgres / BENCH_SKIP, BENCH_PROFILE=1 (node --cpu-prof on the server,
  * summarized at the end), BENCH_WORKER=0 (server without its background worker),
- * BENCH_DATABASE_URL / TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+ * BENCH_DATABASE_URL / TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
+ * --processes / BENCH_PROCESSES (1: `serve --processes N` on PostgreSQL; PGlite has one),
+ * BENCH_COMPILED=0 (run the source through tsx instead of the build, which the bench makes first).
  * Writes bench/results/<timestamp>.json.
  */
 import { spawn } from 'node:child_process';
@@ -60,6 +62,8 @@ const SIDE_SECONDS = Math.max(2, Math.round(SECONDS / 2)); // half-load and read
 const SKIP = new Set(opt('skip', 'BENCH_SKIP', '').split(',').filter(Boolean));
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const WORKER = process.env.BENCH_WORKER !== '0';
+const PROCESSES = Math.max(1, Number(opt('processes', 'BENCH_PROCESSES', '1')));
+const COMPILED = process.env.BENCH_COMPILED !== '0';
 const MILESTONES = 3;
 const PGBENCH_SCALE = 10;
 
@@ -309,8 +313,8 @@ async function benchEngine(engine: 'postgres' | 'pglite'): Promise<EngineResult>
   const db = engine === 'postgres' ? await freshDatabase('tranche_bench') : null;
   const profileDir = PROFILE ? join(profileRoot, engine) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
-  const server = await spawnServer({ databaseUrl: db?.url, dataDir, worker: WORKER, profileDir });
-  log(`  server pid ${server.pid} on ${server.url}${db ? `, database ${db.name}` : ', PGlite in ' + dataDir}`);
+  const server = await spawnServer({ databaseUrl: db?.url, dataDir, worker: WORKER, profileDir, compiled: COMPILED, processes: engine === 'postgres' ? PROCESSES : 1 });
+  log(`  server pid ${server.pids.join(', ')} on ${server.url}${db ? `, database ${db.name}` : ', PGlite in ' + dataDir}`);
   try {
     const pairs = await makePairs(server, CLIENTS);
     await warmUp(server, pairs);
@@ -434,9 +438,15 @@ async function main() {
   };
   log(`Tranche bench — ${machine.nproc} cores (${machine.cpuModel}), ${machine.memGiB} GiB, node ${machine.node}, PostgreSQL ${pgVersion ?? 'n/a'}`);
   log(`  load average at start: ${machine.loadavgAtStart.join(' ')} (other work on the machine makes the figures noisy)`);
+  if (COMPILED) {
+    log('  building the server (npm run build) …');
+    const built = await runStreaming(process.execPath, [join(ROOT, 'scripts', 'build-server.mjs')], 'build');
+    if (built.code !== 0) throw new Error(`build failed:\n${built.output}`);
+  }
+  log(`  server: ${COMPILED ? 'compiled (dist/cli.js)' : 'source through tsx'}, ${PROCESSES} process${PROCESSES > 1 ? 'es' : ''} on PostgreSQL`);
   log(`  ${CLIENTS} clients, ${SECONDS} s per main phase, ${SIDE_SECONDS} s for the half-load and read phases${PROFILE ? ', CPU profiling on' : ''}${WORKER ? '' : ', worker off'}`);
 
-  const out: Record<string, unknown> = { startedAt: started.toISOString(), machine, config: { clients: CLIENTS, seconds: SECONDS, sideSeconds: SIDE_SECONDS, milestonesPerContract: MILESTONES, worker: WORKER, profile: PROFILE } };
+  const out: Record<string, unknown> = { startedAt: started.toISOString(), machine, config: { clients: CLIENTS, seconds: SECONDS, sideSeconds: SIDE_SECONDS, milestonesPerContract: MILESTONES, worker: WORKER, profile: PROFILE, processes: PROCESSES, compiled: COMPILED } };
   let pgRes: EngineResult | null = null;
   let pgb: PgbenchResult | null = null;
   let liteRes: EngineResult | null = null;

@@ -13,7 +13,11 @@ import { startWorker } from './jobs/worker.ts';
 import { createMailer } from './notify/email.ts';
 import { cliAdminToken, openMigrated, openOperator, type Operator } from './operator.ts';
 import { SandboxProvider } from './payments/sandbox.ts';
-import { connectProvider, createLogger, paymentProvider, startServer, VERSION } from './server.ts';
+import { connectProvider, createLogger, paymentProvider, prepareDeployment, startServer, VERSION } from './server.ts';
+import { isForkedServer, processCount, reportToPrimary, runPrimary } from './cluster.ts';
+import type { Db } from './db/client.ts';
+import type { Clock } from './domain/clock.ts';
+import type { Logger } from 'pino';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
@@ -56,11 +60,25 @@ program
   .command('serve')
   .description('start the API (and the worker unless TRANCHE_WORKER=0)')
   .option('--demo', 'seed demo data on first start')
-  .action(async (opts: { demo?: boolean }) => {
+  .option('--processes <n>', 'processes sharing the port, each with its worker (default: one per core on PostgreSQL, one on the embedded database; TRANCHE_PROCESSES)')
+  .action(async (opts: { demo?: boolean; processes?: string }) => {
     const cfg = config();
-    const rt = await startServer(cfg, { onAdminToken: printAdminToken });
-    if (opts.demo) {
-      const seeded = await seedDemo(rt.db, rt.platformId, rt.clock, new SandboxProvider());
+    if (isForkedServer()) {
+      // One of `--processes N`: the primary migrated, recovered and seeded; serve until told to stop.
+      const rt = await startServer(cfg, { prepared: true });
+      onSignals(rt.log, rt.stop);
+      reportToPrimary(rt.url, () => stopThen(rt.log, rt.stop));
+      return;
+    }
+    let n: number;
+    try {
+      n = processCount(cfg, opts.processes);
+    } catch (e) {
+      process.stderr.write((e as Error).message + '\n');
+      process.exit(2);
+    }
+    const demo = async (db: Db, platformId: string, clock: Clock) => {
+      const seeded = await seedDemo(db, platformId, clock, new SandboxProvider());
       if (seeded.created) {
         out('  Demo data: three contracts between');
         out(`    client      ${DEMO_CLIENT}  token ${seeded.clientToken}`);
@@ -68,29 +86,52 @@ program
         out(`    password for both: ${DEMO_PASSWORD}`);
         out('');
       }
-    }
-    out(`  Tranche ${VERSION} on ${rt.url}  (database: ${rt.db.engine})`);
-    if (existsSync(new URL('../web/dist/index.html', import.meta.url))) out(`    Web app        ${rt.url}/`);
-    out(`    API reference  ${rt.url}/docs`);
-    out(`    OpenAPI        ${rt.url}/openapi.json`);
-    out('    Try:  curl -H "Authorization: Bearer <token>" ' + rt.url + '/v1/me');
-    out('');
-    let closing = false;
-    const shutdown = (signal: string) => {
-      if (closing) return;
-      closing = true;
-      rt.log.info({ signal }, 'shutting down');
-      rt.stop().then(
-        () => process.exit(0),
-        (err) => {
-          rt.log.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
     };
-    process.on('SIGINT', () => shutdown('SIGINT'));
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    let url: string;
+    let engine: string;
+    if (n > 1) {
+      const log = createLogger(cfg);
+      const started = await runPrimary(n, log, () => prepareDeployment(cfg, { log, onAdminToken: printAdminToken, then: opts.demo ? demo : undefined }));
+      url = started.url;
+      engine = 'postgres';
+      out(`  ${n} processes share the port (pids ${started.pids.join(', ')}; /healthz says which answered)`);
+    } else {
+      const rt = await startServer(cfg, { onAdminToken: printAdminToken });
+      if (opts.demo) await demo(rt.db, rt.platformId, rt.clock);
+      onSignals(rt.log, rt.stop);
+      url = rt.url;
+      engine = rt.db.engine;
+    }
+    out(`  Tranche ${VERSION} on ${url}  (database: ${engine})`);
+    if (existsSync(new URL('../web/dist/index.html', import.meta.url))) out(`    Web app        ${url}/`);
+    out(`    API reference  ${url}/docs`);
+    out(`    OpenAPI        ${url}/openapi.json`);
+    out('    Try:  curl -H "Authorization: Bearer <token>" ' + url + '/v1/me');
+    out('');
   });
+
+/** Stops gracefully once (a second signal while stopping changes nothing), then exits. */
+function stopThen(log: Logger, stop: () => Promise<void>, signal?: string) {
+  log.info({ signal }, 'shutting down');
+  stop().then(
+    () => process.exit(0),
+    (err) => {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
+}
+
+function onSignals(log: Logger, stop: () => Promise<void>) {
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    stopThen(log, stop, signal);
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
 
 program
   .command('worker')

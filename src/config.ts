@@ -19,6 +19,7 @@ const EnvSchema = z.object({
   TRANCHE_WORKER: z.enum(['0', '1']).default('1'),
   TRANCHE_PUBLIC_URL: z.string().url().optional(),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  TRANCHE_PROCESSES: z.coerce.number().int().min(1).max(256).optional(),
   TRANCHE_CHECK_RESPONSES: z.enum(['0', '1']).default('0'),
   TRUST_PROXY: z
     .string()
@@ -65,6 +66,8 @@ export type Config = {
   runWorker: boolean;
   publicUrl: string | undefined;
   dbPoolSize: number;
+  /** `serve`'s processes sharing the port (`--processes` wins); unset: one per core on PostgreSQL, one embedded. */
+  processes: number | undefined;
   /** Validate every response body against its schema (the test suite does; costs CPU per request). */
   checkResponses: boolean;
   /** Fastify's trustProxy: whose X-Forwarded-Proto/For/Host to believe (false: nobody's). */
@@ -112,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     runWorker: e.TRANCHE_WORKER === '1',
     publicUrl: e.TRANCHE_PUBLIC_URL,
     dbPoolSize: e.DB_POOL_SIZE,
+    processes: e.TRANCHE_PROCESSES,
     checkResponses: e.TRANCHE_CHECK_RESPONSES === '1',
     trustProxy: e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY,
     timeouts: { requestMs: e.REQUEST_TIMEOUT_MS, headersMs: e.HEADERS_TIMEOUT_MS, keepAliveMs: e.KEEP_ALIVE_TIMEOUT_MS, idleMs: e.IDLE_TIMEOUT_MS },

@@ -46,13 +46,21 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
  * and (unless TRANCHE_WORKER=0) the background worker. `stop()` shuts down gracefully:
  * stop accepting, finish in-flight requests, stop the worker, close the database.
  */
-export async function startServer(config: Config, opts: { log?: Logger; provider?: PaymentProvider; onAdminToken?: (t: string, file: string | null) => void } = {}): Promise<Runtime> {
+export async function startServer(
+  config: Config,
+  opts: {
+    log?: Logger;
+    provider?: PaymentProvider;
+    onAdminToken?: (t: string, file: string | null) => void;
+    /** The primary of `serve --processes N` migrated and recovered already (prepareDeployment): skip both. */
+    prepared?: boolean;
+  } = {},
+): Promise<Runtime> {
   const log = opts.log ?? createLogger(config);
   // Before anything is opened: a provider this version cannot run refuses the start.
   const provider = opts.provider ?? paymentProvider(config);
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log });
-  const migrated = await migrate(db);
-  if (migrated.applied.length) log.info({ applied: migrated.applied }, 'migrations applied');
+  if (!opts.prepared) await migrateLogged(db, log);
   const testClock = config.testClock ? new AdjustableClock() : undefined;
   const clock: Clock = testClock ?? systemClock;
   const platformId = await ensureDefaultPlatform(db, clock.now());
@@ -62,7 +70,7 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
 
   const deps: Deps = { clock, provider, providerWaitMs: config.providerWaitMs };
   connectProvider(provider, db, clock);
-  await recoverProviderOperations(db, deps, log);
+  if (!opts.prepared) await recoverProviderOperations(db, deps, log);
   const workerLog = log.child({ component: 'worker' });
   const webhooks = new WebhookLane(db, { clock, log: workerLog, allowPrivate: config.webhookAllowPrivate });
   const workerDeps: WorkerDeps = { ...deps, mailer: createMailer(config.smtpUrl, config.mailFrom), log: workerLog, webhooks };
@@ -98,6 +106,38 @@ export async function startServer(config: Config, opts: { log?: Logger; provider
         await db.close();
       })()),
   };
+}
+
+async function migrateLogged(db: Db, log: Logger): Promise<void> {
+  const migrated = await migrate(db);
+  if (migrated.applied.length) log.info({ applied: migrated.applied }, 'migrations applied');
+}
+
+/**
+ * What must happen once before the processes of `serve --processes N` start serving, done by
+ * their primary: migrations, the default platform and admin token (printed when generated), and
+ * the provider calls a crash cut off — the last must not run while another process serves, since
+ * it turns the answers of requests still waiting into provisional ones. `then` runs on the
+ * prepared database before it is closed (demo data).
+ */
+export async function prepareDeployment(
+  config: Config,
+  opts: { log: Logger; onAdminToken?: (t: string, file: string | null) => void; then?: (db: Db, platformId: string, clock: Clock) => Promise<void> },
+): Promise<void> {
+  const provider = paymentProvider(config);
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2, log: opts.log });
+  try {
+    await migrateLogged(db, opts.log);
+    const clock = systemClock;
+    const platformId = await ensureDefaultPlatform(db, clock.now());
+    const admin = await ensureAdminToken(db, config, platformId, clock.now());
+    if (admin.generated && admin.token) opts.onAdminToken?.(admin.token, admin.file);
+    connectProvider(provider, db, clock);
+    await recoverProviderOperations(db, { clock, provider, providerWaitMs: config.providerWaitMs }, opts.log);
+    await opts.then?.(db, platformId, clock);
+  } finally {
+    await db.close();
+  }
 }
 
 /**

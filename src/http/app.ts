@@ -267,7 +267,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     accountRoutes(v1.withTypeProvider<ZodTypeProvider>(), ctx);
   }, { prefix: '/v1' });
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // The pid tells which of `serve --processes N` answered (they share the port).
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', pid: process.pid }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const ok = await opts.db.ping();
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'database unavailable', database: opts.db.engine });

@@ -215,6 +215,11 @@ describe(`authorization matrix over every route (${engine})`, () => {
     const newHook = async () => ok(await s.admin.post('/v1/webhook-endpoints', hookBody), 201).id as string;
     const hook = await newHook();
     const hookMessage = ok(await s.admin.post(`/v1/webhook-endpoints/${hook}/test`), 202).messageId as string;
+    // Reconciliation and chargebacks (the admin's): a report of a past day; a chargeback on a milestone of its own (its escrow frozen).
+    const reconciliation = { from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' };
+    const run = ok(await s.admin.post('/v1/admin/reconciliations', reconciliation), 201).id as string;
+    const chargebackBody = { milestoneId: (await funded()).m, disputeId: 'dp_matrix' };
+    const chargeback = ok(await s.admin.post('/v1/admin/sandbox/chargebacks', chargebackBody), 201).id as string;
 
     // Organisations: the client owns them; the contractor is no member; the platform admin acts
     // for a person only (403 without Acting-User, on any platform).
@@ -412,6 +417,13 @@ describe(`authorization matrix over every route (${engine})`, () => {
         expect: { client: '422', contractor: '422', stranger: '422', foreign: '422', anonymous: '401', revoked: '401', admin: '403' },
       },
       'GET /v1/payouts/{id}': { setup: fixed({ path: `/v1/payouts/${worldPayout}` }), expect: party('404', '2xx', '2xx') },
+      'GET /v1/me/payout-account': { setup: fixed({ path: '/v1/me/payout-account' }), expect: anyUser('403') },
+      'POST /v1/me/payout-account': { setup: fixed({ path: '/v1/me/payout-account' }), expect: anyUser('403') },
+      // Stripe's events: public (verified by their signature), and there only when Stripe is the provider (this server runs the sandbox).
+      'POST /v1/providers/stripe/webhooks': {
+        setup: fixed({ path: '/v1/providers/stripe/webhooks', body: {} }),
+        expect: { client: '404', contractor: '404', stranger: '404', foreign: '404', anonymous: '404', revoked: '404', admin: '404' },
+      },
       'POST /v1/payments/{id}/pay': { setup: async () => ({ path: `/v1/payments/${await draftPayment()}/pay`, body: {} }), expect: party('2xx', '403', '403') },
       'POST /v1/payments/pay': { setup: async () => ({ path: '/v1/payments/pay', body: { paymentIds: [await draftPayment()] } }), expect: party('2xx', '403', '403') },
       'GET /v1/contracts/{id}/activity': { setup: fixed({ path: `/v1/contracts/${world.id}/activity` }), expect: party('2xx', '2xx', '2xx') },
@@ -446,6 +458,13 @@ describe(`authorization matrix over every route (${engine})`, () => {
       'POST /v1/webhook-endpoints/{id}/deliveries/{messageId}/redeliver': { setup: fixed({ path: `/v1/webhook-endpoints/${hook}/deliveries/${hookMessage}/redeliver` }), expect: adminOnly },
       'PUT /v1/admin/clock': { setup: async () => ({ path: '/v1/admin/clock', body: { now: new Date().toISOString() } }), expect: adminOnly },
       'POST /v1/admin/jobs/run': { setup: fixed({ path: '/v1/admin/jobs/run' }), expect: adminOnly },
+      'POST /v1/admin/reconciliations': { setup: fixed({ path: '/v1/admin/reconciliations', body: reconciliation }), expect: adminOnly },
+      'GET /v1/admin/reconciliations': { setup: fixed({ path: '/v1/admin/reconciliations' }), expect: adminOnly },
+      'GET /v1/admin/reconciliations/{id}': { setup: fixed({ path: `/v1/admin/reconciliations/${run}` }), expect: adminOnly },
+      'GET /v1/admin/chargebacks': { setup: fixed({ path: '/v1/admin/chargebacks' }), expect: adminOnly },
+      'GET /v1/admin/chargebacks/{id}': { setup: fixed({ path: `/v1/admin/chargebacks/${chargeback}` }), expect: adminOnly },
+      'POST /v1/admin/sandbox/chargebacks': { setup: fixed({ path: '/v1/admin/sandbox/chargebacks', body: chargebackBody }), expect: adminOnly },
+      'POST /v1/admin/sandbox/chargebacks/{id}/close': { setup: fixed({ path: `/v1/admin/sandbox/chargebacks/${chargeback}/close`, body: { outcome: 'won' } }), expect: adminOnly },
     };
 
     // ---- the routes the server really has ----

@@ -110,6 +110,8 @@ export class ServerProcess {
         TRANCHE_CHECK_RESPONSES: '1',
         TRANCHE_WORKER: '0',
         DB_POOL_SIZE: '10',
+        // One process: kill -9 must cut the server's own transactions (serve defaults to one per core on PostgreSQL).
+        TRANCHE_PROCESSES: '1',
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

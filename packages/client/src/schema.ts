@@ -1114,6 +1114,127 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/reconciliations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reconciliation runs, newest first */
+        get: operations["listAdminReconciliations"];
+        put?: never;
+        /** Reconcile a period now: the provider’s objects against the provider operations and the ledger (the same period answers the report already made) */
+        post: operations["createAdminReconciliation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reconciliations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A reconciliation run with every difference it found */
+        get: operations["getAdminReconciliation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/chargebacks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Chargebacks, newest first */
+        get: operations["listAdminChargebacks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/chargebacks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One chargeback */
+        get: operations["getAdminChargeback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/sandbox/chargebacks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sandbox only: the client’s bank disputes a card charge (a milestone’s deposit, or any charge by its reference) */
+        post: operations["createAdminSandboxChargeback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/sandbox/chargebacks/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sandbox only: the client’s bank decides a chargeback */
+        post: operations["closeAdminSandboxChargeback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/payout-account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your payout account: whether it can receive your payments, and what waits for it */
+        get: operations["getMePayoutAccount"];
+        put?: never;
+        /** Open (once) your payout account and get the link to complete it (Stripe: Express onboarding). Payments waiting for the account are sent as soon as it can receive them */
+        post: operations["postMePayoutAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{id}/activity": {
         parameters: {
             query?: never;
@@ -1938,6 +2059,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/providers/stripe/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stripe’s events (the endpoint to configure in Stripe, for the platform’s and Connect events). Verified with `Stripe-Signature` against STRIPE_WEBHOOK_SECRET, stored once by event id and applied by the worker */
+        post: operations["receiveStripeWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2729,10 +2867,10 @@ export interface components {
             /** @description The HTTP status */
             status: number;
             /**
-             * @description The stable code; each always comes with the same HTTP status: `validation_failed` 422, `malformed_request` 400, `payload_too_large` 413, `unsupported_media_type` 415, `unauthenticated` 401, `forbidden` 403, `csrf_refused` 403, `not_found` 404, `invalid_state` 409, `conflict` 409, `version_mismatch` 409, `funding_limit_reached` 409, `change_request_open` 409, `refund_request_open` 409, `limit_exceeded` 422, `revision_limit_reached` 409, `funding_pending` 409, `review_exists` 409, `current_password_incorrect` 422, `no_next_milestone` 409, `email_taken` 409, `external_id_taken` 409, `webhook_endpoint_limit_reached` 409, `webhook_url_not_allowed` 422, `idempotency_key_reused` 422, `idempotency_in_progress` 409, `payment_declined` 402, `insufficient_balance` 422, `week_invoiced` 409, `daily_limit_exceeded` 422, `not_hourly` 422, `payment_method_required` 422, `amount_below_minimum` 422, `already_member` 409, `invitation_not_usable` 410, `last_owner` 409, `second_approver_required` 403, `rate_limited` 429, `upload_quota_exceeded` 429, `service_unavailable` 503, `internal_error` 500.
+             * @description The stable code; each always comes with the same HTTP status: `validation_failed` 422, `malformed_request` 400, `payload_too_large` 413, `unsupported_media_type` 415, `unauthenticated` 401, `forbidden` 403, `csrf_refused` 403, `not_found` 404, `invalid_state` 409, `conflict` 409, `version_mismatch` 409, `funding_limit_reached` 409, `change_request_open` 409, `refund_request_open` 409, `limit_exceeded` 422, `revision_limit_reached` 409, `funding_pending` 409, `escrow_frozen` 409, `review_exists` 409, `current_password_incorrect` 422, `no_next_milestone` 409, `email_taken` 409, `external_id_taken` 409, `webhook_endpoint_limit_reached` 409, `webhook_url_not_allowed` 422, `idempotency_key_reused` 422, `idempotency_in_progress` 409, `payment_declined` 402, `insufficient_balance` 422, `week_invoiced` 409, `daily_limit_exceeded` 422, `not_hourly` 422, `payment_method_required` 422, `amount_below_minimum` 422, `already_member` 409, `invitation_not_usable` 410, `last_owner` 409, `second_approver_required` 403, `rate_limited` 429, `upload_quota_exceeded` 429, `service_unavailable` 503, `internal_error` 500.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_refused" | "not_found" | "invalid_state" | "conflict" | "version_mismatch" | "funding_limit_reached" | "change_request_open" | "refund_request_open" | "limit_exceeded" | "revision_limit_reached" | "funding_pending" | "review_exists" | "current_password_incorrect" | "no_next_milestone" | "email_taken" | "external_id_taken" | "webhook_endpoint_limit_reached" | "webhook_url_not_allowed" | "idempotency_key_reused" | "idempotency_in_progress" | "payment_declined" | "insufficient_balance" | "week_invoiced" | "daily_limit_exceeded" | "not_hourly" | "payment_method_required" | "amount_below_minimum" | "already_member" | "invitation_not_usable" | "last_owner" | "second_approver_required" | "rate_limited" | "upload_quota_exceeded" | "service_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_refused" | "not_found" | "invalid_state" | "conflict" | "version_mismatch" | "funding_limit_reached" | "change_request_open" | "refund_request_open" | "limit_exceeded" | "revision_limit_reached" | "funding_pending" | "escrow_frozen" | "review_exists" | "current_password_incorrect" | "no_next_milestone" | "email_taken" | "external_id_taken" | "webhook_endpoint_limit_reached" | "webhook_url_not_allowed" | "idempotency_key_reused" | "idempotency_in_progress" | "payment_declined" | "insufficient_balance" | "week_invoiced" | "daily_limit_exceeded" | "not_hourly" | "payment_method_required" | "amount_below_minimum" | "already_member" | "invitation_not_usable" | "last_owner" | "second_approver_required" | "rate_limited" | "upload_quota_exceeded" | "service_unavailable" | "internal_error";
             /** @description What went wrong in this case, for a person */
             detail: string;
             /** @description The request’s path */
@@ -3375,7 +3513,7 @@ export interface components {
              * @description What happened (the webhook event type)
              * @enum {string}
              */
-            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "invoice.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created";
+            type: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.transfer_waiting" | "payment.transfer_reversed" | "payment.approval_pending" | "invoice.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created" | "chargeback.opened" | "chargeback.closed";
             /**
              * Format: date-time
              * @description When it was created
@@ -3671,6 +3809,8 @@ export interface components {
          *         "milestone.refund_failed": true,
          *         "payment.created": true,
          *         "payment.paid": true,
+         *         "payment.transfer_waiting": true,
+         *         "payment.transfer_reversed": true,
          *         "payment.approval_pending": true,
          *         "invoice.approval_pending": true,
          *         "change_request.opened": true,
@@ -3702,7 +3842,9 @@ export interface components {
          *         "hourly_terms.declined": true,
          *         "review.posted": true,
          *         "conversation.started": true,
-         *         "message.created": false
+         *         "message.created": false,
+         *         "chargeback.opened": true,
+         *         "chargeback.closed": true
          *       }
          *     }
          */
@@ -3759,6 +3901,10 @@ export interface components {
                 "payment.created": boolean;
                 /** @description `payment.paid` by email */
                 "payment.paid": boolean;
+                /** @description `payment.transfer_waiting` by email */
+                "payment.transfer_waiting": boolean;
+                /** @description `payment.transfer_reversed` by email */
+                "payment.transfer_reversed": boolean;
                 /** @description `payment.approval_pending` by email */
                 "payment.approval_pending": boolean;
                 /** @description `invoice.approval_pending` by email */
@@ -3823,6 +3969,10 @@ export interface components {
                 "conversation.started": boolean;
                 /** @description `message.created` by email */
                 "message.created": boolean;
+                /** @description `chargeback.opened` by email */
+                "chargeback.opened": boolean;
+                /** @description `chargeback.closed` by email */
+                "chargeback.closed": boolean;
             };
         };
     };
@@ -4760,6 +4910,15 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `payment_declined`: The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
             403: {
                 headers: {
@@ -5643,7 +5802,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `change_request_open`: A change request is open on this contract; `refund_request_open`: A refund request is open on this contract; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `change_request_open`: A change request is open on this contract; `refund_request_open`: A refund request is open on this contract; `funding_pending`: The escrow deposit has not settled yet; `escrow_frozen`: The escrow is frozen while the client’s bank disputes its card payment; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7788,7 +7947,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `payment_method_required`: A payment method is required */
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `payment_method_required`: A payment method is required; `amount_below_minimum`: The amount is below the minimum */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8398,7 +8557,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `change_request_open`: A change request is open on this contract; `funding_pending`: The escrow deposit has not settled yet */
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `change_request_open`: A change request is open on this contract; `funding_pending`: The escrow deposit has not settled yet; `escrow_frozen`: The escrow is frozen while the client’s bank disputes its card payment */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9235,7 +9394,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `funding_pending`: The escrow deposit has not settled yet; `escrow_frozen`: The escrow is frozen while the client’s bank disputes its card payment; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9492,7 +9651,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `funding_limit_reached`: Another milestone is already funded; `funding_pending`: The escrow deposit has not settled yet; `no_next_milestone`: There is no agreed, unfunded milestone after this one; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `funding_limit_reached`: Another milestone is already funded; `funding_pending`: The escrow deposit has not settled yet; `escrow_frozen`: The escrow is frozen while the client’s bank disputes its card payment; `no_next_milestone`: There is no agreed, unfunded milestone after this one; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9603,7 +9762,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `version_mismatch`: The resource version does not match If-Match; `funding_pending`: The escrow deposit has not settled yet; `escrow_frozen`: The escrow is frozen while the client’s bank disputes its card payment; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11257,7 +11416,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `escrow_frozen`: The escrow is frozen while the client’s bank disputes its card payment; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11574,7 +11733,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `payment_method_required`: A payment method is required */
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `payment_method_required`: A payment method is required; `amount_below_minimum`: The amount is below the minimum */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11711,7 +11870,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `payment_method_required`: A payment method is required */
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request; `payment_method_required`: A payment method is required; `amount_below_minimum`: The amount is below the minimum */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12043,7 +12202,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -12175,6 +12334,1386 @@ export interface operations {
                 };
             };
             /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAdminReconciliations: {
+        parameters: {
+            query?: {
+                /** @description At most this many items (1–100) */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The items of this page */
+                        data: {
+                            /**
+                             * @description The reconciliation run
+                             * @example rec_01jdq4z9v6x7m3k8t2w5r1c0aa
+                             */
+                            id: string;
+                            /** @description The payment provider compared (`sandbox`, `stripe`) */
+                            provider: string;
+                            /**
+                             * Format: date-time
+                             * @description Start of the period compared (inclusive, ISO 8601)
+                             */
+                            periodStart: string;
+                            /**
+                             * Format: date-time
+                             * @description End of the period compared (exclusive, ISO 8601)
+                             */
+                            periodEnd: string;
+                            /**
+                             * @description `schedule`: the daily run of a day (UTC); `admin`: asked for with POST /v1/admin/reconciliations
+                             * @enum {string}
+                             */
+                            trigger: "schedule" | "admin";
+                            /**
+                             * @description `pending`: the provider’s listing was not read yet (retried by the worker); `completed`: compared
+                             * @enum {string}
+                             */
+                            status: "pending" | "completed";
+                            /** @description Charges, refunds, transfers and payouts the provider listed for the period */
+                            providerObjects: number | null;
+                            /** @description Provider operations of the platform requested in the period */
+                            operations: number | null;
+                            /** @description How many differences were found (0: the provider, the operations and the ledger agree) */
+                            differenceCount: number | null;
+                            /** @description Why the last attempt to read the provider’s listing failed (pending runs) */
+                            lastError: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the run was requested (ISO 8601)
+                             */
+                            createdAt: string;
+                            /** @description When the comparison was made (ISO 8601) */
+                            completedAt: string | null;
+                        }[];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createAdminReconciliation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description Start of the period (inclusive, ISO 8601)
+                     */
+                    from: string;
+                    /**
+                     * Format: date-time
+                     * @description End of the period (exclusive, ISO 8601; not in the future; at most 31 days after from)
+                     */
+                    to: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The report of this period, made earlier */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The reconciliation run
+                         * @example rec_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        id: string;
+                        /** @description The payment provider compared (`sandbox`, `stripe`) */
+                        provider: string;
+                        /**
+                         * Format: date-time
+                         * @description Start of the period compared (inclusive, ISO 8601)
+                         */
+                        periodStart: string;
+                        /**
+                         * Format: date-time
+                         * @description End of the period compared (exclusive, ISO 8601)
+                         */
+                        periodEnd: string;
+                        /**
+                         * @description `schedule`: the daily run of a day (UTC); `admin`: asked for with POST /v1/admin/reconciliations
+                         * @enum {string}
+                         */
+                        trigger: "schedule" | "admin";
+                        /**
+                         * @description `pending`: the provider’s listing was not read yet (retried by the worker); `completed`: compared
+                         * @enum {string}
+                         */
+                        status: "pending" | "completed";
+                        /** @description Charges, refunds, transfers and payouts the provider listed for the period */
+                        providerObjects: number | null;
+                        /** @description Provider operations of the platform requested in the period */
+                        operations: number | null;
+                        /** @description How many differences were found (0: the provider, the operations and the ledger agree) */
+                        differenceCount: number | null;
+                        /** @description Why the last attempt to read the provider’s listing failed (pending runs) */
+                        lastError: string | null;
+                        /**
+                         * Format: date-time
+                         * @description When the run was requested (ISO 8601)
+                         */
+                        createdAt: string;
+                        /** @description When the comparison was made (ISO 8601) */
+                        completedAt: string | null;
+                        /** @description Every difference found, in the order found */
+                        differences: {
+                            /**
+                             * @description What differs: `provider_object_without_operation` (an orphan at the provider), `operation_without_provider_object`, `operation_unanswered`, `amount_mismatch`, `currency_mismatch`, `status_mismatch`, `ledger_entry_count` (a succeeded operation without exactly one journal entry), `ledger_amount_mismatch`
+                             * @enum {string}
+                             */
+                            kind: "provider_object_without_operation" | "operation_without_provider_object" | "operation_unanswered" | "amount_mismatch" | "currency_mismatch" | "status_mismatch" | "ledger_entry_count" | "ledger_amount_mismatch";
+                            /** @description `charge`, `refund`, `transfer` or `payout` */
+                            objectKind: string | null;
+                            /** @description The provider’s id of the object */
+                            providerRef: string | null;
+                            /** @description The provider operation concerned, if any */
+                            operationId: string | null;
+                            /** @description What each side says: the provider’s object, the operation, the ledger amount or entry count */
+                            detail: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description The report, made now */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The reconciliation run
+                         * @example rec_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        id: string;
+                        /** @description The payment provider compared (`sandbox`, `stripe`) */
+                        provider: string;
+                        /**
+                         * Format: date-time
+                         * @description Start of the period compared (inclusive, ISO 8601)
+                         */
+                        periodStart: string;
+                        /**
+                         * Format: date-time
+                         * @description End of the period compared (exclusive, ISO 8601)
+                         */
+                        periodEnd: string;
+                        /**
+                         * @description `schedule`: the daily run of a day (UTC); `admin`: asked for with POST /v1/admin/reconciliations
+                         * @enum {string}
+                         */
+                        trigger: "schedule" | "admin";
+                        /**
+                         * @description `pending`: the provider’s listing was not read yet (retried by the worker); `completed`: compared
+                         * @enum {string}
+                         */
+                        status: "pending" | "completed";
+                        /** @description Charges, refunds, transfers and payouts the provider listed for the period */
+                        providerObjects: number | null;
+                        /** @description Provider operations of the platform requested in the period */
+                        operations: number | null;
+                        /** @description How many differences were found (0: the provider, the operations and the ledger agree) */
+                        differenceCount: number | null;
+                        /** @description Why the last attempt to read the provider’s listing failed (pending runs) */
+                        lastError: string | null;
+                        /**
+                         * Format: date-time
+                         * @description When the run was requested (ISO 8601)
+                         */
+                        createdAt: string;
+                        /** @description When the comparison was made (ISO 8601) */
+                        completedAt: string | null;
+                        /** @description Every difference found, in the order found */
+                        differences: {
+                            /**
+                             * @description What differs: `provider_object_without_operation` (an orphan at the provider), `operation_without_provider_object`, `operation_unanswered`, `amount_mismatch`, `currency_mismatch`, `status_mismatch`, `ledger_entry_count` (a succeeded operation without exactly one journal entry), `ledger_amount_mismatch`
+                             * @enum {string}
+                             */
+                            kind: "provider_object_without_operation" | "operation_without_provider_object" | "operation_unanswered" | "amount_mismatch" | "currency_mismatch" | "status_mismatch" | "ledger_entry_count" | "ledger_amount_mismatch";
+                            /** @description `charge`, `refund`, `transfer` or `payout` */
+                            objectKind: string | null;
+                            /** @description The provider’s id of the object */
+                            providerRef: string | null;
+                            /** @description The provider operation concerned, if any */
+                            operationId: string | null;
+                            /** @description What each side says: the provider’s object, the operation, the ledger amount or entry count */
+                            detail: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description Requested, but the provider’s listing could not be read: the worker retries it */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The reconciliation run
+                         * @example rec_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        id: string;
+                        /** @description The payment provider compared (`sandbox`, `stripe`) */
+                        provider: string;
+                        /**
+                         * Format: date-time
+                         * @description Start of the period compared (inclusive, ISO 8601)
+                         */
+                        periodStart: string;
+                        /**
+                         * Format: date-time
+                         * @description End of the period compared (exclusive, ISO 8601)
+                         */
+                        periodEnd: string;
+                        /**
+                         * @description `schedule`: the daily run of a day (UTC); `admin`: asked for with POST /v1/admin/reconciliations
+                         * @enum {string}
+                         */
+                        trigger: "schedule" | "admin";
+                        /**
+                         * @description `pending`: the provider’s listing was not read yet (retried by the worker); `completed`: compared
+                         * @enum {string}
+                         */
+                        status: "pending" | "completed";
+                        /** @description Charges, refunds, transfers and payouts the provider listed for the period */
+                        providerObjects: number | null;
+                        /** @description Provider operations of the platform requested in the period */
+                        operations: number | null;
+                        /** @description How many differences were found (0: the provider, the operations and the ledger agree) */
+                        differenceCount: number | null;
+                        /** @description Why the last attempt to read the provider’s listing failed (pending runs) */
+                        lastError: string | null;
+                        /**
+                         * Format: date-time
+                         * @description When the run was requested (ISO 8601)
+                         */
+                        createdAt: string;
+                        /** @description When the comparison was made (ISO 8601) */
+                        completedAt: string | null;
+                        /** @description Every difference found, in the order found */
+                        differences: {
+                            /**
+                             * @description What differs: `provider_object_without_operation` (an orphan at the provider), `operation_without_provider_object`, `operation_unanswered`, `amount_mismatch`, `currency_mismatch`, `status_mismatch`, `ledger_entry_count` (a succeeded operation without exactly one journal entry), `ledger_amount_mismatch`
+                             * @enum {string}
+                             */
+                            kind: "provider_object_without_operation" | "operation_without_provider_object" | "operation_unanswered" | "amount_mismatch" | "currency_mismatch" | "status_mismatch" | "ledger_entry_count" | "ledger_amount_mismatch";
+                            /** @description `charge`, `refund`, `transfer` or `payout` */
+                            objectKind: string | null;
+                            /** @description The provider’s id of the object */
+                            providerRef: string | null;
+                            /** @description The provider operation concerned, if any */
+                            operationId: string | null;
+                            /** @description What each side says: the provider’s object, the operation, the ledger amount or entry count */
+                            detail: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminReconciliation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The reconciliation’s id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A reconciliation run with its differences */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The reconciliation run
+                         * @example rec_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        id: string;
+                        /** @description The payment provider compared (`sandbox`, `stripe`) */
+                        provider: string;
+                        /**
+                         * Format: date-time
+                         * @description Start of the period compared (inclusive, ISO 8601)
+                         */
+                        periodStart: string;
+                        /**
+                         * Format: date-time
+                         * @description End of the period compared (exclusive, ISO 8601)
+                         */
+                        periodEnd: string;
+                        /**
+                         * @description `schedule`: the daily run of a day (UTC); `admin`: asked for with POST /v1/admin/reconciliations
+                         * @enum {string}
+                         */
+                        trigger: "schedule" | "admin";
+                        /**
+                         * @description `pending`: the provider’s listing was not read yet (retried by the worker); `completed`: compared
+                         * @enum {string}
+                         */
+                        status: "pending" | "completed";
+                        /** @description Charges, refunds, transfers and payouts the provider listed for the period */
+                        providerObjects: number | null;
+                        /** @description Provider operations of the platform requested in the period */
+                        operations: number | null;
+                        /** @description How many differences were found (0: the provider, the operations and the ledger agree) */
+                        differenceCount: number | null;
+                        /** @description Why the last attempt to read the provider’s listing failed (pending runs) */
+                        lastError: string | null;
+                        /**
+                         * Format: date-time
+                         * @description When the run was requested (ISO 8601)
+                         */
+                        createdAt: string;
+                        /** @description When the comparison was made (ISO 8601) */
+                        completedAt: string | null;
+                        /** @description Every difference found, in the order found */
+                        differences: {
+                            /**
+                             * @description What differs: `provider_object_without_operation` (an orphan at the provider), `operation_without_provider_object`, `operation_unanswered`, `amount_mismatch`, `currency_mismatch`, `status_mismatch`, `ledger_entry_count` (a succeeded operation without exactly one journal entry), `ledger_amount_mismatch`
+                             * @enum {string}
+                             */
+                            kind: "provider_object_without_operation" | "operation_without_provider_object" | "operation_unanswered" | "amount_mismatch" | "currency_mismatch" | "status_mismatch" | "ledger_entry_count" | "ledger_amount_mismatch";
+                            /** @description `charge`, `refund`, `transfer` or `payout` */
+                            objectKind: string | null;
+                            /** @description The provider’s id of the object */
+                            providerRef: string | null;
+                            /** @description The provider operation concerned, if any */
+                            operationId: string | null;
+                            /** @description What each side says: the provider’s object, the operation, the ledger amount or entry count */
+                            detail: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAdminChargebacks: {
+        parameters: {
+            query?: {
+                /** @description At most this many items (1–100) */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The items of this page */
+                        data: {
+                            /**
+                             * @description The chargeback
+                             * @example cb_01jdq4z9v6x7m3k8t2w5r1c0aa
+                             */
+                            id: string;
+                            /** @description The payment provider that reported it */
+                            provider: string;
+                            /** @description The provider’s dispute id */
+                            disputeId: string;
+                            /** @description The provider’s reference of the disputed charge */
+                            chargeReference: string;
+                            /** @description The provider operation that made the charge, if any */
+                            operationId: string | null;
+                            /** @description The contract the charge paid for (null: a charge of no contract, see reconciliation) */
+                            contractId: string | null;
+                            /** @description The milestone whose escrow the charge funded (its escrow is frozen while the chargeback is open) */
+                            milestoneId: string | null;
+                            /** @description The draft or invoice payment the charge paid, if it paid one */
+                            paymentId: string | null;
+                            /**
+                             * @description The disputed amount, in minor units
+                             * @example 150000
+                             */
+                            amount: number;
+                            /**
+                             * @description ISO 4217 currency code; amounts are integers in its minor unit
+                             * @example USD
+                             */
+                            currency: string;
+                            /**
+                             * @description `open`: the bank has not decided (the escrow is frozen); `won`: nothing moved; `lost`: the amount went back to the client’s card
+                             * @enum {string}
+                             */
+                            status: "open" | "won" | "lost";
+                            /** @description Lost: what left the milestone’s escrow (the milestone was refunded by it) */
+                            fromEscrow: number | null;
+                            /** @description Lost: the client fee the platform gave back */
+                            feeBack: number | null;
+                            /** @description Lost: what had already left escrow (released, paid) and the platform bears (`platform:losses`) */
+                            platformLoss: number | null;
+                            /**
+                             * Format: date-time
+                             * @description When the chargeback was recorded (ISO 8601)
+                             */
+                            openedAt: string;
+                            /** @description When the bank decided (ISO 8601) */
+                            closedAt: string | null;
+                        }[];
+                        /** @description Pass as `cursor` to get the next page; null on the last page */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminChargeback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The chargeback’s id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A chargeback: the client’s bank disputes a card payment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The chargeback
+                         * @example cb_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        id: string;
+                        /** @description The payment provider that reported it */
+                        provider: string;
+                        /** @description The provider’s dispute id */
+                        disputeId: string;
+                        /** @description The provider’s reference of the disputed charge */
+                        chargeReference: string;
+                        /** @description The provider operation that made the charge, if any */
+                        operationId: string | null;
+                        /** @description The contract the charge paid for (null: a charge of no contract, see reconciliation) */
+                        contractId: string | null;
+                        /** @description The milestone whose escrow the charge funded (its escrow is frozen while the chargeback is open) */
+                        milestoneId: string | null;
+                        /** @description The draft or invoice payment the charge paid, if it paid one */
+                        paymentId: string | null;
+                        /**
+                         * @description The disputed amount, in minor units
+                         * @example 150000
+                         */
+                        amount: number;
+                        /**
+                         * @description ISO 4217 currency code; amounts are integers in its minor unit
+                         * @example USD
+                         */
+                        currency: string;
+                        /**
+                         * @description `open`: the bank has not decided (the escrow is frozen); `won`: nothing moved; `lost`: the amount went back to the client’s card
+                         * @enum {string}
+                         */
+                        status: "open" | "won" | "lost";
+                        /** @description Lost: what left the milestone’s escrow (the milestone was refunded by it) */
+                        fromEscrow: number | null;
+                        /** @description Lost: the client fee the platform gave back */
+                        feeBack: number | null;
+                        /** @description Lost: what had already left escrow (released, paid) and the platform bears (`platform:losses`) */
+                        platformLoss: number | null;
+                        /**
+                         * Format: date-time
+                         * @description When the chargeback was recorded (ISO 8601)
+                         */
+                        openedAt: string;
+                        /** @description When the bank decided (ISO 8601) */
+                        closedAt: string | null;
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createAdminSandboxChargeback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description Dispute the charge that funded this milestone’s escrow (its latest)
+                     * @example ms_01jdq4z9v6x7m3k8t2w5r1c0aa
+                     */
+                    milestoneId?: string;
+                    /** @description Or: dispute this charge (the provider’s reference, as in a provider operation) */
+                    chargeReference?: string;
+                    /**
+                     * @description The disputed amount (default: the whole charge)
+                     * @example 150000
+                     */
+                    amount?: number;
+                    /** @description The bank’s dispute id (default: a new one); the same id again changes nothing, as a replayed event */
+                    disputeId?: string;
+                    /**
+                     * @description The bank has already decided: the dispute arrives closed (as a `closed` event before its `created` one)
+                     * @enum {string}
+                     */
+                    outcome?: "won" | "lost";
+                };
+            };
+        };
+        responses: {
+            /** @description A chargeback: the client’s bank disputes a card payment */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The chargeback
+                         * @example cb_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        id: string;
+                        /** @description The payment provider that reported it */
+                        provider: string;
+                        /** @description The provider’s dispute id */
+                        disputeId: string;
+                        /** @description The provider’s reference of the disputed charge */
+                        chargeReference: string;
+                        /** @description The provider operation that made the charge, if any */
+                        operationId: string | null;
+                        /** @description The contract the charge paid for (null: a charge of no contract, see reconciliation) */
+                        contractId: string | null;
+                        /** @description The milestone whose escrow the charge funded (its escrow is frozen while the chargeback is open) */
+                        milestoneId: string | null;
+                        /** @description The draft or invoice payment the charge paid, if it paid one */
+                        paymentId: string | null;
+                        /**
+                         * @description The disputed amount, in minor units
+                         * @example 150000
+                         */
+                        amount: number;
+                        /**
+                         * @description ISO 4217 currency code; amounts are integers in its minor unit
+                         * @example USD
+                         */
+                        currency: string;
+                        /**
+                         * @description `open`: the bank has not decided (the escrow is frozen); `won`: nothing moved; `lost`: the amount went back to the client’s card
+                         * @enum {string}
+                         */
+                        status: "open" | "won" | "lost";
+                        /** @description Lost: what left the milestone’s escrow (the milestone was refunded by it) */
+                        fromEscrow: number | null;
+                        /** @description Lost: the client fee the platform gave back */
+                        feeBack: number | null;
+                        /** @description Lost: what had already left escrow (released, paid) and the platform bears (`platform:losses`) */
+                        platformLoss: number | null;
+                        /**
+                         * Format: date-time
+                         * @description When the chargeback was recorded (ISO 8601)
+                         */
+                        openedAt: string;
+                        /** @description When the bank decided (ISO 8601) */
+                        closedAt: string | null;
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    closeAdminSandboxChargeback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The chargeback’s id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description `won`: the charge stands, the escrow is free again; `lost`: the amount goes back to the client’s card
+                     * @enum {string}
+                     */
+                    outcome: "won" | "lost";
+                };
+            };
+        };
+        responses: {
+            /** @description A chargeback: the client’s bank disputes a card payment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The chargeback
+                         * @example cb_01jdq4z9v6x7m3k8t2w5r1c0aa
+                         */
+                        id: string;
+                        /** @description The payment provider that reported it */
+                        provider: string;
+                        /** @description The provider’s dispute id */
+                        disputeId: string;
+                        /** @description The provider’s reference of the disputed charge */
+                        chargeReference: string;
+                        /** @description The provider operation that made the charge, if any */
+                        operationId: string | null;
+                        /** @description The contract the charge paid for (null: a charge of no contract, see reconciliation) */
+                        contractId: string | null;
+                        /** @description The milestone whose escrow the charge funded (its escrow is frozen while the chargeback is open) */
+                        milestoneId: string | null;
+                        /** @description The draft or invoice payment the charge paid, if it paid one */
+                        paymentId: string | null;
+                        /**
+                         * @description The disputed amount, in minor units
+                         * @example 150000
+                         */
+                        amount: number;
+                        /**
+                         * @description ISO 4217 currency code; amounts are integers in its minor unit
+                         * @example USD
+                         */
+                        currency: string;
+                        /**
+                         * @description `open`: the bank has not decided (the escrow is frozen); `won`: nothing moved; `lost`: the amount went back to the client’s card
+                         * @enum {string}
+                         */
+                        status: "open" | "won" | "lost";
+                        /** @description Lost: what left the milestone’s escrow (the milestone was refunded by it) */
+                        fromEscrow: number | null;
+                        /** @description Lost: the client fee the platform gave back */
+                        feeBack: number | null;
+                        /** @description Lost: what had already left escrow (released, paid) and the platform bears (`platform:losses`) */
+                        platformLoss: number | null;
+                        /**
+                         * Format: date-time
+                         * @description When the chargeback was recorded (ISO 8601)
+                         */
+                        openedAt: string;
+                        /** @description When the bank decided (ISO 8601) */
+                        closedAt: string | null;
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMePayoutAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your payout account at the payment provider, where released payments are sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `none`: no payout account yet; `onboarding`: details to fill in at the link; `verifying`: submitted, the provider is checking them; `enabled`: it receives your payments
+                         * @enum {string}
+                         */
+                        status: "none" | "onboarding" | "verifying" | "enabled";
+                        /** @description Where to fill in what the account still needs (the provider’s hosted onboarding; valid for a few minutes). Null when nothing is needed, and in `GET` */
+                        url: string | null;
+                        /** @description The account can receive your payments */
+                        transfersEnabled: boolean;
+                        /** @description The provider pays the account out to your bank */
+                        payoutsEnabled: boolean;
+                        /** @description Payments released to you that wait for the account to be able to receive them */
+                        waiting: {
+                            /**
+                             * @description ISO 4217 currency code; amounts are integers in its minor unit
+                             * @example USD
+                             */
+                            currency: string;
+                            /** @description What waits for the account, in minor units */
+                            amount: number;
+                            /** @description How many payments */
+                            count: number;
+                        }[];
+                        /** @description The last payout of the account to your bank that failed (the money is back in the account); null if none */
+                        lastPayoutFailure: {
+                            /** @description What the failed payout was, in minor units */
+                            amount: number;
+                            /**
+                             * @description ISO 4217 currency code; amounts are integers in its minor unit
+                             * @example USD
+                             */
+                            currency: string;
+                            /** @description The provider’s failure code, e.g. `account_closed` */
+                            code: string | null;
+                            /** @description The provider’s explanation */
+                            message: string | null;
+                        } | null;
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postMePayoutAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your payout account at the payment provider, where released payments are sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `none`: no payout account yet; `onboarding`: details to fill in at the link; `verifying`: submitted, the provider is checking them; `enabled`: it receives your payments
+                         * @enum {string}
+                         */
+                        status: "none" | "onboarding" | "verifying" | "enabled";
+                        /** @description Where to fill in what the account still needs (the provider’s hosted onboarding; valid for a few minutes). Null when nothing is needed, and in `GET` */
+                        url: string | null;
+                        /** @description The account can receive your payments */
+                        transfersEnabled: boolean;
+                        /** @description The provider pays the account out to your bank */
+                        payoutsEnabled: boolean;
+                        /** @description Payments released to you that wait for the account to be able to receive them */
+                        waiting: {
+                            /**
+                             * @description ISO 4217 currency code; amounts are integers in its minor unit
+                             * @example USD
+                             */
+                            currency: string;
+                            /** @description What waits for the account, in minor units */
+                            amount: number;
+                            /** @description How many payments */
+                            count: number;
+                        }[];
+                        /** @description The last payout of the account to your bank that failed (the money is back in the account); null if none */
+                        lastPayoutFailure: {
+                            /** @description What the failed payout was, in minor units */
+                            amount: number;
+                            /**
+                             * @description ISO 4217 currency code; amounts are integers in its minor unit
+                             * @example USD
+                             */
+                            currency: string;
+                            /** @description The provider’s failure code, e.g. `account_closed` */
+                            code: string | null;
+                            /** @description The provider’s explanation */
+                            message: string | null;
+                        } | null;
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You may not do this; `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13395,7 +14934,7 @@ export interface operations {
                      */
                     url: string;
                     /** @description Event types to receive; `*` for all. */
-                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "invoice.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.transfer_waiting" | "payment.transfer_reversed" | "payment.approval_pending" | "invoice.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created" | "chargeback.opened" | "chargeback.closed" | "webhook_endpoint.disabled" | "reconciliation.differences_found" | "chargeback.unmatched")[];
                     /**
                      * @description Start sending at once (default true)
                      * @default true
@@ -13745,7 +15284,7 @@ export interface operations {
                      */
                     url?: string;
                     /** @description Event types to receive; `*` for all. */
-                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "invoice.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created" | "webhook_endpoint.disabled")[];
+                    events?: ("*" | "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.transfer_waiting" | "payment.transfer_reversed" | "payment.approval_pending" | "invoice.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created" | "chargeback.opened" | "chargeback.closed" | "webhook_endpoint.disabled" | "reconciliation.differences_found" | "chargeback.unmatched")[];
                     /** @description false pauses deliveries; true resumes them and clears the failure streak */
                     enabled?: boolean;
                 };
@@ -15560,7 +17099,7 @@ export interface operations {
                 /** @description only events after this one */
                 after?: string;
                 /** @description Only events of this type */
-                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.approval_pending" | "invoice.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created";
+                type?: "contract.created" | "contract.activated" | "contract.withdrawn" | "contract.declined" | "contract.closed" | "milestone.added" | "milestone.updated" | "milestone.deleted" | "milestone.accepted" | "milestone.declined" | "milestone.reordered" | "milestone.funded" | "milestone.funding_failed" | "milestone.funding_settled" | "milestone.submitted" | "milestone.approval_pending" | "milestone.approved" | "milestone.auto_approval_due" | "milestone.auto_approved" | "milestone.rejected" | "milestone.released" | "milestone.refunded" | "milestone.refund_failed" | "payment.created" | "payment.paid" | "payment.transfer_waiting" | "payment.transfer_reversed" | "payment.approval_pending" | "invoice.approval_pending" | "change_request.opened" | "change_request.accepted" | "change_request.declined" | "change_request.withdrawn" | "change_request.failed" | "change_request.modified" | "dispute.opened" | "dispute.responded" | "dispute.resolved" | "refund_request.opened" | "refund_request.accepted" | "refund_request.countered" | "refund_request.declined" | "refund_request.withdrawn" | "refund_request.escalated" | "refund_request.failed" | "milestone_request.created" | "milestone_request.accepted" | "milestone_request.declined" | "milestone_request.withdrawn" | "invoice.paid" | "invoice.past_due" | "invoice.disputed" | "invoice.voided" | "hourly_terms.proposed" | "hourly_terms.accepted" | "hourly_terms.declined" | "review.posted" | "conversation.started" | "message.created" | "chargeback.opened" | "chargeback.closed";
                 /** @description Only this contract’s events */
                 contractId?: string;
                 /** @description At most this many events (1–500) */
@@ -15901,7 +17440,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `funding_pending`: The escrow deposit has not settled yet; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            /** @description `invalid_state`: The resource is not in a state that allows this; `conflict`: The resource was changed by someone else; `funding_pending`: The escrow deposit has not settled yet; `escrow_frozen`: The escrow is frozen while the client’s bank disputes its card payment; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -16688,6 +18227,15 @@ export interface operations {
             };
             /** @description `unauthenticated`: Authentication is required */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payment_declined`: The payment was declined */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -18248,6 +19796,10 @@ export interface operations {
                         "payment.created"?: boolean;
                         /** @description `payment.paid` by email */
                         "payment.paid"?: boolean;
+                        /** @description `payment.transfer_waiting` by email */
+                        "payment.transfer_waiting"?: boolean;
+                        /** @description `payment.transfer_reversed` by email */
+                        "payment.transfer_reversed"?: boolean;
                         /** @description `payment.approval_pending` by email */
                         "payment.approval_pending"?: boolean;
                         /** @description `invoice.approval_pending` by email */
@@ -18312,6 +19864,10 @@ export interface operations {
                         "conversation.started"?: boolean;
                         /** @description `message.created` by email */
                         "message.created"?: boolean;
+                        /** @description `chargeback.opened` by email */
+                        "chargeback.opened"?: boolean;
+                        /** @description `chargeback.closed` by email */
+                        "chargeback.closed"?: boolean;
                     };
                 };
             };
@@ -18381,6 +19937,106 @@ export interface operations {
                 };
             };
             /** @description `validation_failed`: The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: Internal error; `service_unavailable`: The service is temporarily unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    receiveStripeWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Stored; the worker applies it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The event is stored
+                         * @enum {boolean}
+                         */
+                        received: true;
+                        /** @description It was stored already (a redelivery): nothing more is done */
+                        duplicate: boolean;
+                    };
+                };
+            };
+            /** @description `malformed_request`: The request could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_refused`: A cookie-authenticated change must come from the app’s own origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The resource was changed by someone else; `idempotency_in_progress`: A request with this Idempotency-Key is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: The content type is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `idempotency_key_reused`: The Idempotency-Key was used with another request */
             422: {
                 headers: {
                     [name: string]: unknown;
