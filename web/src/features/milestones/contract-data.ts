@@ -31,7 +31,8 @@ export const useContractPayments = (id: string) =>
     queryFn: async () => (await ok(tranche.GET('/v1/payments', { params: { query: { contractId: id, limit: 100 } } }))).data,
   });
 
-export type Run = (action: () => Promise<unknown>, success: string) => Promise<boolean>;
+/** `success` may read the answer: e.g. a deposit the provider has not answered yet says so. */
+export type Run = (action: () => Promise<unknown>, success: string | ((answer: unknown) => string)) => Promise<boolean>;
 
 /**
  * Runs one command on the contract: the page is busy meanwhile, the outcome goes to the status or
@@ -48,8 +49,8 @@ export function useRun(contract: Pick<Contract, 'id' | 'currency'> | undefined):
     async (action, success) => {
       setBusy(true);
       try {
-        await action();
-        notice.info(success);
+        const answer = await action();
+        notice.info(typeof success === 'function' ? success(answer) : success);
         return true;
       } catch (e) {
         notice.error(e, { currency });

@@ -8,6 +8,9 @@ import { cardLines, chargeQuote, releaseQuote } from './quote.ts';
 import './money.css';
 
 /** Client, escrow: hold the milestone's amount; the confirmation names the charge, the fee and the card. */
+/** The provider has not answered the charge yet (a 202): the milestone says `fundingPending`. */
+const waiting = (answer: unknown) => (answer as { fundingPending?: boolean } | undefined)?.fundingPending === true;
+
 export function FundButton({ m }: { m: Milestone }) {
   const { contract, me, run, busy, money } = useContractView();
   const confirm = useConfirm();
@@ -25,7 +28,12 @@ export function FundButton({ m }: { m: Milestone }) {
       next: `${money(m.amount)} is held in escrow for this milestone. The contractor is told and can start; the money reaches them only when you approve the work or release part of it.`,
       confirmLabel: `Fund ${money(m.amount)}`,
     });
-    if (yes) await run(() => ok(tranche.POST('/v1/milestones/{id}/fund', { params: { path: { id: m.id } }, body: {} })), `${money(m.amount)} is held in escrow for “${m.title}”.`);
+    if (yes) {
+      await run(
+        () => ok(tranche.POST('/v1/milestones/{id}/fund', { params: { path: { id: m.id } }, body: {} })),
+        (a) => (waiting(a) ? `Your card is being charged ${money(m.amount)} for “${m.title}”; you will be told when it is held in escrow.` : `${money(m.amount)} is held in escrow for “${m.title}”.`),
+      );
+    }
   };
   return (
     <button type="button" disabled={busy} onClick={fund}>
@@ -191,7 +199,12 @@ export function ReleaseForm({ m, next, onDone, onCancel }: { m: Milestone; next:
     onDone(
       await run(
         () => ok(tranche.POST('/v1/milestones/{id}/release', { params: { path: { id: m.id } }, body })),
-        rest === 'next' && next ? `${money(amount)} was released; the rest now funds “${next.title}”.` : `${money(amount)} was released for “${m.title}”.`,
+        (a) =>
+          rest === 'next' && next
+            ? waiting(a)
+              ? `Your card is being charged the difference for “${next.title}”; the release of ${money(amount)} and the move happen when the charge goes through.`
+              : `${money(amount)} was released; the rest now funds “${next.title}”.`
+            : `${money(amount)} was released for “${m.title}”.`,
       ),
     );
   };
