@@ -1,5 +1,7 @@
+import type Stripe from 'stripe';
 import type { Queryable } from '../db/client.ts';
 import type { Clock } from '../domain/clock.ts';
+import { fromStripeAmount } from './stripe-amounts.ts';
 
 /**
  * Reporting: what the payment provider says happened in a period, in the provider's words made
@@ -95,4 +97,34 @@ export class SandboxStore {
     const w = p.catch(() => undefined).finally(() => this.writes.delete(w));
     this.writes.add(w);
   }
+}
+
+/**
+ * What Stripe did in a period (the platform account): PaymentIntents (our charges), Refunds,
+ * Transfers to connected accounts, and the platform's Payouts — each list filtered by
+ * `created[gte]`/`created[lt]` and read to its end with the SDK's auto-pagination. Operations
+ * are found again by the key the adapter puts in `metadata.tranche_operation_key`; payouts
+ * Stripe makes of the platform's own balance carry none and are `foreign`.
+ */
+export async function listStripeObjects(stripe: Stripe, period: Period): Promise<ProviderObject[]> {
+  const created = { gte: Math.floor(period.from.getTime() / 1000), lt: Math.ceil(period.to.getTime() / 1000) };
+  const out: ProviderObject[] = [];
+  const add = (kind: ProviderObjectKind, o: { id: string; amount: number; currency: string; created: number; metadata?: Record<string, string> | null }, status: ProviderObject['status'], aliases: (string | null | undefined)[] = []) => {
+    const currency = o.currency.toUpperCase();
+    const key = o.metadata?.tranche_operation_key ?? null;
+    out.push({
+      kind, id: o.id, aliases: aliases.filter((a): a is string => Boolean(a)), amount: fromStripeAmount(o.amount, currency), currency, status,
+      created: new Date(o.created * 1000), idempotencyKey: key, foreign: kind === 'payout' && !key,
+    });
+  };
+  for await (const pi of stripe.paymentIntents.list({ created, limit: 100 })) {
+    const status = pi.status === 'succeeded' ? 'succeeded' : pi.status === 'requires_payment_method' || pi.status === 'canceled' ? 'failed' : 'pending';
+    add('charge', pi, status, [typeof pi.latest_charge === 'string' ? pi.latest_charge : pi.latest_charge?.id]);
+  }
+  for await (const r of stripe.refunds.list({ created, limit: 100 })) {
+    add('refund', r, r.status === 'succeeded' ? 'succeeded' : r.status === 'failed' || r.status === 'canceled' ? 'failed' : 'pending');
+  }
+  for await (const t of stripe.transfers.list({ created, limit: 100 })) add('transfer', t, 'succeeded');
+  for await (const p of stripe.payouts.list({ created, limit: 100 })) add('payout', p, p.status === 'paid' ? 'succeeded' : p.status === 'failed' || p.status === 'canceled' ? 'failed' : 'pending');
+  return out;
 }

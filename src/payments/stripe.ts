@@ -2,6 +2,7 @@ import Stripe from 'stripe';
 import { AppError } from '../domain/errors.ts';
 import { PaymentDeclinedError, type AccountStatus, type ChargeRequest, type ChargeResult, type PaymentProvider, type RefundRequest, type TransferRequest } from './provider.ts';
 import { assertStripeChargeable, toStripeAmount } from './stripe-amounts.ts';
+import { listStripeObjects, type Period, type ProviderObject } from './reporting.ts';
 
 export type StripeSettings = { secretKey: string; apiBase?: string | undefined };
 
@@ -106,6 +107,11 @@ export class StripeProvider implements PaymentProvider {
 
   isPaymentMethod(id: string): boolean {
     return /^pm_[A-Za-z0-9_]{1,60}$/.test(id);
+  }
+
+  /** What Stripe did in a period, for reconciliation (reporting.ts). */
+  listObjects(period: Period): Promise<ProviderObject[]> {
+    return listStripeObjects(this.stripe, period);
   }
 
   assertChargeable(amount: number, currency: string): void {

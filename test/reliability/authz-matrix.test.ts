@@ -463,7 +463,8 @@ describe(`authorization matrix over every route (${engine})`, () => {
       'GET /v1/admin/reconciliations/{id}': { setup: fixed({ path: `/v1/admin/reconciliations/${run}` }), expect: adminOnly },
       'GET /v1/admin/chargebacks': { setup: fixed({ path: '/v1/admin/chargebacks' }), expect: adminOnly },
       'GET /v1/admin/chargebacks/{id}': { setup: fixed({ path: `/v1/admin/chargebacks/${chargeback}` }), expect: adminOnly },
-      'POST /v1/admin/sandbox/chargebacks': { setup: fixed({ path: '/v1/admin/sandbox/chargebacks', body: chargebackBody }), expect: adminOnly },
+      // Another platform's admin does not find this platform's milestone.
+      'POST /v1/admin/sandbox/chargebacks': { setup: fixed({ path: '/v1/admin/sandbox/chargebacks', body: chargebackBody }), expect: { ...adminOnly, foreignAdmin: '404' } },
       'POST /v1/admin/sandbox/chargebacks/{id}/close': { setup: fixed({ path: `/v1/admin/sandbox/chargebacks/${chargeback}/close`, body: { outcome: 'won' } }), expect: adminOnly },
     };
 
