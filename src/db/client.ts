@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { PGlite } from '@electric-sql/pglite';
+import type { PGlite, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
@@ -9,10 +9,37 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
 }
 
-/** A transaction handle. Repositories and use cases receive it explicitly; there is no ambient client. */
+/**
+ * A transaction handle. Repositories and use cases receive it explicitly; there is no ambient client.
+ *
+ * Write-behind: a statement that cannot return rows (an INSERT, UPDATE or DELETE without RETURNING,
+ * also behind WITH) resolves at once with `[]` and is sent without waiting for its answer; the
+ * next statement that returns rows (or COMMIT) is sent behind it and waited for together with it —
+ * one round trip for the batch (`BEGIN` rides with the first one too). Statements still run in
+ * program order in the one transaction; what changes is where a failed write's error is thrown:
+ * at the next statement that waits (or COMMIT), which then throws that first error. After a
+ * `SAVEPOINT` the transaction waits for every statement, so code recovering from an error at a
+ * savepoint sees it where it expects it.
+ */
 export interface Tx extends Queryable {
   readonly inTransaction: true;
+  /** Round trips to the database so far in this transaction (a pipelined batch counts once). */
+  readonly roundTrips: number;
+  /**
+   * Several statements, run in order, waited for together: one round trip. For reads that do not
+   * depend on each other's answers (e.g. lock the contract, then its milestone).
+   */
+  batch(statements: readonly Statement[]): Promise<Record<string, unknown>[][]>;
 }
+
+/** A statement and its parameters. */
+export type Statement = readonly [sql: string, params: readonly unknown[]];
+
+/** Options of one `Db.tx` call. */
+export type TxOptions = {
+  /** Receives the transaction's round trips (BEGIN … COMMIT, every attempt) when it ends, committed or not. */
+  onRoundTrips?: (n: number) => void;
+};
 
 export interface Db extends Queryable {
   readonly engine: 'pglite' | 'postgres';
@@ -20,7 +47,9 @@ export interface Db extends Queryable {
    * Runs `fn` in one transaction. On PostgreSQL a serialization failure or deadlock
    * rolls back and runs `fn` again, a bounded number of times.
    */
-  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  tx<T>(fn: (tx: Tx) => Promise<T>, opts?: TxOptions): Promise<T>;
+  /** Round trips to the database since it was opened, in and out of transactions (a pipelined batch counts once). */
+  readonly roundTrips: number;
   ping(): Promise<boolean>;
   /**
    * LISTENs on a channel (notifications arrive only for committed transactions). `onReady` runs
@@ -57,12 +86,136 @@ export function isUnavailableError(e: unknown): boolean {
   const code = (e as { code?: string }).code ?? '';
   if (UNAVAILABLE.has(code)) return true;
   const msg = (e as { message?: string }).message ?? '';
-  return /Connection terminated|connection.*(closed|ended)|ECONNREFUSED|ECONNRESET|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+  return /Connection terminated|connection.*(closed|ended)|ECONNREFUSED|ECONNRESET|EPIPE|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
     msg,
   );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const DML = new Set(['insert', 'update', 'delete']);
+const MAIN = new Set(['select', 'insert', 'update', 'delete', 'merge', 'values', 'table']);
+const rowless = new Map<string, boolean>();
+
+/**
+ * Whether a statement can never return rows: an INSERT, UPDATE or DELETE without RETURNING, or a
+ * WITH whose main statement is one (its CTEs may return rows to each other). Reads the words at
+ * parenthesis depth 0, skipping quoted text and comments; anything unusual counts as returning rows.
+ */
+export function returnsNoRows(sql: string): boolean {
+  let known = rowless.get(sql);
+  if (known === undefined) {
+    known = classify(sql);
+    if (rowless.size > 5000) rowless.clear();
+    rowless.set(sql, known);
+  }
+  return known;
+}
+
+function classify(sql: string): boolean {
+  const words: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < sql.length; ) {
+    const ch = sql[i]!;
+    if (ch === "'" || ch === '"') {
+      const end = sql.indexOf(ch, i + 1);
+      if (end < 0) return false;
+      i = end + 1;
+    } else if (ch === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end + 1;
+    } else if (ch === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      if (end < 0) return false;
+      i = end + 2;
+    } else if (ch === '$' && !/[0-9]/.test(sql[i + 1] ?? '')) {
+      return false; // dollar quoting: not ours to guess
+    } else if (ch === ';') {
+      return false; // several statements
+    } else if (ch === '(') {
+      depth++;
+      i++;
+    } else if (ch === ')') {
+      depth--;
+      i++;
+    } else if (/[A-Za-z_]/.test(ch)) {
+      let j = i + 1;
+      while (j < sql.length && /[A-Za-z0-9_]/.test(sql[j]!)) j++;
+      if (depth === 0) words.push(sql.slice(i, j).toLowerCase());
+      i = j;
+    } else i++;
+  }
+  const first = words[0];
+  let main: number;
+  if (first === 'with') main = words.findIndex((w, k) => k > 0 && MAIN.has(w));
+  else main = 0;
+  if (main < 0 || !DML.has(words[main]!)) return false;
+  return !words.slice(main).includes('returning');
+}
+
+/**
+ * A transaction on one pooled connection in pipeline mode: statements that return no rows are
+ * written at once and not waited for; the next statement that is waited for (a read, a write
+ * with RETURNING, COMMIT) waits for them too, in order — one round trip for the batch.
+ */
+class PipelinedTx implements Tx {
+  readonly inTransaction = true as const;
+  roundTrips = 0;
+  /** The first statement that failed in this transaction (until a ROLLBACK TO SAVEPOINT). */
+  failure: unknown = undefined;
+  private inFlight: Promise<unknown>[] = [];
+  private writeBehind = true;
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly counted: () => void,
+  ) {}
+
+  /** Writes a statement on the connection without waiting for its answer. */
+  send(sql: string, params?: readonly unknown[]): Promise<pg.QueryResult> {
+    const p = this.client.query(sql, params as unknown[] | undefined);
+    p.catch((err: unknown) => {
+      this.failure ??= err;
+    });
+    this.inFlight.push(p);
+    return p;
+  }
+
+  /** Sends a statement and waits for it and every statement sent before it: one round trip. */
+  async wait(sql: string, params?: readonly unknown[]): Promise<pg.QueryResult> {
+    const last = this.send(sql, params);
+    const batch = this.inFlight;
+    this.inFlight = [];
+    this.roundTrips++;
+    this.counted();
+    try {
+      for (const p of batch) await p;
+      return await last;
+    } catch (err) {
+      // A statement after a failed one only says the transaction is aborted: throw the cause.
+      throw this.failure ?? err;
+    }
+  }
+
+  async batch(statements: readonly Statement[]): Promise<Record<string, unknown>[][]> {
+    if (statements.some(([sql]) => /^\s*(savepoint|rollback)\b/i.test(sql))) throw new Error('batch: no savepoints');
+    const sent = statements.slice(0, -1).map(([sql, params]) => this.send(sql, params));
+    const [sql, params] = statements[statements.length - 1]!;
+    const last = await this.wait(sql, params);
+    return [...(await Promise.all(sent)).map((r) => r.rows), last.rows];
+  }
+
+  async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    if (this.writeBehind && returnsNoRows(sql)) {
+      this.send(sql, params);
+      return [];
+    }
+    if (/^\s*savepoint\b/i.test(sql)) this.writeBehind = false;
+    const res = await this.wait(sql, params);
+    if (/^\s*rollback\s+to\b/i.test(sql)) this.failure = undefined;
+    return res.rows as R[];
+  }
+}
 
 class PgDb implements Db {
   readonly engine = 'postgres' as const;
@@ -74,6 +227,9 @@ class PgDb implements Db {
       max: poolSize,
       connectionTimeoutMillis: 5000,
       idleTimeoutMillis: 30000,
+      // Statements are written without waiting for the previous answer (pg's pipeline mode): the
+      // transactions' write-behind (PipelinedTx) sends a batch and waits once.
+      pipeline: true,
       types: {
         getTypeParser: ((oid: number, format?: string) => {
           if (oid === INT8 || oid === NUMERIC) return toInt;
@@ -91,49 +247,57 @@ class PgDb implements Db {
     this.pool.on('connect', (client) => client.on('error', (err) => this.log?.debug({ err: err.message }, 'database connection lost')));
   }
 
+  roundTrips = 0;
+
   async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    this.roundTrips++;
     const res = await this.pool.query(sql, params as unknown[]);
     return res.rows as T[];
   }
 
-  async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
-      let broken = false;
-      // A backend terminated while the client is checked out between two statements (e.g. while
-      // the transaction awaits the payment provider) emits 'error' on the client, not on a query;
-      // without a listener the process would crash. The next statement then fails as unavailable.
-      const onError = (err: Error) => {
-        broken = true;
-        this.log?.warn({ err: err.message }, 'database connection lost inside a transaction');
-      };
-      client.on('error', onError);
-      try {
-        await client.query('BEGIN');
-        const handle: Tx = {
-          inTransaction: true,
-          query: async <R>(sql: string, params: readonly unknown[] = []) =>
-            (await client.query(sql, params as unknown[])).rows as R[],
-        };
-        const result = await fn(handle);
-        await client.query('COMMIT');
-        return result;
-      } catch (e) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
+  async tx<T>(fn: (tx: Tx) => Promise<T>, opts: TxOptions = {}): Promise<T> {
+    let roundTrips = 0;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const client = await this.pool.connect();
+        let broken = false;
+        // A backend terminated while the client is checked out between two statements (e.g. while
+        // the transaction awaits the payment provider) emits 'error' on the client, not on a query;
+        // without a listener the process would crash. The next statement then fails as unavailable.
+        const onError = (err: Error) => {
           broken = true;
+          this.log?.warn({ err: err.message }, 'database connection lost inside a transaction');
+        };
+        client.on('error', onError);
+        const tx = new PipelinedTx(client, () => this.roundTrips++);
+        try {
+          // BEGIN is not waited for: it goes out with the first statement that is.
+          tx.send('BEGIN');
+          const result = await fn(tx);
+          await tx.wait('COMMIT');
+          return result;
+        } catch (e) {
+          try {
+            await tx.wait('ROLLBACK');
+          } catch {
+            broken = true;
+          }
+          // Errors in program order: a write sent before the error thrown failed first.
+          const first = tx.failure ?? e;
+          if (isUnavailableError(first)) broken = true;
+          if (isRetryableTxError(first) && attempt < MAX_TX_ATTEMPTS) {
+            await sleep(Math.random() * 10 * attempt);
+            continue;
+          }
+          throw first;
+        } finally {
+          roundTrips += tx.roundTrips;
+          client.removeListener('error', onError);
+          client.release(broken);
         }
-        if (isUnavailableError(e)) broken = true;
-        if (isRetryableTxError(e) && attempt < MAX_TX_ATTEMPTS) {
-          await sleep(Math.random() * 10 * attempt);
-          continue;
-        }
-        throw e;
-      } finally {
-        client.removeListener('error', onError);
-        client.release(broken);
       }
+    } finally {
+      opts.onRoundTrips?.(roundTrips);
     }
   }
 
@@ -190,6 +354,69 @@ class PgDb implements Db {
 }
 
 /**
+ * PGlite's transaction with the same write-behind as PipelinedTx: statements that return no rows
+ * are queued and run just before the next statement that returns rows (or the commit), so that
+ * both engines run statements in the same order and throw a failed write's error at the same
+ * place. There is no network, but the round trips PostgreSQL would make are counted alike
+ * (BEGIN rides with the first batch; COMMIT is one, added by PgliteDb.tx).
+ */
+class QueuedTx implements Tx {
+  readonly inTransaction = true as const;
+  roundTrips = 0;
+  failure: unknown = undefined;
+  private queued: { sql: string; params: readonly unknown[] }[] = [];
+  private writeBehind = true;
+
+  constructor(
+    private readonly t: Transaction,
+    private readonly counted: () => void,
+  ) {}
+
+  /** Runs the queued statements; true if there were any. */
+  async flush(): Promise<boolean> {
+    const batch = this.queued;
+    this.queued = [];
+    for (const q of batch) await this.run(q.sql, q.params);
+    return batch.length > 0;
+  }
+
+  private async run<R>(sql: string, params: readonly unknown[]): Promise<R[]> {
+    if (this.failure !== undefined) throw this.failure;
+    try {
+      return (await this.t.query<R>(sql, params as unknown[])).rows;
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    }
+  }
+
+  async batch(statements: readonly Statement[]): Promise<Record<string, unknown>[][]> {
+    if (statements.some(([sql]) => /^\s*(savepoint|rollback)\b/i.test(sql))) throw new Error('batch: no savepoints');
+    this.roundTrips++;
+    this.counted();
+    await this.flush();
+    const out: Record<string, unknown>[][] = [];
+    for (const [sql, params] of statements) out.push(await this.run(sql, params));
+    return out;
+  }
+
+  async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    if (this.writeBehind && returnsNoRows(sql)) {
+      this.queued.push({ sql, params });
+      return [];
+    }
+    if (/^\s*savepoint\b/i.test(sql)) this.writeBehind = false;
+    this.roundTrips++;
+    this.counted();
+    await this.flush();
+    if (/^\s*rollback\s+to\b/i.test(sql)) {
+      this.failure = undefined;
+    }
+    return this.run<R>(sql, params);
+  }
+}
+
+/**
  * PGlite is one connection in this process. Every statement and transaction goes through one
  * queue so that a statement can never land inside someone else's open transaction.
  */
@@ -211,21 +438,29 @@ class PgliteDb implements Db {
     return run;
   }
 
+  roundTrips = 0;
+
   query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    this.roundTrips++;
     return this.exclusive(async () => (await this.pg.query<T>(sql, params as unknown[])).rows);
   }
 
-  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  tx<T>(fn: (tx: Tx) => Promise<T>, opts: TxOptions = {}): Promise<T> {
+    let handle: QueuedTx | undefined;
     return this.exclusive(() =>
       this.pg.transaction(async (t) => {
-        const handle: Tx = {
-          inTransaction: true,
-          query: async <R>(sql: string, params: readonly unknown[] = []) =>
-            (await t.query<R>(sql, params as unknown[])).rows,
-        };
-        return fn(handle);
+        handle = new QueuedTx(t, () => this.roundTrips++);
+        try {
+          const result = await fn(handle);
+          await handle.flush();
+          return result;
+        } catch (e) {
+          // As on PostgreSQL: errors in program order (a write queued before the error thrown ran first).
+          await handle.flush().catch(() => undefined);
+          throw handle.failure ?? e;
+        }
       }),
-    );
+    ).finally(() => opts.onRoundTrips?.((handle?.roundTrips ?? 0) + 1));
   }
 
   async ping(): Promise<boolean> {

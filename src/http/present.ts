@@ -1,5 +1,4 @@
 import type { Queryable } from '../db/client.ts';
-import { contractExtras, type ContractExtras } from '../db/repos/contract-extras.ts';
 import { findContractPage, toContract, type ContractPage, type ContractRow } from '../db/repos/contracts.ts';
 import { toMilestone, type MilestoneRow } from '../db/repos/milestones.ts';
 import { iso, isoReq } from '../db/repos/rows.ts';
@@ -9,7 +8,7 @@ import type { ChangeRequestRow } from '../usecases/open-change-request.ts';
 import type { PaymentRow } from '../usecases/pay-payments.ts';
 
 /** Turns rows into API resources (camelCase, ISO timestamps, amounts beside their currency). */
-export const presentContractPage = ({ contract, overview, milestones }: ContractPage, extras: ContractExtras) => ({
+export const presentContractPage = ({ contract, overview, milestones, extras }: ContractPage) => ({
   ...toContract(contract),
   ...extras,
   overview,
@@ -24,7 +23,7 @@ export const presentContractPage = ({ contract, overview, milestones }: Contract
 export async function loadContractPage(q: Queryable, c: Pick<ContractRow, 'platform_id' | 'id'>, viewerId: string | null = null) {
   const page = await findContractPage(q, c.platform_id, c.id, viewerId);
   if (!page) throw new Error(`contract ${c.id} vanished`);
-  return presentContractPage(page, (await contractExtras(q, [page.contract], viewerId)).get(page.contract.id)!);
+  return presentContractPage(page);
 }
 
 export const presentMilestone = (m: MilestoneRow, c: Pick<ContractRow, 'currency'>) => toMilestone(m, c.currency);

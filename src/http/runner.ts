@@ -38,6 +38,41 @@ async function retrying<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
 }
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
+/** The claim's insert found the key taken (by an earlier request, or a concurrent twin that committed). */
+const isKeyTaken = (e: unknown) =>
+  typeof e === 'object' && e !== null && (e as { code?: string }).code === '23505' && /idempotency_keys_pkey/.test(`${(e as { constraint?: string }).constraint ?? ''} ${(e as Error).message}`);
+
+type Phases = { committed: () => void; answering: (r: FastifyReply) => FastifyReply };
+const UNCOUNTED: Phases = { committed: () => undefined, answering: (r) => r };
+
+/**
+ * A Db that counts the round trips made through it (Db.roundTrips, TxOptions.onRoundTrips): those
+ * of the request's command or read, and those after its commit (provider calls booked, final answer).
+ */
+function countRoundTrips(db: Db) {
+  const counts = { command: 0, afterCommit: 0, committed: () => void (after = true) };
+  let after = false;
+  const add = (n: number) => {
+    if (after) counts.afterCommit += n;
+    else counts.command += n;
+  };
+  const counting: Db = {
+    engine: db.engine,
+    get roundTrips() {
+      return db.roundTrips;
+    },
+    query: (sql, params) => {
+      add(1);
+      return db.query(sql, params);
+    },
+    tx: (fn, opts) => db.tx(fn, { onRoundTrips: (n) => (add(n), opts?.onRoundTrips?.(n)) }),
+    ping: () => db.ping(),
+    listen: (...a) => db.listen(...a),
+    close: () => db.close(),
+  };
+  return Object.assign(counts, { db: counting });
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
@@ -79,14 +114,41 @@ type StoredAnswer = { request_hash: string; status_code: number; response_body: 
  * with another body is refused, and a concurrent twin waits on the key's row and then replays.
  */
 export function createRunner(db: Db, deps: Deps) {
-  const readOnly: Tx = { inTransaction: true, query: (sql, params) => db.query(sql, params) };
+  // TRANCHE_DEBUG_ROUND_TRIPS=1 (the benchmark, the round-trip test): every answer of run() tells in
+  // a header how many round trips to the database the request's work took (see countRoundTrips).
+  const debugRoundTrips = process.env.TRANCHE_DEBUG_ROUND_TRIPS === '1';
   const principalOf = (req: FastifyRequest) => {
     if (!req.principal) throw new AppError('unauthenticated', 'authentication required');
     return req.principal;
   };
 
   async function run<R extends FastifyRequest>(req: R, reply: FastifyReply, fn: Handler<R>) {
+    if (!debugRoundTrips) return runWith(db, req, reply, fn, UNCOUNTED);
+    const counted = countRoundTrips(db);
+    return runWith(counted.db, req, reply, fn, {
+      committed: () => counted.committed(),
+      answering: (r) => {
+        r.header('tranche-round-trips', String(counted.command));
+        if (counted.afterCommit) r.header('tranche-round-trips-after-commit', String(counted.afterCommit));
+        return r;
+      },
+    });
+  }
+
+  /** run() on `db`; every answer goes out through `answering(reply)` (the round-trip headers, when asked for). */
+  async function runWith<R extends FastifyRequest>(db: Db, req: R, reply: FastifyReply, fn: Handler<R>, phases: Phases) {
+    const answering = phases.answering;
     const key = req.headers['idempotency-key'];
+    const readOnly: Tx = {
+      inTransaction: true,
+      roundTrips: 0,
+      query: (sql, params) => db.query(sql, params),
+      batch: async (statements) => {
+        const out: Record<string, unknown>[][] = [];
+        for (const [sql, params] of statements) out.push(await db.query(sql, params));
+        return out;
+      },
+    };
     try {
       const principal = principalOf(req);
       const now = deps.clock.now();
@@ -115,36 +177,23 @@ export function createRunner(db: Db, deps: Deps) {
       };
       // Reads need no transaction: each of their statements is consistent on its own, and the
       // contract page's figures come from single statements. Saves BEGIN/COMMIT round trips.
-      if (req.method === 'GET') return send(reply, await exec(readOnly));
-      if (req.method !== 'POST' || key === undefined) return send(reply, await finish(await db.tx(exec)));
+      if (req.method === 'GET') {
+        const a = await exec(readOnly);
+        return send(answering(reply), a);
+      }
+      if (req.method !== 'POST' || key === undefined) {
+        const a = await db.tx(exec);
+        phases.committed();
+        const final = await finish(a);
+        return send(answering(reply), final);
+      }
       if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
         throw new AppError('validation_failed', 'Idempotency-Key must be 1–255 visible ASCII characters', {}, [{ field: 'Idempotency-Key', message: 'is not valid' }]);
       }
       const hash = requestHash(req);
       const ids = [principal.platformId, scopeOf(principal), key];
-      let replay: StoredAnswer | undefined;
-      const answer = await db.tx(async (tx) => {
-        // Claims the key, or takes over one older than the window; a live key is left alone.
-        const inserted = await tx.query(
-          `INSERT INTO idempotency_keys (platform_id, principal, key, request_hash, status_code, created_at)
-           VALUES ($1,$2,$3,$4,0,$5)
-           ON CONFLICT (platform_id, principal, key) DO UPDATE
-             SET request_hash = EXCLUDED.request_hash, status_code = 0, response_body = NULL, provisional_status = NULL, created_at = EXCLUDED.created_at
-             WHERE idempotency_keys.created_at < $6
-           RETURNING 1`,
-          [...ids, hash, now, new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS)],
-        );
-        if (inserted.length === 0) {
-          // A request that waited for the provider and could not store its final answer (its
-          // connection died) leaves its provisional one, replayed once the wait is long over.
-          await tx.query(
-            `UPDATE idempotency_keys SET status_code = provisional_status, provisional_status = NULL
-             WHERE platform_id = $1 AND principal = $2 AND key = $3 AND status_code = 0 AND provisional_status IS NOT NULL AND created_at < $4`,
-            [...ids, new Date(now.getTime() - (deps.providerWaitMs ?? DEFAULT_PROVIDER_WAIT_MS) - STALE_AFTER_WAIT_MS)],
-          );
-          [replay] = await tx.query<StoredAnswer>('SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE platform_id = $1 AND principal = $2 AND key = $3', ids);
-          return null;
-        }
+      // Runs the command and records its answer under the key, in the command's transaction.
+      const execAndRecord = async (tx: Tx) => {
         const a = await exec(tx);
         // A command waiting for the provider keeps the key "in progress" (status 0) until its
         // final answer; its provisional one is what start-up replays if the process dies first.
@@ -153,8 +202,46 @@ export function createRunner(db: Db, deps: Deps) {
           ...ids, provisional ? 0 : a.status, JSON.stringify(a.body ?? null), provisional ? a.status : null,
         ]);
         return a;
-      });
-      if (replay) return sendReplay(reply, replay, hash);
+      };
+      let replay: StoredAnswer | undefined;
+      let answer: Answer | null;
+      try {
+        // A new key (nearly always): claimed by a plain insert, which goes out with the command's
+        // first statement (write-behind, db/client.ts); the answer's update goes with COMMIT. A
+        // concurrent twin's insert waits for this transaction, then fails on the key.
+        answer = await db.tx(async (tx) => {
+          await tx.query('INSERT INTO idempotency_keys (platform_id, principal, key, request_hash, status_code, created_at) VALUES ($1,$2,$3,$4,0,$5)', [...ids, hash, now]);
+          return execAndRecord(tx);
+        });
+      } catch (err) {
+        if (!isKeyTaken(err)) throw err;
+        // The key exists: replay its answer, or take it over if it is older than the window.
+        answer = await db.tx(async (tx) => {
+          const inserted = await tx.query(
+            `INSERT INTO idempotency_keys (platform_id, principal, key, request_hash, status_code, created_at)
+             VALUES ($1,$2,$3,$4,0,$5)
+             ON CONFLICT (platform_id, principal, key) DO UPDATE
+               SET request_hash = EXCLUDED.request_hash, status_code = 0, response_body = NULL, provisional_status = NULL, created_at = EXCLUDED.created_at
+               WHERE idempotency_keys.created_at < $6
+             RETURNING 1`,
+            [...ids, hash, now, new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS)],
+          );
+          if (inserted.length === 0) {
+            // A request that waited for the provider and could not store its final answer (its
+            // connection died) leaves its provisional one, replayed once the wait is long over.
+            await tx.query(
+              `UPDATE idempotency_keys SET status_code = provisional_status, provisional_status = NULL
+               WHERE platform_id = $1 AND principal = $2 AND key = $3 AND status_code = 0 AND provisional_status IS NOT NULL AND created_at < $4`,
+              [...ids, new Date(now.getTime() - (deps.providerWaitMs ?? DEFAULT_PROVIDER_WAIT_MS) - STALE_AFTER_WAIT_MS)],
+            );
+            [replay] = await tx.query<StoredAnswer>('SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE platform_id = $1 AND principal = $2 AND key = $3', ids);
+            return null;
+          }
+          return execAndRecord(tx);
+        });
+      }
+      phases.committed();
+      if (replay) return sendReplay(answering(reply), replay, hash);
       if (!answer) throw new AppError('idempotency_in_progress', 'a request with this Idempotency-Key is still running; retry shortly');
       // The command is committed: whatever happens now, the caller gets an answer of it (at worst
       // the provisional one; the outcome then follows by notification).
@@ -170,13 +257,13 @@ export function createRunner(db: Db, deps: Deps) {
           ]),
         ).catch((err: unknown) => req.log.warn({ err }, 'final answer not stored; a retry replays the provisional one'));
       }
-      return send(reply, final);
+      return send(answering(reply), final);
     } catch (err) {
       const problem = toProblem(err, req);
       if (req.method === 'POST' && typeof key === 'string' && KEY_PATTERN.test(key) && req.principal && shouldRemember(problem)) {
         await rememberProblem(db, req.principal, key, req, problem, deps.clock.now()).catch(() => undefined);
       }
-      return sendProblem(reply, problem);
+      return sendProblem(answering(reply), problem);
     }
   }
 

@@ -45,7 +45,7 @@ export function netByAccount(postings: Posting[]): Map<string, number> {
  * the entry belongs to, with the contract row already locked (the per-contract sequence and
  * the escrow balances are only safe under that lock).
  */
-export async function postEntry(tx: Tx, e: EntryInput): Promise<{ entryId: string; seq: number }> {
+export async function postEntry(tx: Tx, e: EntryInput): Promise<{ entryId: string }> {
   const postings = validatePostings(e.postings);
   const net = netByAccount(postings);
   const accounts = [...net.entries()].map(([address, delta]) => ({ address, delta, ...describeAccount(address) }));
@@ -57,8 +57,10 @@ export async function postEntry(tx: Tx, e: EntryInput): Promise<{ entryId: strin
   // so no one else can open the same one meanwhile; CHECK keeps them >= 0); the per-contract
   // sequence number is taken and the entry's hash chained to the contract's head (both on the
   // contract row, so no extra round trip or lookup); the entry and its postings are inserted.
-  // The postings' foreign keys are checked at the end of the statement, when all of it is visible.
-  const [seqRow] = await tx.query<{ seq: number }>(
+  // The postings' foreign keys are checked at the end of the statement, when all of it is visible
+  // (a contract that is not there inserts no entry, and its postings then fail their foreign key).
+  // It returns no rows: it goes out with the transaction's next round trip (write-behind, db/client.ts).
+  await tx.query(
     `WITH shared AS (
        INSERT INTO ledger_accounts (platform_id, address, currency, kind, contract_id, allow_negative, balance, created_at)
        SELECT $1, a.address, $2, a.kind, NULL, a.allow_negative, NULL, $3
@@ -80,13 +82,11 @@ export async function postEntry(tx: Tx, e: EntryInput): Promise<{ entryId: strin
        WHERE id = $11 RETURNING ledger_seq, ledger_head
      ), e AS (
        INSERT INTO journal_entries (id, platform_id, contract_id, seq, kind, reference, milestone_id, created_at, hash)
-       SELECT $12, $1, $11, s.ledger_seq, $13, $14, $15, $3, s.ledger_head FROM s RETURNING seq
-     ), p AS (
-       INSERT INTO postings (entry_id, idx, platform_id, contract_id, source, destination, amount, currency)
-       SELECT $12, x.idx, $1, $11, x.source, x.destination, x.amount, $2
-       FROM unnest($16::int[], $17::text[], $18::text[], $19::bigint[]) AS x(idx, source, destination, amount)
+       SELECT $12, $1, $11, s.ledger_seq, $13, $14, $15, $3, s.ledger_head FROM s
      )
-     SELECT seq FROM e`,
+     INSERT INTO postings (entry_id, idx, platform_id, contract_id, source, destination, amount, currency)
+     SELECT $12, x.idx, $1, $11, x.source, x.destination, x.amount, $2
+     FROM unnest($16::int[], $17::text[], $18::text[], $19::bigint[]) AS x(idx, source, destination, amount)`,
     [
       e.platformId, e.currency, e.at,
       shared.map((x) => x.address), shared.map((x) => x.kind), shared.map((x) => x.allowNegative),
@@ -95,41 +95,53 @@ export async function postEntry(tx: Tx, e: EntryInput): Promise<{ entryId: strin
       postings.map((_, i) => i), postings.map((x) => x.source), postings.map((x) => x.destination), postings.map((x) => x.amount),
     ],
   );
-  if (!seqRow) throw new Error(`contract ${e.contractId} not found for journal entry`);
-  return { entryId, seq: seqRow.seq };
+  return { entryId };
 }
 
 /**
  * Appends many balanced journal entries in one statement, each exactly as postEntry would (the
- * same validation, sequence number, hash chain and postings): for a batch that books one entry
- * per contract (Wednesday's card payments). Each entry's contract must be locked and appear once,
- * and the entries may touch shared accounts only (an escrow account's stored balance is postEntry's).
+ * same validation, sequence number, hash chain, postings and escrow balances): for a batch that
+ * books one entry per contract (Wednesday's escrow releases and card payments). Each entry's
+ * contract must be locked and appear once, and an escrow account (stored balance) belongs to its
+ * contract, so no two entries of a statement move the same one.
  */
 export async function postEntries(tx: Tx, platformId: string, at: Date, entries: Omit<EntryInput, 'platformId' | 'at'>[]): Promise<string[]> {
   if (entries.length === 0) return [];
   if (new Set(entries.map((e) => e.contractId)).size !== entries.length) throw new Error('postEntries: one entry per contract');
   const shared = new Map<string, { address: string; currency: string; kind: string; allowNegative: boolean }>();
+  const stored: { address: string; currency: string; kind: string; contractId: string | null; delta: number }[] = [];
   const flat: { entryNo: number; idx: number; posting: Posting }[] = [];
   entries.forEach((e, entryNo) => {
     const kept = validatePostings(e.postings);
     kept.forEach((posting, idx) => flat.push({ entryNo, idx, posting }));
-    for (const address of netByAccount(kept).keys()) {
+    for (const [address, delta] of netByAccount(kept)) {
       const info = describeAccount(address);
-      if (info.stored) throw new Error('postEntries: escrow accounts are posted with postEntry');
-      shared.set(`${address} ${e.currency}`, { address, currency: e.currency, kind: info.kind, allowNegative: info.allowNegative });
+      if (info.stored) stored.push({ address, currency: e.currency, kind: info.kind, contractId: info.contractId, delta });
+      else shared.set(`${address} ${e.currency}`, { address, currency: e.currency, kind: info.kind, allowNegative: info.allowNegative });
     }
   });
   const ids = entries.map(() => newId('entry'));
   const accounts = [...shared.values()];
-  // As postEntry, set-based: missing shared accounts are created; each contract's sequence is
-  // taken and its hash chain extended by its entry (the postings of an entry aggregated in idx
-  // order, as postEntry passes them); entries and postings are inserted.
+  // As postEntry, set-based: missing shared accounts are created; escrow accounts are moved by
+  // their net change, or opened with it; each contract's sequence is taken and its hash chain
+  // extended by its entry (the postings of an entry aggregated in idx order, as postEntry passes
+  // them); entries and postings are inserted.
   const rows = await tx.query<{ id: string }>(
     `WITH shared AS (
        INSERT INTO ledger_accounts (platform_id, address, currency, kind, contract_id, allow_negative, balance, created_at)
        SELECT $1, a.address, a.currency, a.kind, NULL, a.allow_negative, NULL, $2
        FROM unnest($3::text[], $4::text[], $5::text[], $6::bool[]) AS a(address, currency, kind, allow_negative)
        ON CONFLICT DO NOTHING
+     ), moved AS (
+       UPDATE ledger_accounts l SET balance = l.balance + a.delta
+       FROM unnest($19::text[], $20::text[], $23::bigint[]) AS a(address, currency, delta)
+       WHERE l.platform_id = $1 AND l.address = a.address AND l.currency = a.currency
+       RETURNING l.address, l.currency
+     ), opened AS (
+       INSERT INTO ledger_accounts (platform_id, address, currency, kind, contract_id, allow_negative, balance, created_at)
+       SELECT $1, a.address, a.currency, a.kind, a.contract_id, false, a.delta, $2
+       FROM unnest($19::text[], $20::text[], $21::text[], $22::text[], $23::bigint[]) AS a(address, currency, kind, contract_id, delta)
+       WHERE (a.address, a.currency) NOT IN (SELECT address, currency FROM moved)
      ), p AS (
        SELECT * FROM unnest($7::int[], $8::int[], $9::text[], $10::text[], $11::bigint[]) AS x(entry_no, idx, source, destination, amount)
      ), e AS (
@@ -162,6 +174,7 @@ export async function postEntries(tx: Tx, platformId: string, at: Date, entries:
       flat.map((f) => f.entryNo), flat.map((f) => f.idx), flat.map((f) => f.posting.source), flat.map((f) => f.posting.destination), flat.map((f) => f.posting.amount),
       entries.map((_, i) => i), ids, entries.map((e) => e.contractId), entries.map((e) => e.kind), entries.map((e) => e.reference),
       entries.map((e) => e.milestoneId ?? null), entries.map((e) => e.currency),
+      stored.map((a) => a.address), stored.map((a) => a.currency), stored.map((a) => a.kind), stored.map((a) => a.contractId), stored.map((a) => a.delta),
     ],
   );
   if (rows.length !== entries.length) throw new Error(`postEntries: ${entries.length - rows.length} contracts not found for their journal entries`);

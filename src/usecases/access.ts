@@ -22,6 +22,19 @@ export async function loadContract(ctx: UseCaseCtx, contractId: string, lock: bo
 }
 
 /**
+ * loadContract with the lock, and the contract's milestones in order (read after the lock, in the
+ * same round trip): for a command on the whole contract that goes through its milestones.
+ */
+export async function loadContractWithMilestones(ctx: UseCaseCtx, contractId: string): Promise<{ contract: ContractRow; role: ContractRole; milestones: MilestoneRow[] }> {
+  const [[contract], milestones] = (await ctx.tx.batch([
+    ['SELECT * FROM contracts WHERE platform_id = $1 AND id = $2 FOR UPDATE', [ctx.principal.platformId, contractId]],
+    ['SELECT * FROM milestones WHERE platform_id = $1 AND contract_id = $2 ORDER BY position, id', [ctx.principal.platformId, contractId]],
+  ])) as [ContractRow[], MilestoneRow[]];
+  if (!contract) throw notFound('contract');
+  return { contract, role: roleIn(ctx, contract), milestones };
+}
+
+/**
  * The caller's role, or 404 naming the resource asked for (its existence is not disclosed); a
  * member of the client organisation outside their roles gets the 403 naming the role missing.
  * For every resource addressed by its own id (payment, invoice, time entry, request …).
@@ -78,14 +91,17 @@ export async function loadMilestone(
   lock: boolean,
 ): Promise<{ contract: ContractRow; milestone: MilestoneRow; role: ContractRole }> {
   if (lock) {
-    // Contract first (the lock every command on it takes), found through the milestone in one statement.
-    const [contract] = await ctx.tx.query<ContractRow>(
-      `SELECT * FROM contracts WHERE platform_id = $1 AND id = (SELECT contract_id FROM milestones WHERE platform_id = $1 AND id = $2) FOR UPDATE`,
-      [ctx.principal.platformId, milestoneId],
-    );
-    if (!contract) throw notFound('milestone');
+    // Contract first (the lock every command on it takes, found through the milestone), then the
+    // milestone: two statements in this order, sent together (one round trip).
+    const [[contract], [milestone]] = (await ctx.tx.batch([
+      [
+        `SELECT * FROM contracts WHERE platform_id = $1 AND id = (SELECT contract_id FROM milestones WHERE platform_id = $1 AND id = $2) FOR UPDATE`,
+        [ctx.principal.platformId, milestoneId],
+      ],
+      ['SELECT * FROM milestones WHERE platform_id = $1 AND id = $2 FOR UPDATE', [ctx.principal.platformId, milestoneId]],
+    ])) as [ContractRow[], MilestoneRow[]];
+    if (!contract || !milestone) throw notFound('milestone');
     const role = partyRole(ctx, contract, 'milestone');
-    const milestone = (await findMilestone(ctx.tx, ctx.principal.platformId, milestoneId, true))!;
     return { contract, milestone, role };
   }
   const milestone = await findMilestone(ctx.tx, ctx.principal.platformId, milestoneId);

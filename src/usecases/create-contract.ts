@@ -1,4 +1,4 @@
-import { findUser, findUserByEmail } from '../db/repos/users.ts';
+import { findUserByEmail } from '../db/repos/users.ts';
 import { AppError, type FieldError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { isOrganizationId } from '../domain/organizations.ts';
@@ -13,7 +13,7 @@ import type { UseCaseCtx } from './context.ts';
 import { assertFilesUsable } from './files.ts';
 import { assertDueDates } from './milestone-input.ts';
 import { assertExternalIdFree, assertMayWriteOperatorFields, type OperatorFields } from './operator-fields.ts';
-import { loadPlatform } from './platform-settings.ts';
+import { platformFromRows, platformStatement } from './platform-settings.ts';
 import { recordEvent } from './record.ts';
 
 export type NewContract = {
@@ -79,18 +79,20 @@ export async function createContract(ctx: UseCaseCtx, given: NewContract) {
     if (input.hourlyRate !== undefined) errors.push({ field: 'hourlyRate', message: 'is only for hourly contracts' });
     if (input.weeklyLimitHours !== undefined) errors.push({ field: 'weeklyLimitHours', message: 'is only for hourly contracts' });
   }
-  if (org) {
-    const [found] = await tx.query('SELECT 1 FROM organizations WHERE platform_id = $1 AND id = $2', [principal.platformId, input.clientId]);
-    if (!found) errors.push({ field: 'clientId', message: 'is not an organisation of this platform' });
-  }
-  for (const field of org ? (['contractorId'] as const) : (['clientId', 'contractorId'] as const)) {
-    if (!(await findUser(tx, principal.platformId, input[field]))) errors.push({ field, message: 'is not a user of this platform' });
-  }
+  // The parties and the platform's settings are read together (one round trip).
+  const partyExists = (table: 'users' | 'organizations', id: string) => [`SELECT 1 FROM ${table} WHERE platform_id = $1 AND id = $2`, [principal.platformId, id]] as const;
+  const [clientFound, contractorFound, platformRows] = await tx.batch([
+    partyExists(org ? 'organizations' : 'users', input.clientId),
+    partyExists('users', input.contractorId),
+    platformStatement(principal.platformId),
+  ]);
+  if (!clientFound!.length) errors.push(org ? { field: 'clientId', message: 'is not an organisation of this platform' } : { field: 'clientId', message: 'is not a user of this platform' });
+  if (!contractorFound!.length) errors.push({ field: 'contractorId', message: 'is not a user of this platform' });
   if (errors.length) throw new AppError('validation_failed', 'the contract is not valid', {}, errors);
   if (org && !memberRoles) throw new AppError('forbidden', 'you are not a member of this organisation', {}, [{ field: 'clientId', message: 'you are not a member of this organisation' }]);
   if (!role) throw new AppError('forbidden', 'you must be the client or the contractor of a contract you create');
   if (memberRoles) requireOrgRole(memberRoles, 'manager');
-  const platform = await loadPlatform(tx, principal.platformId);
+  const platform = platformFromRows(platformRows!);
   // Hourly contracts default to the preset made for them (seed 003), not the platform's default.
   const policy = resolvePolicy(input.policy ?? (input.type === 'hourly' ? 'hourly_requests' : undefined), platform.settings);
   const milestones = input.milestones ?? [];
@@ -109,9 +111,17 @@ export async function createContract(ctx: UseCaseCtx, given: NewContract) {
   }
 
   const id = newId('contract');
-  const [contract] = await tx.query<ContractRow>(
+  // The new row is what we write (the rest are the table's defaults): not read back, the insert
+  // goes out with the transaction's next round trip (write-behind, db/client.ts).
+  const contract: ContractRow = {
+    id, platform_id: principal.platformId, title: input.title, description: input.description ?? null, client_id: input.clientId, contractor_id: input.contractorId,
+    created_by: principal.userId, type: input.type, currency: input.currency, status: 'proposal', policy, ledger_seq: 0, external_id: input.externalId ?? null,
+    metadata: input.metadata ?? {}, hourly_rate: input.hourlyRate ?? null, weekly_limit_hours: input.weeklyLimitHours ?? null, version: 1,
+    activated_at: null, closed_at: null, created_at: now, updated_at: now,
+  };
+  await tx.query(
     `INSERT INTO contracts (id, platform_id, title, description, client_id, contractor_id, created_by, type, currency, status, policy, created_at, updated_at, hourly_rate, weekly_limit_hours, external_id, metadata)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'proposal',$10,$11,$11,$12,$13,$14,$15) RETURNING *`,
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'proposal',$10,$11,$11,$12,$13,$14,$15)`,
     [id, principal.platformId, input.title, input.description ?? null, input.clientId, input.contractorId, principal.userId, input.type, input.currency, JSON.stringify(policy), now, input.hourlyRate ?? null, input.weeklyLimitHours ?? null, input.externalId ?? null, JSON.stringify(input.metadata ?? {})],
   );
   await assertFilesUsable(ctx, contract!, milestones.flatMap((m) => m.attachmentIds ?? []));

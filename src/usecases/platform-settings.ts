@@ -10,6 +10,13 @@ export type PlatformView = { id: string; name: string; settings: PlatformSetting
 
 const view = (r: PlatformRow): PlatformView => ({ id: r.id, name: r.name, settings: readSettings(r.settings, r.timezone), version: r.version, updatedAt: r.updated_at });
 
+/** loadPlatform as a statement to send with others (Tx.batch), and its answer read back. */
+export const platformStatement = (platformId: string) => ['SELECT id, name, timezone, settings, version, updated_at FROM platforms WHERE id = $1', [platformId]] as const;
+export function platformFromRows(rows: readonly unknown[]): PlatformView {
+  if (!rows[0]) throw notFound('platform');
+  return view(rows[0] as PlatformRow);
+}
+
 /** The platform's settings, with defaults for anything never set. */
 export async function loadPlatform(q: Queryable, platformId: string, lock = false): Promise<PlatformView> {
   const [row] = await q.query<PlatformRow>(`SELECT id, name, timezone, settings, version, updated_at FROM platforms WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [platformId]);

@@ -1,8 +1,7 @@
 import { setContractStatus } from '../db/repos/contracts.ts';
-import { listContractMilestones } from '../db/repos/milestones.ts';
 import { contractTransition, type ContractCommand } from '../domain/contract-machine.ts';
 import type { EventKind } from '../notify/templates.ts';
-import { loadContract } from './access.ts';
+import { loadContractWithMilestones } from './access.ts';
 import type { UseCaseCtx } from './context.ts';
 import { recordEvent } from './record.ts';
 import { chargeOnAcceptance } from './accept-milestone.ts';
@@ -21,12 +20,13 @@ const EVENTS: Record<'activate' | 'withdraw' | 'decline', EventKind> = {
  * answer.
  */
 export async function respondToContract(ctx: UseCaseCtx, contractId: string, command: Exclude<ContractCommand['type'], 'close'>, expectedVersion?: number) {
-  const { contract, role } = await loadContract(ctx, contractId, true);
+  // The milestones come with the lock (one round trip): activation goes through them below.
+  const { contract, role, milestones } = await loadContractWithMilestones(ctx, contractId);
   const createdByRole = contract.created_by === contract.contractor_id ? 'contractor' : 'client';
   const t = contractTransition({ status: contract.status, createdByRole }, { type: command } as ContractCommand, { role });
   if (!t.ok) throw t.error;
   assertVersion(contract, expectedVersion);
-  const saved = await setContractStatus(ctx.tx, contract.id, t.next, ctx.now);
+  const saved = await setContractStatus(ctx.tx, contract.id, t.next, ctx.now, contract);
   if (t.next !== 'active') {
     // A proposal that ends takes its unfinished milestones with it.
     await ctx.tx.query(
@@ -37,9 +37,10 @@ export async function respondToContract(ctx: UseCaseCtx, contractId: string, com
   }
   await recordEvent(ctx, saved, { kind: EVENTS[command], actorRole: role });
   if (t.next === 'active' && (role === 'client' || role === 'contractor')) {
-    for (const m of await listContractMilestones(ctx.tx, contract.id)) {
+    for (const m of milestones) {
       if (m.status !== 'proposed' || m.proposed_by !== createdByRole) continue;
-      const accepted = await applyMilestoneCommand(ctx, saved, m, role, { type: 'accept' }, { event: 'milestone.accepted', data: { withContract: true } });
+      // `m` was read under the contract's lock and nothing wrote it since: fresh.
+      const accepted = await applyMilestoneCommand(ctx, saved, m, role, { type: 'accept' }, { event: 'milestone.accepted', data: { withContract: true } }, true);
       await chargeOnAcceptance(ctx, accepted);
     }
   }

@@ -47,7 +47,7 @@ export function assertVersion(row: { version: number }, expected: number | undef
  */
 export async function runMilestoneCommand(ctx: UseCaseCtx, milestoneId: string, cmd: MilestoneCommand, opts: CommandOptions): Promise<CommandResult> {
   const { contract, milestone, role } = await loadMilestone(ctx, milestoneId, true);
-  return applyMilestoneCommand(ctx, contract, milestone, role, cmd, opts);
+  return applyMilestoneCommand(ctx, contract, milestone, role, cmd, opts, true);
 }
 
 /**
@@ -69,6 +69,11 @@ export async function applyMilestoneCommand(
   role: ContractRole | 'system',
   cmd: MilestoneCommand,
   opts: CommandOptions,
+  /**
+   * `milestone` was just read under the lock and nothing but this command writes it: its saved row
+   * is then known without reading it back (saveMilestoneState's write-behind).
+   */
+  fresh = false,
 ): Promise<CommandResult> {
   assertVersion(milestone, opts.expectedVersion);
   const otherOpenFunded = cmd.type === 'fund' ? await countOtherOpenFunded(ctx, contract.id, milestone.id) : 0;
@@ -82,7 +87,7 @@ export async function applyMilestoneCommand(
   if (!t.ok) throw t.error;
   if (t.next.status === 'approval_pending' && milestone.status !== 'approval_pending') {
     // A first approval under four eyes: nothing moves; the organisation's other members are told.
-    const saved = await saveMilestoneState(ctx.tx, milestone.id, t.next, ctx.now);
+    const saved = await saveMilestoneState(ctx.tx, milestone.id, t.next, ctx.now, {}, fresh ? milestone : undefined);
     const held = milestone.funded_amount - milestone.released_amount - milestone.refunded_amount;
     await recordEvent(ctx, contract, {
       kind: 'milestone.approval_pending',
@@ -94,7 +99,7 @@ export async function applyMilestoneCommand(
     return { contract, milestone: saved, before: milestone, role: 'client', paymentIds: [] };
   }
   const money = await applyMoneyEffects(ctx, contract, milestone, t.next, t.effects, opts);
-  const saved = await saveMilestoneState(ctx.tx, milestone.id, money.state, ctx.now, { ...money.columns, ...opts.columns });
+  const saved = await saveMilestoneState(ctx.tx, milestone.id, money.state, ctx.now, { ...money.columns, ...opts.columns }, fresh ? milestone : undefined);
   const moved = t.effects.find((e) => 'amount' in e) as { amount: number } | undefined;
   await recordEvent(ctx, contract, {
     kind: opts.event,

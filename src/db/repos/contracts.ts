@@ -1,6 +1,7 @@
 import type { ContractStatus } from '../../domain/milestone-machine.ts';
 import type { Policy } from '../../domain/policy.ts';
 import type { Queryable } from '../client.ts';
+import { EXTRAS_COLUMNS, extrasFromColumns, type ContractExtras, type ExtrasColumns } from './contract-extras.ts';
 import { unreadMessagesSql } from './messages.ts';
 import type { MilestoneRow } from './milestones.ts';
 import { iso, isoReq } from './rows.ts';
@@ -88,14 +89,29 @@ export async function findContract(q: Queryable, platformId: string, id: string,
   return row;
 }
 
-export async function setContractStatus(q: Queryable, id: string, status: ContractStatus, at: Date): Promise<ContractRow> {
-  const [row] = await q.query<ContractRow>(
-    `UPDATE contracts SET status = $2, version = version + 1, updated_at = $3,
+/**
+ * Moves a contract to `status`. Given the row as it was (`before`, locked), the new row is known
+ * without reading it back: the UPDATE returns nothing and goes out with the transaction's next
+ * round trip (write-behind, db/client.ts); otherwise it is read back with RETURNING.
+ */
+export async function setContractStatus(q: Queryable, id: string, status: ContractStatus, at: Date, before?: ContractRow): Promise<ContractRow> {
+  const sql = `UPDATE contracts SET status = $2, version = version + 1, updated_at = $3,
        activated_at = CASE WHEN $2 = 'active' THEN $3 ELSE activated_at END,
        closed_at = CASE WHEN $2 = 'closed' THEN $3 ELSE closed_at END
-     WHERE id = $1 RETURNING *`,
-    [id, status, at],
-  );
+     WHERE id = $1`;
+  if (before) {
+    if (before.id !== id) throw new Error(`setContractStatus: row of ${before.id} given for ${id}`);
+    await q.query(sql, [id, status, at]);
+    return {
+      ...before,
+      status,
+      version: before.version + 1,
+      updated_at: at,
+      activated_at: status === 'active' ? at : before.activated_at,
+      closed_at: status === 'closed' ? at : before.closed_at,
+    };
+  }
+  const [row] = await q.query<ContractRow>(`${sql} RETURNING *`, [id, status, at]);
   return row!;
 }
 
@@ -126,11 +142,12 @@ export const toOverview = (r: OverviewColumns, currency: string): Overview => ({
   currency,
 });
 
-export type ContractPage = { contract: ContractRow; overview: Overview; milestones: MilestoneRow[] };
+export type ContractPage = { contract: ContractRow; overview: Overview; milestones: MilestoneRow[]; extras: ContractExtras };
 
 /**
  * The contract page in one statement: the contract row, its overview, its milestones (as JSON
- * rows, in order) and the unread messages of `viewerId`. Undefined if the contract is not on the platform.
+ * rows, in order), the unread messages of `viewerId` and the extras (both parties' profiles, the
+ * viewer's side and next action). Undefined if the contract is not on the platform.
  */
 export async function findContractPage(
   q: Queryable,
@@ -140,13 +157,20 @@ export async function findContractPage(
 ): Promise<ContractPage | undefined> {
   // json_agg gives the milestone rows with the same column names; timestamps arrive as ISO
   // text, which the mappers accept as they accept Date.
-  const [row] = await q.query<ContractRow & OverviewColumns & { milestone_rows: MilestoneRow[] }>(
+  const [row] = await q.query<ContractRow & OverviewColumns & ExtrasColumns & { milestone_rows: MilestoneRow[] }>(
     `SELECT c.*, ${OVERVIEW_COLUMNS}, ${unreadMessagesSql('c.id', '$3::text')} AS unread_messages,
-       (SELECT COALESCE(json_agg(m ORDER BY m.position, m.id), '[]'::json) FROM milestones m WHERE m.contract_id = c.id) AS milestone_rows
+       (SELECT COALESCE(json_agg(m ORDER BY m.position, m.id), '[]'::json) FROM milestones m WHERE m.contract_id = c.id) AS milestone_rows,
+       ${EXTRAS_COLUMNS('$3::text')}
      FROM contracts c WHERE c.platform_id = $1 AND c.id = $2`,
     [platformId, id, viewerId],
   );
   if (!row) return undefined;
-  const { ov_in_escrow, ov_paid, ov_total, milestone_rows, ...contract } = row;
-  return { contract: contract as ContractRow, overview: toOverview({ ov_in_escrow, ov_paid, ov_total }, row.currency), milestones: milestone_rows };
+  const { ov_in_escrow, ov_paid, ov_total, milestone_rows, ex_member, ex_profiles, ex_facts, ...rest } = row;
+  const contract = rest as ContractRow;
+  return {
+    contract,
+    overview: toOverview({ ov_in_escrow, ov_paid, ov_total }, row.currency),
+    milestones: milestone_rows,
+    extras: extrasFromColumns(contract, viewerId, { ex_member, ex_profiles, ex_facts }),
+  };
 }

@@ -147,26 +147,52 @@ type ExtraColumn =
   | 'client_fee_charged' | 'client_fee_refunded' | 'contractor_fee_charged' | 'submission_count' | 'submitted_at'
   | 'submission_note' | 'submission_files' | 'last_reject_reason';
 
-/** Writes the state fields a transition may change, plus named extra columns (names from code, never input). */
+/**
+ * Writes the state fields a transition may change, plus named extra columns (names from code, never
+ * input). Given the row as it was (`before`, locked), the new row is known without reading it back:
+ * the UPDATE returns nothing and goes out with the transaction's next round trip (write-behind,
+ * db/client.ts); otherwise it is read back with RETURNING.
+ */
 export async function saveMilestoneState(
   q: Queryable,
   id: string,
   s: MilestoneState,
   at: Date,
   extra: Partial<Record<ExtraColumn, unknown>> = {},
+  before?: MilestoneRow,
 ): Promise<MilestoneRow> {
   const cols = Object.keys(extra) as ExtraColumn[];
   const sets = cols.map((c, i) => `, ${c} = $${i + 13}`).join('');
   const a = s.status === 'approval_pending' ? (s.approval ?? null) : null;
-  const [row] = await q.query<MilestoneRow>(
-    `UPDATE milestones SET status = $2, funded_amount = $3, released_amount = $4, refunded_amount = $5,
+  const sql = `UPDATE milestones SET status = $2, funded_amount = $3, released_amount = $4, refunded_amount = $5,
        proposed_by = $6, revision_count = $7, funding_pending = $8, updated_at = $9, version = version + 1,
        approval_by = $10, approval_from = $11, approval_release = $12,
        approval_at = CASE WHEN $10::text IS NULL THEN NULL ELSE COALESCE(approval_at, $9) END${sets}
-     WHERE id = $1 RETURNING *`,
-    [id, s.status, s.fundedAmount, s.releasedAmount, s.refundedAmount, s.proposedBy, s.revisionCount, s.fundingPending, at, a?.by ?? null, a?.from ?? null, a?.release ?? null,
-      ...cols.map((c) => (c === 'attachment_ids' || c === 'submission_files' ? JSON.stringify(extra[c]) : extra[c]))],
-  );
+     WHERE id = $1`;
+  const params = [id, s.status, s.fundedAmount, s.releasedAmount, s.refundedAmount, s.proposedBy, s.revisionCount, s.fundingPending, at, a?.by ?? null, a?.from ?? null, a?.release ?? null,
+    ...cols.map((c) => (c === 'attachment_ids' || c === 'submission_files' ? JSON.stringify(extra[c]) : extra[c]))];
+  if (before) {
+    if (before.id !== id) throw new Error(`saveMilestoneState: row of ${before.id} given for ${id}`);
+    await q.query(sql, params);
+    return {
+      ...before,
+      status: s.status,
+      funded_amount: s.fundedAmount,
+      released_amount: s.releasedAmount,
+      refunded_amount: s.refundedAmount,
+      proposed_by: s.proposedBy,
+      revision_count: s.revisionCount,
+      funding_pending: s.fundingPending,
+      updated_at: at,
+      version: before.version + 1,
+      approval_by: a?.by ?? null,
+      approval_from: a?.from ?? null,
+      approval_release: a?.release ?? null,
+      approval_at: a ? (before.approval_at ?? at) : null,
+      ...(extra as Partial<MilestoneRow>),
+    };
+  }
+  const [row] = await q.query<MilestoneRow>(`${sql} RETURNING *`, params);
   if (!row) throw new Error(`milestone ${id} vanished`);
   return row;
 }

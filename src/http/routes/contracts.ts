@@ -139,12 +139,11 @@ export function contractRoutes(app: V1, { runner }: RouteContext) {
     { schema: { tags, summary: 'A contract with its payment overview (read from the ledger) and milestones', params: IdParams('contract'), response: { 200: ContractSchema } } },
     (req, reply) =>
       runner.run(req, reply, async (ctx) => {
-        // The page most read: contract, overview and milestones in one statement.
+        // The page most read: contract, overview, milestones, parties and next action in one statement.
         const found = await findContractPage(ctx.tx, ctx.principal.platformId, req.params.id, ctx.principal.userId);
         if (!found) throw notFound('contract');
         roleIn(ctx, found.contract);
-        const extras = await contractExtras(ctx.tx, [found.contract], ctx.principal.userId);
-        return { status: 200, body: presentContractPage(found, extras.get(found.contract.id)!) };
+        return { status: 200, body: presentContractPage(found) };
       }),
   );
 
