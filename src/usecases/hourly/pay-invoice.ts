@@ -73,7 +73,7 @@ async function drawOnEscrow(ctx: UseCaseCtx, contract: ContractRow, invoice: Inv
   let inv = invoice;
   let rest = balanceDue(inv);
   const held = await ctx.tx.query<MilestoneRow>(
-    `SELECT * FROM milestones WHERE contract_id = $1 AND status IN ('funded', 'submitted') AND NOT funding_pending
+    `SELECT * FROM milestones WHERE contract_id = $1 AND status IN ('funded', 'submitted') AND NOT funding_pending AND escrow_frozen_by IS NULL
        AND funded_amount - released_amount - refunded_amount > 0
      ORDER BY created_at, id FOR UPDATE`,
     [contract.id],
@@ -363,7 +363,7 @@ export async function payScheduledInvoices(ctx: UseCaseCtx, invoiceIds: string[]
   const facts = await tx.query<{ id: string; held: boolean; escrow: boolean; default_payment_method: string | null }>(
     `SELECT i.id, COALESCE(u.default_payment_method, o.default_payment_method) AS default_payment_method,
        EXISTS (SELECT 1 FROM disputes d WHERE d.id = i.dispute_id AND d.status <> 'resolved') AS held,
-       EXISTS (SELECT 1 FROM milestones m WHERE m.contract_id = i.contract_id AND m.status IN ('funded', 'submitted') AND NOT m.funding_pending
+       EXISTS (SELECT 1 FROM milestones m WHERE m.contract_id = i.contract_id AND m.status IN ('funded', 'submitted') AND NOT m.funding_pending AND m.escrow_frozen_by IS NULL
                  AND m.funded_amount - m.released_amount - m.refunded_amount > 0) AS escrow
      FROM invoices i LEFT JOIN users u ON u.id = i.client_id LEFT JOIN organizations o ON o.id = i.client_id
      WHERE i.id = ANY($1) AND i.status = 'open' AND NOT i.charge_pending`,
