@@ -90,6 +90,7 @@ export class FakeStripe {
   private readonly accountOf = new Map<string, string>();
   private readonly idempotency = new Map<string, { hash: string; status: number; body: string }>();
   private processing = 0;
+  private cut = new Set<string>();
 
   /** Starts a server on 127.0.0.1 at a random port. */
   static async start(): Promise<FakeStripe> {
@@ -148,6 +149,15 @@ export class FakeStripe {
   /** The next `n` PaymentIntents confirmed with a succeeding card end `processing` (as a bank debit would). */
   processNext(n = 1): void {
     this.processing += n;
+  }
+
+  /**
+   * The next request to `path` (e.g. `/v1/payment_intents`) is done — the object made, its answer
+   * kept for its Idempotency-Key — but the connection is cut before the answer is sent, as when a
+   * network fails after Stripe acted: the client only learns the outcome by retrying with the key.
+   */
+  cutNextAnswer(path: string): void {
+    this.cut.add(path);
   }
 
   /** Ends a `processing` PaymentIntent: succeeded (with its charge) or failed; records payment_intent.succeeded / payment_failed. */
@@ -294,6 +304,10 @@ export class FakeStripe {
       body = JSON.stringify({ error: { ...e.error, request_log_url: `https://dashboard.stripe.com/test/logs/${requestId}` } });
     }
     if (method === 'POST' && key) this.idempotency.set(key, { hash, status, body });
+    if (this.cut.delete(url.pathname)) {
+      this.requests.push({ method, path: url.pathname, idempotencyKey: key, replayed: false, status: 0 });
+      return req.socket.destroy();
+    }
     answer(status, body);
   }
 
