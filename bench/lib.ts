@@ -116,6 +116,8 @@ export async function spawnServer(o: SpawnOpts): Promise<ServerProc> {
     TRANCHE_WORKER: o.worker === false ? '0' : '1',
     TRANCHE_TEST_CLOCK: '0',
     DB_POOL_SIZE: String(o.poolSize ?? 10),
+    // Each answer tells the round trips to the database its command or read took (bench/run.ts prints them).
+    TRANCHE_DEBUG_ROUND_TRIPS: '1',
     NODE_ENV: 'production',
   };
   delete env.DATABASE_URL;
@@ -176,7 +178,8 @@ export async function spawnServer(o: SpawnOpts): Promise<ServerProc> {
 // ---------------------------------------------------------------------------------------------
 // HTTP (Node's built-in fetch, i.e. undici, which keeps connections alive by default)
 
-export type Res = { status: number; body: any; ms: number };
+/** `roundTrips`: the server's tranche-round-trips header (TRANCHE_DEBUG_ROUND_TRIPS=1), null without it. */
+export type Res = { status: number; body: any; ms: number; roundTrips: number | null };
 
 export class HttpError extends Error {
   constructor(
@@ -201,7 +204,8 @@ export async function call(base: string, method: string, path: string, token: st
   } catch {
     /* not JSON */
   }
-  return { status: res.status, body: parsed, ms };
+  const rt = res.headers.get('tranche-round-trips');
+  return { status: res.status, body: parsed, ms, roundTrips: rt === null ? null : Number(rt) };
 }
 
 export type Party = { id: string; token: string };

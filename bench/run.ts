@@ -87,6 +87,8 @@ function machineCpu(): { busy: number; total: number } {
 
 class Recorder {
   readonly lat = new Map<string, number[]>();
+  /** Round trips to the database per operation (the server's tranche-round-trips header). */
+  readonly trips = new Map<string, number[]>();
   commands = 0;
   reads = 0;
   errors = 0;
@@ -97,7 +99,12 @@ class Recorder {
   secReads = 0;
   secLat: number[] = [];
 
-  add(op: string, ms: number, kind: 'command' | 'read') {
+  add(op: string, ms: number, kind: 'command' | 'read', roundTrips: number | null = null) {
+    if (roundTrips !== null) {
+      let t = this.trips.get(op);
+      if (!t) this.trips.set(op, (t = []));
+      t.push(roundTrips);
+    }
     let a = this.lat.get(op);
     if (!a) this.lat.set(op, (a = []));
     a.push(ms);
@@ -137,6 +144,8 @@ export type PhaseResult = {
   errors: number;
   errorSamples: string[];
   latencyMs: Record<string, LatencySummary>;
+  /** Mean round trips to the database per operation (its command transaction, or the read). */
+  roundTrips: Record<string, number>;
   serverCpuPercentOfOneCore: number;
   serverCpuMsPerRequest: number;
   benchClientCpuPercentOfOneCore: number;
@@ -218,6 +227,7 @@ async function runPhase(
     errors: rec.errors,
     errorSamples: rec.errorSamples,
     latencyMs,
+    roundTrips: Object.fromEntries([...rec.trips].map(([op, t]) => [op, Math.round((t.reduce((a, b) => a + b, 0) / t.length) * 100) / 100])),
     serverCpuPercentOfOneCore: Math.round((cpu / elapsed) * 1000) / 10,
     serverCpuMsPerRequest: requests ? Math.round(((cpu * 1000) / requests) * 100) / 100 : NaN,
     benchClientCpuPercentOfOneCore: Math.round(((self.user + self.system) / 1e6 / elapsed) * 1000) / 10,
@@ -237,7 +247,7 @@ function lifecycleStep(base: string) {
       await gate();
       const r = await call(base, 'POST', path, who.token, body);
       if (r.status !== expect) throw new HttpError(op, r.status, r.body);
-      rec.add(op, r.ms, 'command');
+      rec.add(op, r.ms, 'command', r.roundTrips);
       return r.body;
     };
     const i = ++n;
@@ -275,7 +285,7 @@ function readStep(base: string) {
     const id = pair.contracts[Math.floor(Math.random() * pair.contracts.length)]!;
     const r = await call(base, 'GET', `/v1/contracts/${id}`, pair.client.token);
     if (r.status !== 200) throw new HttpError('read', r.status, r.body);
-    rec.add('read contract', r.ms, 'read');
+    rec.add('read contract', r.ms, 'read', r.roundTrips);
   };
 }
 
@@ -360,6 +370,7 @@ function printPhase(r: PhaseResult) {
   for (const [op, s] of Object.entries(r.latencyMs)) {
     log(`     ${pad(op, 16)}${lpad(s.n, 7)}${lpad(fmt(s.p50), 8)}${lpad(fmt(s.p95), 8)}${lpad(fmt(s.p99), 8)}${lpad(fmt(s.max), 9)}`);
   }
+  if (Object.keys(r.roundTrips).length) log(`     round trips to the database per request (mean): ${Object.entries(r.roundTrips).map(([op, n]) => `${op} ${n}`).join(', ')}`);
   for (const e of r.errorSamples) log(`     error: ${e}`);
 }
 
