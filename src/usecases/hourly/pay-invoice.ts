@@ -4,9 +4,9 @@ import { toState, type MilestoneRow } from '../../db/repos/milestones.ts';
 import { AppError, forbidden, invalidState, notFound } from '../../domain/errors.ts';
 import { PAST_DUE_RETRIES } from '../../domain/hourly.ts';
 import { newId } from '../../domain/ids.ts';
-import { escrowHeld } from '../../domain/milestone-machine.ts';
-import { feeOf } from '../../domain/money.ts';
-import { directPaymentPostings } from '../../ledger/flows.ts';
+import { escrowHeld, transition, type MilestoneState } from '../../domain/milestone-machine.ts';
+import { cumulativeFee, feeOf } from '../../domain/money.ts';
+import { directPaymentPostings, releasePostings } from '../../ledger/flows.ts';
 import { postEntries } from '../../ledger/postings.ts';
 import { approvalThresholdOf } from '../../db/repos/organizations.ts';
 import { partyRole, type ContractRole } from '../access.ts';
@@ -14,7 +14,7 @@ import type { UseCaseCtx } from '../context.ts';
 import { partiesOf, resolvePaymentMethod } from '../money.ts';
 import { completePayment, type PaymentRow } from '../pay-payments.ts';
 import { enqueueJob, recordEvent, recordEvents } from '../record.ts';
-import { applyMilestoneCommand, assertVersion } from '../run-milestone-command.ts';
+import { assertVersion } from '../run-milestone-command.ts';
 import { requestOperation, requestOperations, type OperationRow } from '../payments/operations.ts';
 import type { BatchBooker, Booker, BookingCtx } from '../payments/perform-operation.ts';
 
@@ -55,7 +55,7 @@ type Mode = 'schedule' | 'retry' | 'resolution' | 'client';
  * the provider's answer (bookInvoiceAnswers).
  */
 export async function settleInvoice(ctx: UseCaseCtx, contract: ContractRow, invoice: InvoiceRow, mode: Mode, paymentMethod?: string): Promise<InvoiceRow> {
-  const inv = balanceDue(invoice) > 0 && contract.status === 'active' ? await drawOnEscrow(ctx, contract, invoice) : invoice;
+  const inv = (await drawOnEscrow(ctx, [{ contract, invoice }]))[0]!;
   if (balanceDue(inv) > 0) {
     const method = mode === 'client' ? await resolvePaymentMethod(ctx, contract, paymentMethod) : await defaultMethod(ctx, contract);
     if (!method) return pastDue(ctx, contract, inv, 'the client has no default payment method');
@@ -64,36 +64,111 @@ export async function settleInvoice(ctx: UseCaseCtx, contract: ContractRow, invo
   return markPaid(ctx, contract, inv);
 }
 
+type Due = { contract: ContractRow; invoice: InvoiceRow };
+type Draw = Due & { milestone: MilestoneRow; next: MilestoneState; amount: number; fee: number; paymentId: string };
+
 /**
- * Pays what it can of an invoice from the contract's escrowed milestone payments, oldest first,
- * partially if need be: each an escrow release of that milestone (its own journal entry, with its
- * contractor fee) and a contractor payment linked to the invoice. Returns the invoice as it is then.
+ * Pays what it can of invoices from their contracts' escrowed milestone payments (contracts and
+ * invoices locked), oldest first, partially if need be: each an escrow release of that
+ * milestone — the pure release transition, its contractor fee on everything the milestone
+ * released so far, its own `escrow_release` journal entry, a contractor payment linked to the
+ * invoice and a `milestone.released` event, as applyMoneyEffects books a release — set-based:
+ * a handful of statements for a whole Wednesday batch. Returns the invoices as they are then.
  */
-async function drawOnEscrow(ctx: UseCaseCtx, contract: ContractRow, invoice: InvoiceRow): Promise<InvoiceRow> {
-  let inv = invoice;
-  let rest = balanceDue(inv);
-  const held = await ctx.tx.query<MilestoneRow>(
-    `SELECT * FROM milestones WHERE contract_id = $1 AND status IN ('funded', 'submitted') AND NOT funding_pending AND escrow_frozen_by IS NULL
+async function drawOnEscrow(ctx: UseCaseCtx, due: Due[]): Promise<InvoiceRow[]> {
+  const open = due.filter((d) => balanceDue(d.invoice) > 0 && d.contract.status === 'active');
+  if (open.length === 0) return due.map((d) => d.invoice);
+  const { tx, now } = ctx;
+  const held = await tx.query<MilestoneRow>(
+    `SELECT * FROM milestones WHERE contract_id = ANY($1) AND status IN ('funded', 'submitted') AND NOT funding_pending AND escrow_frozen_by IS NULL
        AND funded_amount - released_amount - refunded_amount > 0
-     ORDER BY created_at, id FOR UPDATE`,
-    [contract.id],
+     ORDER BY contract_id, created_at, id FOR UPDATE`,
+    [[...new Set(open.map((d) => d.contract.id))]],
   );
-  let fromEscrow = 0;
-  for (const m of held) {
-    if (rest === 0) break;
-    const take = Math.min(escrowHeld(toState(m)), rest);
-    const r = await applyMilestoneCommand(ctx, contract, m, 'client', { type: 'release', amount: take }, {
-      event: 'milestone.released',
-      eventActor: 'system',
-      paymentKind: 'invoice',
-      data: { invoiceId: inv.id, number: inv.number },
-    });
-    await ctx.tx.query('UPDATE payments SET invoice_id = $1 WHERE id = ANY($2)', [inv.id, r.paymentIds]);
-    fromEscrow += take;
-    rest -= take;
+  const ofContract = new Map<string, MilestoneRow[]>();
+  for (const m of held) ofContract.set(m.contract_id, [...(ofContract.get(m.contract_id) ?? []), m]);
+  const draws: Draw[] = [];
+  for (const { contract, invoice } of open) {
+    let rest = balanceDue(invoice);
+    const milestones = ofContract.get(contract.id) ?? [];
+    for (let k = 0; k < milestones.length && rest > 0; k++) {
+      const m = milestones[k]!;
+      const amount = Math.min(escrowHeld(toState(m)), rest);
+      if (amount === 0) continue;
+      const t = transition(toState(m), { type: 'release', amount }, { role: 'client' }, contract.policy, { contractStatus: contract.status, currency: contract.currency, otherOpenFunded: 0 });
+      if (!t.ok) throw t.error;
+      const fee = cumulativeFee(t.next.releasedAmount, contract.policy.platformFee.contractorBps, m.contractor_fee_charged);
+      draws.push({ contract, invoice, milestone: m, next: t.next, amount, fee, paymentId: newId('payment') });
+      // A contract's next invoice in the batch draws on what is left.
+      milestones[k] = { ...m, status: t.next.status, released_amount: t.next.releasedAmount, contractor_fee_charged: m.contractor_fee_charged + fee };
+      rest -= amount;
+    }
   }
-  if (fromEscrow > 0) inv = await updateInvoice(ctx.tx, inv.id, { paid_from_escrow: inv.paid_from_escrow + fromEscrow }, ctx.now);
-  return inv;
+  if (draws.length === 0) return due.map((d) => d.invoice);
+  const platformId = draws[0]!.contract.platform_id;
+  await tx.query(
+    `INSERT INTO payments (id, platform_id, contract_id, milestone_id, client_id, contractor_id, kind, amount, fee, currency, status, invoice_id, paid_at, created_at, updated_at)
+     SELECT x.id, $1, x.contract_id, x.milestone_id, x.client_id, x.contractor_id, 'invoice', x.amount, x.fee, x.currency, 'paid', x.invoice_id, $2, $2, $2
+     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[])
+       AS x(id, contract_id, milestone_id, client_id, contractor_id, amount, fee, currency, invoice_id)`,
+    [
+      platformId, now, draws.map((d) => d.paymentId), draws.map((d) => d.contract.id), draws.map((d) => d.milestone.id), draws.map((d) => d.contract.client_id),
+      draws.map((d) => d.contract.contractor_id), draws.map((d) => d.amount), draws.map((d) => d.fee), draws.map((d) => d.contract.currency), draws.map((d) => d.invoice.id),
+    ],
+  );
+  // One entry per contract and statement: a contract's second draw goes in the next round, after its first in its chain.
+  for (let left = draws; left.length > 0; ) {
+    const seen = new Set<string>();
+    const round = left.filter((d) => !seen.has(d.contract.id) && seen.add(d.contract.id));
+    left = left.filter((d) => !round.includes(d));
+    await postEntries(
+      tx,
+      platformId,
+      now,
+      round.map((d) => ({
+        contractId: d.contract.id,
+        milestoneId: d.milestone.id,
+        currency: d.contract.currency,
+        kind: 'escrow_release',
+        reference: `release:${d.paymentId}`,
+        postings: releasePostings(partiesOf(d.contract), d.milestone.id, d.amount, d.fee),
+      })),
+    );
+  }
+  // Each milestone as its last draw left it, its version counting every release.
+  const last = new Map<string, { d: Draw; releases: number; fees: number }>();
+  for (const d of draws) {
+    const was = last.get(d.milestone.id);
+    last.set(d.milestone.id, { d, releases: (was?.releases ?? 0) + 1, fees: (was?.fees ?? 0) + d.fee });
+  }
+  const ms = [...last.values()];
+  await tx.query(
+    `UPDATE milestones m SET status = x.status, released_amount = x.released, contractor_fee_charged = m.contractor_fee_charged + x.fees,
+       version = m.version + x.releases, updated_at = $1
+     FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::int[]) AS x(id, status, released, fees, releases) WHERE m.id = x.id`,
+    [now, ms.map((x) => x.d.milestone.id), ms.map((x) => x.d.next.status), ms.map((x) => x.d.next.releasedAmount), ms.map((x) => x.fees), ms.map((x) => x.releases)],
+  );
+  const drawn = new Map<string, number>();
+  for (const d of draws) drawn.set(d.invoice.id, (drawn.get(d.invoice.id) ?? 0) + d.amount);
+  const rows = await tx.query<InvoiceRow>(
+    `UPDATE invoices i SET paid_from_escrow = i.paid_from_escrow + x.amount, version = i.version + 1, updated_at = $1
+     FROM unnest($2::text[], $3::bigint[]) AS x(id, amount) WHERE i.id = x.id RETURNING i.*`,
+    [now, [...drawn.keys()], [...drawn.values()]],
+  );
+  await recordEvents(
+    ctx,
+    draws.map((d) => ({
+      contract: d.contract,
+      ev: {
+        kind: 'milestone.released' as const,
+        actorRole: 'system' as const,
+        milestoneId: d.milestone.id,
+        data: { title: d.milestone.title, amount: d.amount, status: d.next.status, invoiceId: d.invoice.id, number: d.invoice.number },
+      },
+    })),
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return due.map((d) => byId.get(d.invoice.id) ?? d.invoice);
 }
 
 type CardInvoice = { contract: ContractRow; invoice: InvoiceRow; method: string };
@@ -373,19 +448,22 @@ export async function payScheduledInvoices(ctx: UseCaseCtx, invoiceIds: string[]
   const factsOf = new Map(facts.map((f) => [f.id, f]));
   const outcomes = new Map<string, number>();
   const note = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
-  // Escrow is drawn on invoice by invoice; what is left for a saved card is requested for all together.
-  const byCard: CardInvoice[] = [];
+  // Escrow is drawn on for all at once; what is left for a saved card is requested for all together.
+  const payable: Due[] = [];
   for (const invoice of invoices) {
     const f = factsOf.get(invoice.id);
-    const contract = byContract.get(invoice.contract_id)!;
     if (!f) note(`skipped ${invoice.charge_pending ? 'charge on its way' : invoice.status}`);
     else if (f.held) note('skipped disputed');
-    else {
-      const inv = f.escrow && contract.status === 'active' ? await drawOnEscrow(ctx, contract, invoice) : invoice;
-      if (balanceDue(inv) === 0) note((await markPaid(ctx, contract, inv)).status);
-      else if (!f.default_payment_method) note((await pastDue(ctx, contract, inv, 'the client has no default payment method')).status);
-      else byCard.push({ contract, invoice: inv, method: f.default_payment_method });
-    }
+    else payable.push({ contract: byContract.get(invoice.contract_id)!, invoice });
+  }
+  const drawn = new Map((await drawOnEscrow(ctx, payable.filter((d) => factsOf.get(d.invoice.id)!.escrow))).map((r) => [r.id, r]));
+  const byCard: CardInvoice[] = [];
+  for (const { contract, invoice } of payable) {
+    const inv = drawn.get(invoice.id) ?? invoice;
+    const method = factsOf.get(invoice.id)!.default_payment_method;
+    if (balanceDue(inv) === 0) note((await markPaid(ctx, contract, inv)).status);
+    else if (!method) note((await pastDue(ctx, contract, inv, 'the client has no default payment method')).status);
+    else byCard.push({ contract, invoice: inv, method });
   }
   for (const row of await requestInvoiceCharges(ctx, byCard, 'schedule')) note(row.charge_pending ? 'charge requested' : row.status);
   return [...outcomes].map(([k, n]) => `${n} ${k}`).join(', ') || 'no invoice';
