@@ -251,6 +251,27 @@ describe.each(engines())('Stripe Connect on %s', (engine) => {
     await expectLedgerClean(s);
   });
 
+  it('charge.dispute.created / closed reach the chargebacks (amounts in minor units, found by the PaymentIntent), once', async () => {
+    const p = await parties();
+    const c = await liveContract(s, p, 'sequential_escrow', [{ title: 'Disputed', amount: 6000 }]);
+    const m = c.milestones[0].id as string;
+    expect((await p.client.api.post(`/v1/milestones/${m}/fund`, { paymentMethod: 'pm_card_createDispute' })).status).toBe(200);
+    const [pi] = paymentIntents(c.id);
+    const opened = stripe.eventsOf('charge.dispute.created').find((e) => e.data.object.payment_intent === pi!.id)!;
+    await stripe.deliver([opened, opened]);
+    await runJobs(s);
+    const list = (await s.admin.get('/v1/admin/chargebacks')).body.data as { status: string; amount: number; milestoneId: string | null }[];
+    expect(list.filter((x) => x.milestoneId === m)).toEqual([expect.objectContaining({ status: 'open', amount: 6180 })]);
+    expectProblem(await p.client.api.post(`/v1/milestones/${m}/approve`), 409, 'escrow_frozen');
+    const won = stripe.record('charge.dispute.closed', { ...opened.data.object, status: 'won' });
+    await stripe.deliver([won, opened, won]);
+    await runJobs(s);
+    expect(((await s.admin.get('/v1/admin/chargebacks')).body.data as { status: string; milestoneId: string | null }[]).filter((x) => x.milestoneId === m)).toEqual([
+      expect.objectContaining({ status: 'won' }),
+    ]);
+    await expectLedgerClean(s);
+  });
+
   it('an event whose signature does not verify is a 400 problem and is not stored', async () => {
     const p = await parties();
     const c = await liveContract(s, p, 'sequential_escrow', [{ title: 'X', amount: 5000 }]);
