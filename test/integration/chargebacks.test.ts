@@ -112,6 +112,20 @@ describe.each(engines())('chargebacks on the sandbox, on %s', (engine) => {
     await expectLedgerClean(s);
   });
 
+  it('a dispute between the parties waits for the bank: its resolution is refused while frozen, and a lost chargeback that empties the escrow closes it', async () => {
+    const { p, m } = await funded(8000);
+    const d = await p.client.api.post(`/v1/milestones/${m}/dispute`, { reason: 'never delivered' });
+    expect(d.status).toBe(201);
+    const cb = (await s.admin.post('/v1/admin/sandbox/chargebacks', { milestoneId: m })).body;
+    expectProblem(await s.admin.post(`/v1/disputes/${d.body.id}/resolve`, { releaseAmount: 8000, refundAmount: 0 }), 409, 'escrow_frozen');
+    expect((await s.admin.post(`/v1/admin/sandbox/chargebacks/${cb.id}/close`, { outcome: 'lost' })).body).toMatchObject({ status: 'lost', fromEscrow: 8000 });
+    const [dispute] = await s.db.query<{ status: string; resolution: string; refund_amount: number }>('SELECT status, resolution, refund_amount::int AS refund_amount FROM disputes WHERE id = $1', [d.body.id]);
+    expect(dispute).toEqual({ status: 'resolved', resolution: 'chargeback', refund_amount: 8000 });
+    expect((await p.client.api.get(`/v1/milestones/${m}`)).body).toMatchObject({ status: 'refunded', inEscrow: 0 });
+    expectProblem(await s.admin.post(`/v1/disputes/${d.body.id}/resolve`, { releaseAmount: 0, refundAmount: 0 }), 409, 'invalid_state');
+    await expectLedgerClean(s);
+  });
+
   it('a decision that arrives before the dispute: opened and closed at once; the late opening changes nothing', async () => {
     const { p, m } = await funded(5000);
     const id = `dp_late_${engine}`;

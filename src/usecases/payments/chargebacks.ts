@@ -171,6 +171,8 @@ export async function applyChargebackClosed(ctx: UseCaseCtx, event: DisputeEvent
       await saveMilestoneState(ctx.tx, milestone.id, { ...s, refundedAmount: refunded, status: emptied ? (s.releasedAmount > 0 ? 'paid' : 'refunded') : s.status }, ctx.now, {
         client_fee_refunded: milestone.client_fee_refunded + booked.feeBack,
       });
+      // A dispute between the parties about escrow the bank has now taken back has nothing left to decide.
+      if (emptied && milestone.status === 'disputed') await closeDisputeOf(ctx, contract, milestone, booked.fromEscrow);
     }
   }
   if (milestone) {
@@ -189,6 +191,20 @@ export async function applyChargebackClosed(ctx: UseCaseCtx, event: DisputeEvent
   const closed = toNumbers(row!);
   await tell(ctx, closed, contract, milestone, {});
   return closed;
+}
+
+async function closeDisputeOf(ctx: UseCaseCtx, contract: ContractRow, milestone: MilestoneRow, refunded: number) {
+  const [d] = await ctx.tx.query<{ id: string }>(
+    `UPDATE disputes SET status = 'resolved', release_amount = 0, refund_amount = $2, resolution = 'chargeback', resolved_at = $3, updated_at = $3, version = version + 1
+     WHERE milestone_id = $1 AND status <> 'resolved' RETURNING id`,
+    [milestone.id, refunded, ctx.now],
+  );
+  if (d) {
+    await recordEvent(ctx, contract, {
+      kind: 'dispute.resolved', actorRole: 'system', milestoneId: milestone.id,
+      data: { title: milestone.title, disputeId: d.id, releaseAmount: 0, refundAmount: refunded, resolution: 'chargeback' },
+    });
+  }
 }
 
 /** The client fee the disputed charge paid that is still the platform's (not given back by a refund). */
