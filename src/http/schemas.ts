@@ -136,6 +136,7 @@ export const MilestoneSchema = z
     refundedAmount: z.number().int().describe('Refunded from escrow to the client so far, in minor units'),
     inEscrow: z.number().int().describe('Held in escrow now: funded − released − refunded'),
     fundingPending: z.boolean().describe('A card deposit is accepted but not settled yet (money commands wait for it: 409 funding_pending)'),
+    escrowFrozen: z.boolean().describe('The client’s bank disputes the card payment that funded the escrow (a chargeback): nothing may leave it until the bank decides (409 escrow_frozen)'),
     revisionCount: z.number().int().describe('How many times the client sent the work back'),
     attachmentIds: z.array(z.string()),
     submission: z

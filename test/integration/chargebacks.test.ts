@@ -40,6 +40,7 @@ describe.each(engines())('chargebacks on the sandbox, on %s', (engine) => {
     expect(opened.status, JSON.stringify(opened.body)).toBe(201);
     expect(opened.body).toMatchObject({ status: 'open', milestoneId: m, amount: 10300, currency: 'USD', provider: 'sandbox', disputeId: `dp_won_${engine}`, fromEscrow: null });
     expect(await frozenBy(m)).toBe(opened.body.id);
+    expect((await p.contractor.api.get(`/v1/milestones/${m}`)).body).toMatchObject({ status: 'funded', inEscrow: 10000, escrowFrozen: true });
     expect(await kindsTold(p.client.api)).toEqual(['chargeback.opened']);
     expect(await kindsTold(p.contractor.api)).toEqual(['chargeback.opened']);
     const mails = await adminEmails();
@@ -66,6 +67,7 @@ describe.each(engines())('chargebacks on the sandbox, on %s', (engine) => {
     expect(won.status).toBe(200);
     expect(won.body).toMatchObject({ status: 'won', closedAt: expect.any(String), fromEscrow: null, platformLoss: null });
     expect(await frozenBy(m)).toBeNull();
+    expect((await p.client.api.get(`/v1/milestones/${m}`)).body).toMatchObject({ inEscrow: 10000, escrowFrozen: false });
     expect(await journalEntries(s, m)).toHaveLength(entries);
     expect(await kindsTold(p.contractor.api)).toEqual(['chargeback.closed', 'chargeback.opened']);
     expect((await adminEmails()).at(-1)!.subject).toBe('Chargeback closed: won: 103.00 USD');

@@ -59,6 +59,7 @@ export type Milestone = {
   refundedAmount: number;
   inEscrow: number;
   fundingPending: boolean;
+  escrowFrozen: boolean;
   revisionCount: number;
   attachmentIds: string[];
   submission: { note: string | null; attachmentIds: string[]; submittedAt: string } | null;
@@ -88,6 +89,7 @@ export const toMilestone = (r: MilestoneRow, currency: string): Milestone => ({
   refundedAmount: r.refunded_amount,
   inEscrow: r.funded_amount - r.released_amount - r.refunded_amount,
   fundingPending: r.funding_pending,
+  escrowFrozen: Boolean(r.escrow_frozen_by),
   revisionCount: r.revision_count,
   attachmentIds: r.attachment_ids,
   submission: r.submitted_at ? { note: r.submission_note, attachmentIds: r.submission_files, submittedAt: iso(r.submitted_at)! } : null,
