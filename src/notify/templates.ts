@@ -63,6 +63,7 @@ export const EVENT_KINDS = [
   'message.created',
   'chargeback.opened',
   'chargeback.closed',
+  'payout.failed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -156,5 +157,7 @@ export function describe(kind: EventKind, d: EventData, contractTitle: string): 
       return d.outcome === 'lost'
         ? t('Bank dispute lost', `The bank decided for the client: ${money(d)} of the card payment ${on} went back to the client's card${d.milestoneTitle ? ` from the escrow of “${String(d.milestoneTitle)}”` : ''}.`)
         : t('Bank dispute won', `The bank decided for the platform: the card payment of ${money(d)} ${on} stands${d.milestoneTitle ? ` and the escrow of “${String(d.milestoneTitle)}” is no longer frozen` : ''}.`);
+    // A user's event, on no contract (contractTitle is empty).
+    case 'payout.failed': return t('A payout to your bank failed', `The payment provider could not pay ${money(d)} out of your payout account to your bank${d.code ? ` (${String(d.code)})` : ''}. The money is back in your payout account; check your bank details with the provider.`);
   }
 }

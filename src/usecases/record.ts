@@ -148,6 +148,36 @@ export async function recordMessage(ctx: UseCaseCtx, contract: ContractRow, m: M
   );
 }
 
+/**
+ * An event of one user on no contract (a payout of their connected account that failed): the
+ * in-app notification, its email (unless they turned that kind off), their live event and a
+ * webhook message per subscribed endpoint of the platform — no timeline entry. Returns the
+ * notification id.
+ */
+export async function recordUserEvent(ctx: Pick<UseCaseCtx, 'tx' | 'now'>, platformId: string, userId: string, ev: { kind: EventKind; data: EventData }): Promise<string> {
+  const id = newId('notification');
+  const text = describe(ev.kind, ev.data, '');
+  await ctx.tx.query(
+    `WITH ntf AS (
+       INSERT INTO notifications (id, platform_id, user_id, contract_id, kind, title, body, data, created_at) VALUES ($1, $2, $3, NULL, $4, $5, $6, $7::jsonb, $8)
+     ), mail AS (
+       INSERT INTO jobs (id, platform_id, contract_id, kind, payload, run_at, created_at, updated_at)
+       SELECT $9, $2, NULL, 'email', jsonb_build_object('notificationId', $1::text), $8, $8, $8
+       WHERE NOT EXISTS (SELECT 1 FROM notification_preferences np WHERE np.user_id = $3 AND np.kind = $4 AND NOT np.email)
+     ), live AS (
+       INSERT INTO live_events (platform_id, user_id, contract_id, type, ref_id, created_at) VALUES ($2, $3, NULL, 'notification', $1, $8)
+     )
+     INSERT INTO webhook_messages (endpoint_id, id, platform_id, event_type, payload, next_attempt_at, created_at, updated_at)
+     SELECT e.id, $10, $2, $4, $11::jsonb, $8, $8, $8 FROM webhook_endpoints e
+     WHERE e.platform_id = $2 AND e.disabled_at IS NULL AND (e.events ? $4 OR e.events ? '*')`,
+    [
+      id, platformId, userId, ev.kind, text.title, text.body, JSON.stringify(ev.data), ctx.now, newId('job'), newId('webhookMessage'),
+      JSON.stringify(webhookBody(ev.kind, ctx.now, { userId, ...ev.data })),
+    ],
+  );
+  return id;
+}
+
 /** Tells a user's open streams that their unread counts changed (a thread or notifications were read). */
 export async function recordReadMarker(ctx: Pick<UseCaseCtx, 'tx' | 'now'>, platformId: string, userId: string, contractId: string | null): Promise<void> {
   await ctx.tx.query(

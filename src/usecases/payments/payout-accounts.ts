@@ -2,6 +2,7 @@ import type { Db, Queryable } from '../../db/client.ts';
 import { forbidden } from '../../domain/errors.ts';
 import type { AccountStatus } from '../../payments/provider.ts';
 import type { Deps, Principal, UseCaseCtx } from '../context.ts';
+import { recordUserEvent } from '../record.ts';
 import { awaitOperations } from './perform-operation.ts';
 import { releaseWaitingTransfers } from './transfers.ts';
 
@@ -96,13 +97,26 @@ export async function openPayoutAccount(
 /**
  * payout.failed: a payout of the connected account to the contractor's bank failed (the money is
  * back in the account, at the provider: nothing of ours moves). Kept on the account so the
- * contractor sees it; a newer failure replaces an older one, never the reverse.
+ * contractor sees it (a newer failure replaces an older one, never the reverse), and the
+ * contractor is told (notification, email, `payout.failed` webhook) once per payout, however
+ * often and in whatever order its events arrive.
  */
-export async function recordPayoutFailure(q: Queryable, provider: string, account: string, failure: PayoutAccountRow['payout_failure'] & object, created: number): Promise<string> {
-  const rows = await q.query(
-    `UPDATE payout_accounts SET payout_failure = $3::jsonb
-     WHERE provider = $1 AND reference = $2 AND (payout_failure IS NULL OR (payout_failure->>'created')::bigint <= $4) RETURNING 1`,
-    [provider, account, JSON.stringify({ ...failure, created }), created],
+export async function recordPayoutFailure(ctx: Pick<UseCaseCtx, 'tx' | 'now' | 'deps'>, account: string, failure: PayoutAccountRow['payout_failure'] & object, created: number): Promise<string> {
+  const [a] = await ctx.tx.query<PayoutAccountRow>('SELECT * FROM payout_accounts WHERE provider = $1 AND reference = $2 FOR UPDATE', [ctx.deps.provider.name, account]);
+  if (!a) return 'not one of our accounts';
+  const newer = !a.payout_failure || Number((a.payout_failure as { created?: number }).created ?? 0) <= created;
+  if (newer) {
+    await ctx.tx.query('UPDATE payout_accounts SET payout_failure = $3::jsonb WHERE provider = $1 AND reference = $2', [ctx.deps.provider.name, account, JSON.stringify({ ...failure, created })]);
+  }
+  const [told] = await ctx.tx.query(
+    "SELECT 1 FROM notifications WHERE user_id = $1 AND platform_id = $2 AND kind = 'payout.failed' AND contract_id IS NULL AND data->>'payoutId' = $3 LIMIT 1",
+    [a.contractor_id, a.platform_id, failure.id],
   );
-  return rows.length ? 'payout failure recorded' : 'not one of our accounts, or older than what we know';
+  if (!told) {
+    await recordUserEvent(ctx, a.platform_id, a.contractor_id, {
+      kind: 'payout.failed',
+      data: { payoutId: failure.id, amount: failure.amount, currency: failure.currency, code: failure.code, message: failure.message },
+    });
+  }
+  return `payout failure ${newer ? 'recorded' : 'older than what we know'}; ${told ? 'already told' : 'contractor told'}`;
 }

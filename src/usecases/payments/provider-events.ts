@@ -105,7 +105,7 @@ async function applyEvent(tx: Tx, deps: Deps, now: Date, operations: string[], e
       return applyTransferReversal(ctxFor(await defaultPlatform(tx)), object.id, fromStripeAmount(Number(object.amount_reversed), String(object.currency).toUpperCase()));
     case 'payout.failed':
       if (!event.account) return 'a payout of the platform, not of a connected account';
-      return recordPayoutFailure(tx, deps.provider.name, event.account, {
+      return recordPayoutFailure(ctxFor(await defaultPlatform(tx)), event.account, {
         id: object.id, amount: fromStripeAmount(Number(object.amount), String(object.currency).toUpperCase()), currency: String(object.currency).toUpperCase(),
         code: object.failure_code ?? null, message: object.failure_message ?? null, at: now.toISOString(),
       }, Number(object.created ?? event.created ?? 0));

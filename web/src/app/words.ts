@@ -286,6 +286,7 @@ const AREA_WORDS: Record<string, string> = {
   review: 'Reviews',
   conversation: 'Messages',
   message: 'Messages',
+  payout: 'Payouts',
 };
 
 const EVENT_WORDS: Record<string, string> = {
@@ -350,6 +351,7 @@ const EVENT_WORDS: Record<string, string> = {
   'message.created': 'A message is written to you',
   'chargeback.opened': 'The client’s bank disputes a card payment',
   'chargeback.closed': 'The bank decided on a disputed card payment',
+  'payout.failed': 'A payout to your bank failed',
 };
 
 /** The area of a kind of event ("Milestones") and what it says ("Work is submitted for review"); never the identifier. */
