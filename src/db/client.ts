@@ -3,6 +3,7 @@ import type { PGlite, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
+import { EMBEDDED_SETTINGS, seedFromTemplate } from './embedded.ts';
 
 /** Anything that runs SQL: the database itself or an open transaction. */
 export interface Queryable {
@@ -488,7 +489,14 @@ class PgliteDb implements Db {
   }
 }
 
-export type DbOptions = { databaseUrl?: string; dataDir: string; poolSize?: number; log?: Logger };
+export type DbOptions = {
+  databaseUrl?: string;
+  dataDir: string;
+  poolSize?: number;
+  log?: Logger;
+  /** A fresh embedded folder starts as a copy of the migrated template (default; src/db/embedded.ts). */
+  fromTemplate?: boolean;
+};
 
 /**
  * PostgreSQL when a URL is given, otherwise embedded PGlite with its files under `<dataDir>/pgdata`.
@@ -503,10 +511,12 @@ export async function openDb(opts: DbOptions): Promise<Db> {
   try {
     const dir = memory ? 'memory://' : `${opts.dataDir}/pgdata`;
     if (!memory) mkdirSync(dir, { recursive: true });
+    if (!memory && opts.fromTemplate !== false) await seedFromTemplate(dir, opts.log);
     // Loaded only for the embedded database: a PostgreSQL deployment never pays for it.
     const { PGlite } = await import('@electric-sql/pglite');
     const pglite = await PGlite.create(dir, {
       parsers: { [INT8]: toInt, [NUMERIC]: toInt, [DATE]: (v: string) => v },
+      startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS],
     });
     return new PgliteDb(pglite, lock);
   } catch (e) {

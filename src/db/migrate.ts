@@ -16,8 +16,10 @@ export async function migrate(db: Db): Promise<MigrationResult> {
   const files = readdirSync(MIGRATIONS_DIR)
     .filter((f) => f.endsWith('.sql'))
     .sort();
+  // One read to find what is left (usually nothing); each of those is checked again under the lock.
+  const seen = new Set((await db.query<{ name: string }>('SELECT name FROM schema_migrations')).map((r) => r.name));
   const applied: string[] = [];
-  for (const file of files) {
+  for (const file of files.filter((f) => !seen.has(f))) {
     const done = await db.tx(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       const seen = await tx.query('SELECT 1 FROM schema_migrations WHERE name = $1', [file]);

@@ -1,4 +1,3 @@
-import PDFDocument from 'pdfkit';
 import type { Invoice } from '../db/repos/hourly.ts';
 import { formatMoney } from '../domain/money.ts';
 
@@ -11,7 +10,9 @@ const hours = (minutes: number) => `${Math.floor(minutes / 60)}:${String(minutes
  * ship): number, parties, period, one line per time entry, rate, billed hours, amount, and how
  * it was paid. Deterministic for one invoice state (the creation date is the invoice's own).
  */
-export function renderInvoicePdf(inv: Invoice & { lines: NonNullable<Invoice['lines']> }, p: { platform: string; contract: string; client: InvoiceParty; contractor: InvoiceParty }): Promise<Buffer> {
+export async function renderInvoicePdf(inv: Invoice & { lines: NonNullable<Invoice['lines']> }, p: { platform: string; contract: string; client: InvoiceParty; contractor: InvoiceParty }): Promise<Buffer> {
+  // Loaded with the first invoice, not at start-up (pdfkit and its fonts: half a second).
+  const { default: PDFDocument } = await import('pdfkit');
   const doc = new PDFDocument({ size: 'A4', margin: 50, info: { Title: `Invoice ${inv.number}`, Author: p.platform, CreationDate: new Date(inv.createdAt) } });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));

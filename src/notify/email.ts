@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Queryable } from '../db/client.ts';
 
 export type Mailer = { send(msg: { to: string; subject: string; text: string }): Promise<void>; readonly configured: boolean };
@@ -6,11 +6,13 @@ export type Mailer = { send(msg: { to: string; subject: string; text: string }):
 /** SMTP when SMTP_URL is set; otherwise emails are recorded as skipped (in-app notifications still work). */
 export function createMailer(smtpUrl: string | undefined, from: string): Mailer {
   if (!smtpUrl) return { configured: false, send: async () => undefined };
-  const transport: Transporter = nodemailer.createTransport(smtpUrl);
+  // nodemailer is loaded with the first email, not at start-up (a quarter of a second).
+  let transport: Promise<Transporter> | null = null;
   return {
     configured: true,
     send: async (m) => {
-      await transport.sendMail({ from, to: m.to, subject: m.subject, text: m.text });
+      transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(smtpUrl));
+      await (await transport).sendMail({ from, to: m.to, subject: m.subject, text: m.text });
     },
   };
 }

@@ -26,7 +26,8 @@ const cli = (args: string[], env: Record<string, string>) =>
 describe('CLI', () => {
   it('migrates, creates a user and a token on the embedded database', async () => {
     const dir = tmp();
-    const m = await cli(['migrate'], { TRANCHE_DATA_DIR: dir });
+    // No template cache (src/db/embedded.ts): the folder is made from scratch and every migration applied.
+    const m = await cli(['migrate'], { TRANCHE_DATA_DIR: dir, XDG_CACHE_HOME: '/dev/null' });
     expect(m.stdout).toMatch(/applied: 0001_identity\.sql/);
     const again = await cli(['migrate'], { TRANCHE_DATA_DIR: dir });
     expect(again.stdout).toMatch(/up to date/);

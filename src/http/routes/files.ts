@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { create as contentDisposition } from 'content-disposition';
-import { fileTypeFromBuffer } from 'file-type';
 import { z } from 'zod';
 import { AppError, forbidden, notFound } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
@@ -21,6 +20,7 @@ const FileSchema = z
 type FileRow = { id: string; owner_id: string; filename: string; content_type: string; size: number; sha256: string; created_at: Date };
 
 async function sniff(bytes: Buffer): Promise<string | null> {
+  const { fileTypeFromBuffer } = await import('file-type'); // loaded with the first upload, not at start-up
   const t = await fileTypeFromBuffer(bytes);
   if (t) return t.mime;
   // No magic number: accept it as text only if it is valid UTF-8 without control bytes.

@@ -87,7 +87,7 @@ async function callProvider(provider: PaymentProvider, op: OperationRow): Promis
       }
       case 'refund': {
         const r = await provider.refund({ chargeReference: op.charge_reference ?? 'none', amount: op.amount, currency: op.currency, idempotencyKey: op.idempotency_key });
-        return { status: 'succeeded', reference: r.reference };
+        return { status: r.status === 'pending' ? 'processing' : 'succeeded', reference: r.reference };
       }
       case 'payout': {
         const r = await provider.payout({
