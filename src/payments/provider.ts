@@ -57,11 +57,15 @@ export interface PaymentProvider {
   readonly name: string;
   /** Charges the client's payment method; throws PaymentDeclinedError when declined at once. */
   charge(req: ChargeRequest): Promise<ChargeResult>;
-  /** Returns money of a settled charge to the client's payment method. */
-  refund(req: RefundRequest): Promise<{ reference: string }>;
+  /**
+   * Returns money of a settled charge to the client's payment method. `pending`: the provider
+   * accepted it but has not made it yet (Stripe: some cards and banks); `settle` or its event
+   * tells how it ended.
+   */
+  refund(req: RefundRequest): Promise<{ status: 'succeeded' | 'pending'; reference: string }>;
   /** Sends a contractor's money to their bank; PaymentDeclinedError when refused at once. */
   payout(req: PayoutRequest): Promise<{ status: 'succeeded' | 'pending'; reference: string }>;
-  /** Final outcome of a charge or payout that answered `pending`. */
+  /** Final outcome of a charge, refund or payout that answered `pending`. */
   settle(reference: string): Promise<'succeeded' | 'failed' | 'pending'>;
   /** Whether a payment method id is one this provider accepts (shape check, no network call). */
   isPaymentMethod(id: string): boolean;

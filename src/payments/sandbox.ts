@@ -53,7 +53,7 @@ export class SandboxProvider implements PaymentProvider {
   async refund(req: Call & { chargeReference: string }) {
     const reference = ref('re', req.idempotencyKey, 'ok');
     this.store?.record({ kind: 'refund', id: reference, idempotencyKey: req.idempotencyKey, amount: req.amount, currency: req.currency, status: 'succeeded', chargeReference: req.chargeReference });
-    return { reference };
+    return { status: 'succeeded' as const, reference };
   }
 
   /** Pays out to the contractor's (imaginary) bank: always accepted, settled at once. */

@@ -81,15 +81,16 @@ export class StripeProvider implements PaymentProvider {
     }
   }
 
-  async refund(req: RefundRequest): Promise<{ reference: string }> {
+  async refund(req: RefundRequest): Promise<{ status: 'succeeded' | 'pending'; reference: string }> {
     const r = await declines(() =>
       this.stripe.refunds.create(
         { payment_intent: req.chargeReference, amount: toStripeAmount(req.amount, req.currency), metadata: { tranche_operation_key: req.idempotencyKey } },
         { idempotencyKey: req.idempotencyKey },
       ),
     );
-    if (r.status === 'failed' || r.status === 'canceled') throw new PaymentDeclinedError(r.failure_reason ?? r.status);
-    return { reference: r.id };
+    const outcome = refundOutcome(r);
+    if (outcome === 'failed') throw new PaymentDeclinedError(r.failure_reason ?? r.status ?? 'refund_failed');
+    return { status: outcome, reference: r.id };
   }
 
   /** With Connect, Stripe pays the connected account out to the contractor's bank itself. */
@@ -98,6 +99,7 @@ export class StripeProvider implements PaymentProvider {
   }
 
   async settle(reference: string): Promise<'succeeded' | 'failed' | 'pending'> {
+    if (reference.startsWith('re_')) return refundOutcome(await this.stripe.refunds.retrieve(reference));
     if (!reference.startsWith('pi_')) return 'succeeded';
     const pi = await this.stripe.paymentIntents.retrieve(reference);
     if (pi.status === 'succeeded') return 'succeeded';
@@ -186,6 +188,14 @@ export class StripeProvider implements PaymentProvider {
 /** An account can receive transfers once Stripe made its `transfers` capability active. */
 export function accountStatusOf(a: Pick<Stripe.Account, 'capabilities' | 'payouts_enabled' | 'details_submitted'>): AccountStatus {
   return { transfersEnabled: a.capabilities?.transfers === 'active', payoutsEnabled: a.payouts_enabled === true, detailsSubmitted: a.details_submitted === true };
+}
+
+/**
+ * Where a Refund stands: `pending` (and `requires_action`, waiting for the customer's details) is
+ * not made yet; `failed` or `canceled` returned nothing to the card.
+ */
+export function refundOutcome(r: Pick<Stripe.Refund, 'status'>): 'succeeded' | 'failed' | 'pending' {
+  return r.status === 'succeeded' ? 'succeeded' : r.status === 'failed' || r.status === 'canceled' ? 'failed' : 'pending';
 }
 
 /** Final refusals become PaymentDeclinedError; anything else (no answer) is thrown as is and retried. */

@@ -90,6 +90,7 @@ export class FakeStripe {
   private readonly accountOf = new Map<string, string>();
   private readonly idempotency = new Map<string, { hash: string; status: number; body: string }>();
   private processing = 0;
+  private pendingRefunds = 0;
   private cut = new Set<string>();
 
   /** Starts a server on 127.0.0.1 at a random port. */
@@ -149,6 +150,35 @@ export class FakeStripe {
   /** The next `n` PaymentIntents confirmed with a succeeding card end `processing` (as a bank debit would). */
   processNext(n = 1): void {
     this.processing += n;
+  }
+
+  /** The next `n` Refunds are answered `pending` (Stripe does so for some cards and banks) until `settleRefund`. */
+  pendNextRefunds(n = 1): void {
+    this.pendingRefunds += n;
+  }
+
+  /**
+   * Ends a `pending` Refund as Stripe would: `succeeded` records refund.updated and
+   * charge.refund.updated; `failed` (with a `failure_reason`) gives the amount back to the charge
+   * (no longer refunded) and records refund.updated, charge.refund.updated and refund.failed.
+   * Nothing is sent; the events are returned, in the order Stripe records them.
+   */
+  settleRefund(id: string, outcome: 'succeeded' | 'failed', failureReason = 'expired_or_canceled_card'): StripeEvent[] {
+    const r = this.objects.get(id);
+    if (!r || r.object !== 'refund' || r.status !== 'pending') throw new Error(`${id} is not a pending refund`);
+    const charge = this.objects.get(r.charge)!;
+    if (outcome === 'failed') {
+      Object.assign(r, { status: 'failed', failure_reason: failureReason });
+      const txn = this.balanceTransaction('refund_failure', r.amount, r.currency);
+      txn.source = r.id;
+      r.failure_balance_transaction = txn.id;
+      charge.amount_refunded -= r.amount;
+      charge.refunded = false;
+    } else r.status = 'succeeded';
+    charge.refunds = { ...charge.refunds, data: charge.refunds.data.map((x: StripeObject) => (x.id === r.id ? clone(r) : x)) };
+    const events = [this.record('refund.updated', r), this.record('charge.refund.updated', r)];
+    if (outcome === 'failed') events.push(this.record('refund.failed', r));
+    return events;
   }
 
   /**
@@ -474,8 +504,9 @@ export class FakeStripe {
     const txn = this.balanceTransaction('refund', -amount, charge.currency);
     const refund = this.store({
       id: this.newId('refund'), object: 'refund', created: now(), livemode: false, amount, currency: charge.currency, charge: charge.id, payment_intent: charge.payment_intent,
-      status: 'succeeded', reason: p.reason ?? null, metadata: p.metadata ?? {}, balance_transaction: txn.id, failure_reason: null,
+      status: this.pendingRefunds > 0 ? 'pending' : 'succeeded', reason: p.reason ?? null, metadata: p.metadata ?? {}, balance_transaction: txn.id, failure_reason: null,
     });
+    if (this.pendingRefunds > 0) this.pendingRefunds--;
     txn.source = refund.id;
     charge.amount_refunded += amount;
     charge.refunded = charge.amount_refunded === charge.amount;

@@ -1,6 +1,6 @@
 import type { Db, Queryable, Tx } from '../../db/client.ts';
 import { fromStripeAmount } from '../../payments/stripe-amounts.ts';
-import { accountStatusOf } from '../../payments/stripe.ts';
+import { accountStatusOf, refundOutcome } from '../../payments/stripe.ts';
 import type { Deps, Principal, UseCaseCtx } from '../context.ts';
 import { applyChargebackClosed, applyChargebackCreated, type DisputeObject } from './chargebacks.ts';
 import type { OperationRow } from './operations.ts';
@@ -96,9 +96,14 @@ async function applyEvent(tx: Tx, deps: Deps, now: Date, operations: string[], e
       // Refunds answer when made; this books one whose answer a crash cut off.
       const refunds: Record<string, any>[] = object.refunds?.data ?? [];
       const outcomes = [];
-      for (const r of refunds) outcomes.push(await settleOperation(tx, ctxFor, 'refund', r, r.status === 'succeeded' ? { status: 'succeeded', reference: r.id } : null));
+      for (const r of refunds) outcomes.push(await settleOperation(tx, ctxFor, 'refund', r, refundAnswer(r)));
       return outcomes.join('; ') || 'no refunds listed';
     }
+    // A refund Stripe answered `pending` ends here (or in the sweep, retrieving it), as does one it failed later.
+    case 'refund.updated':
+    case 'refund.failed':
+    case 'charge.refund.updated':
+      return settleOperation(tx, ctxFor, 'refund', object, refundAnswer(object));
     case 'account.updated':
       return applyAccountStatus(ctxFor(await defaultPlatform(tx)), object.id, accountStatusOf(object as never), event.created ?? null);
     case 'transfer.reversed':
@@ -121,6 +126,13 @@ async function applyEvent(tx: Tx, deps: Deps, now: Date, operations: string[], e
     default:
       return 'ignored';
   }
+}
+
+/** A Refund as the answer to its operation: made, failed (its failure_reason), or still pending. */
+function refundAnswer(r: Record<string, any>): ProviderAnswer {
+  const outcome = refundOutcome(r as { status: string | null });
+  if (outcome === 'failed') return { status: 'failed', code: r.failure_reason ?? r.status ?? 'refund_failed', reference: r.id };
+  return { status: outcome === 'pending' ? 'processing' : 'succeeded', reference: r.id };
 }
 
 /**

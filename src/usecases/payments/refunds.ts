@@ -8,10 +8,14 @@ import type { BookingCtx, ProviderAnswer } from './perform-operation.ts';
 /**
  * An escrow refund, second phase. The command already moved the money from escrow to the
  * client's funding account (money.ts); the provider's answer books it leaving for the card
- * (funding → world). A refund the provider refuses stays in the funding account, owed to the
- * client: both parties are told and reconciliation lists it until an operator acts.
+ * (funding → world). A refund the provider accepted but has not made (Stripe's `pending`) books
+ * nothing yet: the operation is `processing` until the worker's sweep retrieves the Refund or
+ * its event (refund.updated / refund.failed) says how it ended. A refund the provider refuses —
+ * at once or later — stays in the funding account, owed to the client: both parties are told,
+ * and returning it another way is the operator's decision.
  */
 export async function bookRefund(ctx: BookingCtx, op: OperationRow, answer: ProviderAnswer): Promise<{ entryReference?: string | null }> {
+  if (answer.status === 'processing') return {};
   const contract = (await ctx.tx.query<ContractRow>('SELECT * FROM contracts WHERE id = $1', [op.contract_id]))[0]!;
   if (answer.status === 'failed') {
     await recordEvent(ctx, contract, {
