@@ -230,8 +230,13 @@ async function compare(tx: Queryable, platformId: string, period: { from: Date; 
   // provider account) a listed object names.
   const ops = (
     await tx.query<OpRow>(
+      // Three index lookups: by period, by the provider's reference, by (platform, key).
       `SELECT id, platform_id, operation, amount, currency, idempotency_key, status, provider_ref, entry_reference, created_at FROM provider_operations
-       WHERE (platform_id = $1 AND created_at >= $2 AND created_at < $3) OR provider_ref = ANY($4) OR idempotency_key = ANY($5)`,
+       WHERE platform_id = $1 AND created_at >= $2 AND created_at < $3
+       UNION SELECT id, platform_id, operation, amount, currency, idempotency_key, status, provider_ref, entry_reference, created_at FROM provider_operations
+       WHERE provider_ref = ANY($4)
+       UNION SELECT o.id, o.platform_id, o.operation, o.amount, o.currency, o.idempotency_key, o.status, o.provider_ref, o.entry_reference, o.created_at
+       FROM platforms p CROSS JOIN unnest($5::text[]) AS k(key) JOIN provider_operations o ON o.platform_id = p.id AND o.idempotency_key = k.key`,
       [platformId, period.from, period.to, refs, keys],
     )
   ).map((o) => ({ ...o, amount: Number(o.amount), created_at: new Date(o.created_at) }));
