@@ -1,3 +1,4 @@
+import type { Statement } from '../db/client.ts';
 import type { ContractRow } from '../db/repos/contracts.ts';
 import type { MilestoneRow } from '../db/repos/milestones.ts';
 import { AppError } from '../domain/errors.ts';
@@ -34,19 +35,27 @@ export type EffectOutcome = {
   fundingPending: boolean;
 };
 
+/** The client's saved default payment method. The client is a user or an organisation (its finance members save the default). */
+export const savedPaymentMethodStatement = (clientId: string): Statement => [
+  'SELECT default_payment_method FROM users WHERE id = $1 UNION ALL SELECT default_payment_method FROM organizations WHERE id = $1',
+  [clientId],
+];
+
 /** The client's payment method for a charge: the one named, else their saved default. */
-export async function resolvePaymentMethod(ctx: UseCaseCtx, contract: ContractRow, named: string | undefined): Promise<string> {
+export async function resolvePaymentMethod(
+  ctx: UseCaseCtx,
+  contract: ContractRow,
+  named: string | undefined,
+  /** The rows of `savedPaymentMethodStatement`, when the caller read them in its own batch. */
+  saved?: readonly Record<string, unknown>[],
+): Promise<string> {
   if (named) {
     if (!ctx.deps.provider.isPaymentMethod(named)) {
       throw new AppError('validation_failed', 'unknown payment method', {}, [{ field: 'paymentMethod', message: 'is not a payment method of this provider' }]);
     }
     return named;
   }
-  // The client is a user or an organisation (its finance members save the default).
-  const [row] = await ctx.tx.query<{ default_payment_method: string | null }>(
-    'SELECT default_payment_method FROM users WHERE id = $1 UNION ALL SELECT default_payment_method FROM organizations WHERE id = $1',
-    [contract.client_id],
-  );
+  const [row] = (saved ?? (await ctx.tx.query(...savedPaymentMethodStatement(contract.client_id)))) as { default_payment_method?: string | null }[];
   if (!row?.default_payment_method) {
     throw new AppError('payment_method_required', 'name a paymentMethod or save a default one with PUT /v1/me/payment-method');
   }

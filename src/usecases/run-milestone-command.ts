@@ -1,3 +1,4 @@
+import type { Statement } from '../db/client.ts';
 import { saveMilestoneState, toState, type MilestoneRow } from '../db/repos/milestones.ts';
 import type { ContractRow } from '../db/repos/contracts.ts';
 import { approvalThresholdOf } from '../db/repos/organizations.ts';
@@ -16,17 +17,22 @@ export type CommandOptions = EffectOptions & {
   columns?: Parameters<typeof saveMilestoneState>[4];
   /** Records the event as done by someone other than the caller (e.g. a charge the system makes). */
   eventActor?: 'system';
+  /** For a fund command: countOtherOpenFunded, when the caller read it already (in a batch). */
+  otherOpenFunded?: number;
 };
 
 export type CommandResult = { contract: ContractRow; milestone: MilestoneRow; before: MilestoneRow; role: ContractRole; paymentIds: string[] };
 
 export async function countOtherOpenFunded(ctx: UseCaseCtx, contractId: string, milestoneId: string): Promise<number> {
-  const [row] = await ctx.tx.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM milestones WHERE contract_id = $1 AND id <> $2 AND status = ANY($3)',
-    [contractId, milestoneId, OPEN_FUNDED_STATUSES],
-  );
+  const [row] = await ctx.tx.query<{ n: number }>(...countOtherOpenFundedStatement(contractId, milestoneId));
   return row?.n ?? 0;
 }
+
+/** countOtherOpenFunded's statement, for a caller that reads it in a batch (then passes `otherOpenFunded`). */
+export const countOtherOpenFundedStatement = (contractId: string, milestoneId: string): Statement => [
+  'SELECT count(*)::int AS n FROM milestones WHERE contract_id = $1 AND id <> $2 AND status = ANY($3)',
+  [contractId, milestoneId, OPEN_FUNDED_STATUSES],
+];
 
 /** Four eyes for the member acting, if the client organisation set an approval threshold in the contract's currency. */
 async function fourEyesOf(ctx: UseCaseCtx, contract: ContractRow): Promise<{ threshold: number; memberId: string } | undefined> {
@@ -76,7 +82,7 @@ export async function applyMilestoneCommand(
   fresh = false,
 ): Promise<CommandResult> {
   assertVersion(milestone, opts.expectedVersion);
-  const otherOpenFunded = cmd.type === 'fund' ? await countOtherOpenFunded(ctx, contract.id, milestone.id) : 0;
+  const otherOpenFunded = cmd.type === 'fund' ? (opts.otherOpenFunded ?? (await countOtherOpenFunded(ctx, contract.id, milestone.id))) : 0;
   const fourEyes = (cmd.type === 'approve' || cmd.type === 'release') && role === 'client' ? await fourEyesOf(ctx, contract) : undefined;
   const t = transition(toState(milestone), cmd, { role }, contract.policy, {
     contractStatus: contract.status,

@@ -1,16 +1,16 @@
 import type { ContractRow } from '../../db/repos/contracts.ts';
-import { findMilestone, toState, type MilestoneRow } from '../../db/repos/milestones.ts';
+import { toState, type MilestoneRow } from '../../db/repos/milestones.ts';
 import { AppError } from '../../domain/errors.ts';
 import { OPEN_FUNDED_STATUSES, transition } from '../../domain/milestone-machine.ts';
 import { feeOf } from '../../domain/money.ts';
 import type { EventData, EventKind } from '../../notify/templates.ts';
 import type { ContractRole } from '../access.ts';
-import { resolvePaymentMethod } from '../money.ts';
+import { resolvePaymentMethod, savedPaymentMethodStatement } from '../money.ts';
 import { recordEvent } from '../record.ts';
 import { bookRestCharge, isRestCharge } from '../release-milestone.ts';
-import { applyMilestoneCommand, assertVersion, type CommandResult } from '../run-milestone-command.ts';
+import { applyMilestoneCommand, assertVersion, countOtherOpenFundedStatement, type CommandResult } from '../run-milestone-command.ts';
 import type { UseCaseCtx } from '../context.ts';
-import { nextAttempt, requestOperation, type OperationRow } from './operations.ts';
+import { attemptAfter, nextAttemptStatement, requestOperation, type OperationRow } from './operations.ts';
 import type { BookingCtx, ProviderAnswer } from './perform-operation.ts';
 
 /** What the fund command knew and the booking of the provider's answer needs. */
@@ -43,11 +43,17 @@ export async function requestFunding(
   req: FundingRequest,
 ): Promise<CommandResult & { operationId: string }> {
   assertVersion(m, req.expectedVersion);
-  // Deposits still waiting for the provider count against the contract's limit as if booked.
-  const [others] = await ctx.tx.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM milestones WHERE contract_id = $1 AND id <> $2 AND (status = ANY($3) OR funding_pending)',
-    [contract.id, m.id, OPEN_FUNDED_STATUSES],
-  );
+  // What the deposit depends on, read together under the contract's lock (one round trip): the
+  // contract's other deposits (those still waiting for the provider count against its limit as
+  // if booked), the client's saved payment method and the attempt number of this deposit's key.
+  const [[others], savedMethod, attempts] = (await ctx.tx.batch([
+    [
+      'SELECT count(*)::int AS n FROM milestones WHERE contract_id = $1 AND id <> $2 AND (status = ANY($3) OR funding_pending)',
+      [contract.id, m.id, OPEN_FUNDED_STATUSES],
+    ],
+    savedPaymentMethodStatement(contract.client_id),
+    nextAttemptStatement('funding', 'milestone_id', m.id),
+  ])) as [{ n: number }[], Record<string, unknown>[], Record<string, unknown>[]];
   const t = transition(toState(m), { type: 'fund' }, { role: role === 'system' ? 'system' : role }, contract.policy, {
     contractStatus: contract.status,
     currency: contract.currency,
@@ -55,7 +61,7 @@ export async function requestFunding(
   });
   if (!t.ok) throw t.error;
   if (m.funding_pending) throw new AppError('funding_pending', 'a deposit for this milestone is already on its way', { state: m.status });
-  const method = await resolvePaymentMethod(ctx, contract, req.paymentMethod);
+  const method = await resolvePaymentMethod(ctx, contract, req.paymentMethod, savedMethod);
   // A charge always covers the milestone's whole amount (see money.ts).
   const fee = feeOf(m.amount, contract.policy.platformFee.clientBps);
   const details: FundingDetails = {
@@ -69,7 +75,7 @@ export async function requestFunding(
     ...(req.eventActor ? { eventActor: req.eventActor } : {}),
     ...(req.data ? { data: req.data } : {}),
   };
-  const attempt = await nextAttempt(ctx.tx, 'funding', 'milestone_id', m.id);
+  const attempt = attemptAfter(attempts);
   const operationId = await requestOperation(ctx, {
     operation: 'charge',
     purpose: 'funding',
@@ -82,8 +88,9 @@ export async function requestFunding(
     paymentMethod: method,
     details,
   });
-  const [saved] = await ctx.tx.query<MilestoneRow>('UPDATE milestones SET funding_pending = true WHERE id = $1 RETURNING *', [m.id]);
-  return { contract, milestone: saved!, before: m, role: role === 'system' ? 'admin' : role, paymentIds: [], operationId };
+  // The row is locked and known: written behind, not read back.
+  await ctx.tx.query('UPDATE milestones SET funding_pending = true WHERE id = $1', [m.id]);
+  return { contract, milestone: { ...m, funding_pending: true }, before: m, role: role === 'system' ? 'admin' : role, paymentIds: [], operationId };
 }
 
 /**
@@ -93,8 +100,14 @@ export async function requestFunding(
  * accepted and then failed to settle is reversed; one that settled confirms the escrow.
  */
 export async function bookFunding(ctx: BookingCtx, op: OperationRow, answer: ProviderAnswer): Promise<{ entryReference?: string | null }> {
-  const contract = (await ctx.tx.query<ContractRow>('SELECT * FROM contracts WHERE id = $1', [op.contract_id]))[0]!;
-  const m = (await findMilestone(ctx.tx, op.platform_id, op.milestone_id!, true))!;
+  // The contract is locked already (bookAnswers); its row, the milestone's under its lock and the
+  // contract's other deposits are read together (one round trip).
+  const [[contract], [m], [others]] = (await ctx.tx.batch([
+    ['SELECT * FROM contracts WHERE id = $1', [op.contract_id]],
+    ['SELECT * FROM milestones WHERE platform_id = $1 AND id = $2 FOR UPDATE', [op.platform_id, op.milestone_id]],
+    countOtherOpenFundedStatement(op.contract_id!, op.milestone_id!),
+  ])) as [ContractRow[], MilestoneRow[], { n: number }[]];
+  if (!contract || !m) throw new Error(`funding operation ${op.id}: its milestone is gone`);
   const d = op.details as FundingDetails;
   if (op.status === 'processing') {
     // Settled meanwhile through the legacy settle_funding job: nothing left to book.
@@ -124,11 +137,20 @@ export async function bookFunding(ctx: BookingCtx, op: OperationRow, answer: Pro
     return {};
   }
   const unfunded = { ...m, funding_pending: false };
-  await applyMilestoneCommand(ctx, contract, unfunded, 'client', { type: 'fund' }, {
-    event: d.event,
-    eventActor: d.eventActor,
-    data: d.data,
-    charge: { reference: answer.reference, status: answer.status === 'processing' ? 'pending' : 'succeeded', paymentMethod: op.payment_method!, fee: d.fee },
-  });
+  await applyMilestoneCommand(
+    ctx,
+    contract,
+    unfunded,
+    'client',
+    { type: 'fund' },
+    {
+      event: d.event,
+      eventActor: d.eventActor,
+      data: d.data,
+      charge: { reference: answer.reference, status: answer.status === 'processing' ? 'pending' : 'succeeded', paymentMethod: op.payment_method!, fee: d.fee },
+      otherOpenFunded: others?.n ?? 0,
+    },
+    true, // read under the lock above: saved without reading it back
+  );
   return { entryReference: `charge:${answer.reference}` };
 }

@@ -1,4 +1,4 @@
-import type { Queryable, Tx } from '../../db/client.ts';
+import type { Queryable, Statement, Tx } from '../../db/client.ts';
 import { newId } from '../../domain/ids.ts';
 import type { UseCaseCtx } from '../context.ts';
 
@@ -96,9 +96,15 @@ export async function requestOperations(ctx: UseCaseCtx, inputs: OperationInput[
  * new call to the provider, not the replay of the declined one.
  */
 export async function nextAttempt(tx: Tx, purpose: OperationPurpose, column: 'milestone_id' | 'subject_id', id: string): Promise<number> {
-  const [row] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM provider_operations WHERE ${column} = $1 AND purpose = $2`, [id, purpose]);
-  return (row?.n ?? 0) + 1;
+  return attemptAfter(await tx.query(...nextAttemptStatement(purpose, column, id)));
 }
+
+/** nextAttempt's statement, for a caller that reads it in a batch with others; `attemptAfter` reads its rows. */
+export const nextAttemptStatement = (purpose: OperationPurpose, column: 'milestone_id' | 'subject_id', id: string): Statement => [
+  `SELECT count(*)::int AS n FROM provider_operations WHERE ${column} = $1 AND purpose = $2`,
+  [id, purpose],
+];
+export const attemptAfter = (rows: readonly Record<string, unknown>[]): number => Number(rows[0]?.n ?? 0) + 1;
 
 export async function findOperation(q: Queryable, id: string, lock = false): Promise<OperationRow | undefined> {
   const [row] = await q.query<OperationRow>(`SELECT * FROM provider_operations WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);

@@ -131,9 +131,10 @@ export async function performOperation(db: Db, deps: Deps, id: string, waiter?: 
   // A booking may itself request operations (a failed deposit refunding a rest moved into it, an
   // unusable charge refunded): they are made after its commit, as a command's are.
   const requested: string[] = [];
-  const booked = await db.tx((tx) => {
+  const booked = await db.tx(async (tx) => {
     requested.length = 0;
-    return bookAnswer({ tx, principal: principalFor(op), deps, now: deps.clock.now(), operations: requested }, id, answer, waiter);
+    // The row read before the call names the contract to lock; bookAnswers locks and reads it again.
+    return (await bookAnswers({ tx, principal: principalFor(op), deps, now: deps.clock.now(), operations: requested }, [{ op, answer }], waiter))[0];
   });
   if (waiter) waiter.claimed = false;
   for (const next of requested) {
@@ -213,10 +214,12 @@ export async function bookAnswer(ctx: UseCaseCtx, id: string, answer: ProviderAn
  */
 async function bookAnswers(ctx: UseCaseCtx, answered: Answered[], waiter?: Waiter): Promise<OperationRow[]> {
   const contractIds = [...new Set(answered.flatMap((a) => (a.op.contract_id ? [a.op.contract_id] : [])))].sort();
-  if (contractIds.length > 0) await ctx.tx.query('SELECT id FROM contracts WHERE id = ANY($1) ORDER BY id FOR UPDATE', [contractIds]);
-  const locked = new Map(
-    (await ctx.tx.query<OperationRow>('SELECT * FROM provider_operations WHERE id = ANY($1) ORDER BY id FOR UPDATE', [answered.map((a) => a.op.id)])).map((r) => [r.id, { ...r, amount: Number(r.amount) }]),
-  );
+  // The contracts' locks, then the rows' — in this order, sent together (one round trip).
+  const lockRows = await ctx.tx.batch([
+    ...(contractIds.length > 0 ? [['SELECT id FROM contracts WHERE id = ANY($1) ORDER BY id FOR UPDATE', [contractIds]] as const] : []),
+    ['SELECT * FROM provider_operations WHERE id = ANY($1) ORDER BY id FOR UPDATE', [answered.map((a) => a.op.id)]],
+  ]);
+  const locked = new Map((lockRows[lockRows.length - 1] as OperationRow[]).map((r) => [r.id, { ...r, amount: Number(r.amount) }]));
   const open = answered.flatMap(({ op, answer }) => {
     const row = locked.get(op.id)!;
     const done = row.status === 'succeeded' || row.status === 'failed' || (row.status === 'processing' && answer.status === 'processing');
@@ -233,18 +236,37 @@ async function bookAnswers(ctx: UseCaseCtx, answered: Answered[], waiter?: Waite
   const refs: { entryReference?: string | null }[] = [];
   if (batch) refs.push(...(await batch({ ...ctx, told }, open)));
   else for (const o of open) refs.push(await BOOKERS[o.op.purpose]({ ...ctx, told }, o.op, o.answer));
-  const rows = await ctx.tx.query<OperationRow>(
+  // Written behind (no RETURNING): the rows are known. A booker's own change to its row (the
+  // milestone a request's acceptance made) is in the table, not in the rows returned here.
+  await ctx.tx.query(
     `UPDATE provider_operations o SET status = x.status, provider_ref = COALESCE(x.provider_ref, o.provider_ref), failure_code = x.failure_code,
        entry_reference = COALESCE(x.entry_reference, o.entry_reference), attempts = o.attempts + 1, last_error = NULL,
        next_attempt_at = $1, settled_at = CASE WHEN x.status IN ('succeeded', 'failed') THEN $1::timestamptz END, updated_at = $1
      FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(id, status, provider_ref, failure_code, entry_reference)
-     WHERE o.id = x.id RETURNING o.*`,
+     WHERE o.id = x.id`,
     [
       ctx.now, open.map((o) => o.op.id), open.map((o) => o.answer.status), open.map((o) => o.answer.reference ?? null),
       open.map((o) => (o.answer.status === 'failed' ? o.answer.code : null)), refs.map((r) => r.entryReference ?? null),
     ],
   );
-  const booked = new Map(rows.map((r) => [r.id, { ...r, amount: Number(r.amount) }]));
+  const settled = (status: string) => status === 'succeeded' || status === 'failed';
+  const booked = new Map(
+    open.map(({ op, answer }, i): [string, OperationRow] => [
+      op.id,
+      {
+        ...op,
+        status: answer.status,
+        provider_ref: answer.reference ?? op.provider_ref,
+        failure_code: answer.status === 'failed' ? answer.code : null,
+        entry_reference: refs[i]!.entryReference ?? op.entry_reference,
+        attempts: op.attempts + 1,
+        last_error: null,
+        next_attempt_at: ctx.now,
+        settled_at: settled(answer.status) ? ctx.now : null,
+        updated_at: ctx.now,
+      },
+    ]),
+  );
   return answered.map((a) => booked.get(a.op.id) ?? locked.get(a.op.id)!);
 }
 
