@@ -2170,6 +2170,8 @@ export interface components {
             inEscrow: number;
             /** @description A card deposit is accepted but not settled yet (money commands wait for it: 409 funding_pending) */
             fundingPending: boolean;
+            /** @description The client’s bank disputes the card payment that funded the escrow (a chargeback): nothing may leave it until the bank decides (409 escrow_frozen) */
+            escrowFrozen: boolean;
             /** @description How many times the client sent the work back */
             revisionCount: number;
             /** @description Files attached (ids from `POST /v1/files`) */
@@ -19175,6 +19177,8 @@ export interface operations {
                             inEscrow: number;
                             /** @description A card deposit is accepted but not settled yet (money commands wait for it: 409 funding_pending) */
                             fundingPending: boolean;
+                            /** @description The client’s bank disputes the card payment that funded the escrow (a chargeback): nothing may leave it until the bank decides (409 escrow_frozen) */
+                            escrowFrozen: boolean;
                             /** @description How many times the client sent the work back */
                             revisionCount: number;
                             /** @description Files attached (ids from `POST /v1/files`) */
