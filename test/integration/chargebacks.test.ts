@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines, expectLedgerClean, liveContract, newParties, startTestServer, type TestServer } from '../support/harness.ts';
+import { contractInvoices, hourlyContract, logTime, plusDays, runAt, weeks } from '../support/hourly-helpers.ts';
 import { journalEntries } from '../support/negotiation-helpers.ts';
 import { dbSnapshot, expectProblem, expectUnchanged, notificationsOf } from '../support/scenario-helpers.ts';
 
@@ -172,6 +173,24 @@ describe.each(engines())('chargebacks on the sandbox, on %s', (engine) => {
     expect(losses!.net).toBe(-8000);
     const list = (await s.admin.get('/v1/admin/chargebacks?limit=100')).body.data.map((x: { id: string }) => x.id);
     expect(list).toContain(opened.body.id);
+    await expectLedgerClean(s);
+  });
+
+  it('an hourly invoice’s card charge: the contractor’s payment it made is named, the loss less the client fee is the platform’s', async () => {
+    const p = await newParties(s);
+    const c = await hourlyContract(p, { hourlyRate: 6000 });
+    const w = await weeks(s).next();
+    await logTime(p, c.id, w.day(1), 150);
+    await runAt(s, plusDays(w.monday, 7));
+    const [inv] = await contractInvoices(p.client.api, c.id);
+    expect((await p.client.api.post(`/v1/invoices/${inv.id}/pay`, { paymentMethod: 'pm_card_ok' })).status).toBe(200);
+    const [op] = await s.db.query<{ provider_ref: string; amount: number }>("SELECT provider_ref, amount::int AS amount FROM provider_operations WHERE subject_id = $1 AND status = 'succeeded'", [inv.id]);
+    const [payment] = await s.db.query<{ id: string }>('SELECT id FROM payments WHERE invoice_id = $1', [inv.id]);
+    expect(op!.amount).toBe(15450);
+    const opened = (await s.admin.post('/v1/admin/sandbox/chargebacks', { chargeReference: op!.provider_ref })).body;
+    expect(opened).toMatchObject({ status: 'open', contractId: c.id, milestoneId: null, paymentId: payment!.id, amount: 15450 });
+    const lost = (await s.admin.post(`/v1/admin/sandbox/chargebacks/${opened.id}/close`, { outcome: 'lost' })).body;
+    expect(lost).toMatchObject({ status: 'lost', fromEscrow: 0, feeBack: 450, platformLoss: 15000 });
     await expectLedgerClean(s);
   });
 });

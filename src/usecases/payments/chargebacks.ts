@@ -68,9 +68,12 @@ async function findOrigin(ctx: UseCaseCtx, refs: string[]): Promise<ChargeOrigin
   if (op) {
     const escrow = op.purpose === 'funding' || op.purpose === 'milestone_request';
     const [funding] = escrow ? await ctx.tx.query<{ client_fee: number }>('SELECT client_fee FROM fundings WHERE platform_id = $1 AND provider_ref = $2', [platformId, op.provider_ref]) : [];
+    // A draft payment's charge is its subject; an invoice's charge paid the contractor's payment made with it.
+    const [payment] = escrow ? [] : await ctx.tx.query<{ id: string }>('SELECT id FROM payments WHERE platform_id = $1 AND provider_ref = $2', [platformId, op.provider_ref]);
     return {
       reference: op.provider_ref, operationId: op.id, contractId: op.contract_id, milestoneId: escrow ? op.milestone_id : null,
-      paymentId: escrow ? null : op.subject_id, clientFee: Number(funding?.client_fee ?? op.details.clientFee ?? op.details.fee ?? 0),
+      paymentId: escrow ? null : (payment?.id ?? (op.purpose === 'payment' ? op.subject_id : null)),
+      clientFee: Number(funding?.client_fee ?? op.details.clientFee ?? op.details.fee ?? 0),
     };
   }
   // Charges made before provider operations (or outside them): a deposit, or a payment's charge.
@@ -211,7 +214,7 @@ async function closeDisputeOf(ctx: UseCaseCtx, contract: ContractRow, milestone:
 async function feeAvailable(ctx: UseCaseCtx, cb: ChargebackRow, milestone: MilestoneRow | undefined): Promise<number> {
   const [origin] = await ctx.tx.query<{ fee: number }>(
     `SELECT COALESCE((SELECT client_fee FROM fundings WHERE platform_id = $1 AND provider_ref = $2),
-       (SELECT (details->>'clientFee')::bigint FROM provider_operations WHERE id = $3), 0)::bigint AS fee`,
+       (SELECT COALESCE(details->>'clientFee', details->>'fee')::bigint FROM provider_operations WHERE id = $3), 0)::bigint AS fee`,
     [cb.platform_id, cb.charge_reference, cb.operation_id],
   );
   const fee = Number(origin?.fee ?? 0);
