@@ -67,6 +67,8 @@ export type ServerProc = {
   rssKb(): number;
   /** User + system CPU seconds the server process has used so far. */
   cpuSeconds(): number;
+  /** System calls that wrote (socket writes, log lines) since start, from /proc/<pid>/io. */
+  writeSyscalls(): number;
   stop(): Promise<void>;
 };
 
@@ -74,6 +76,14 @@ function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
     const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
     return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function procWriteSyscalls(pid: number): number {
+  try {
+    return Number(/^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
   } catch {
     return 0;
   }
@@ -101,6 +111,8 @@ export type SpawnOpts = {
   processes?: number;
   /** Run the compiled server (`npm run build`, dist/cli.js) instead of the source through tsx. */
   compiled?: boolean;
+  /** The checkout whose server runs (default this one; bench/compare.ts runs two). */
+  root?: string;
 };
 
 /** Starts `node dist/cli.js serve` (or `node --import tsx src/cli.ts serve`) on a free loopback port and waits until it listens. */
@@ -124,7 +136,7 @@ export async function spawnServer(o: SpawnOpts): Promise<ServerProc> {
   if (o.databaseUrl) env.DATABASE_URL = o.databaseUrl;
   const entry = o.compiled ? ['dist/cli.js'] : ['--import', 'tsx', 'src/cli.ts'];
   const args = [...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []), ...entry, 'serve', '--processes', String(o.processes ?? 1)];
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, args, { cwd: o.root ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();
@@ -162,6 +174,7 @@ export async function spawnServer(o: SpawnOpts): Promise<ServerProc> {
     peakRssKb: peak,
     rssKb: () => sum((p) => procStatusKb(p, 'VmRSS')),
     cpuSeconds: () => sum(procCpuSeconds),
+    writeSyscalls: () => sum(procWriteSyscalls),
     stop: async () => {
       peak();
       if (child.exitCode !== null) return;
