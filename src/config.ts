@@ -10,6 +10,10 @@ const EnvSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  DATABASE_LISTEN_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
   TRANCHE_DATA_DIR: z.string().min(1).default('./.tranche'),
   TRANCHE_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   LOG_LEVEL: LogLevel.default('info'),
@@ -57,6 +61,8 @@ export type Config = {
   port: number;
   host: string;
   databaseUrl: string | undefined;
+  /** A direct connection for LISTEN when DATABASE_URL goes through a transaction-mode pooler (PgBouncer). */
+  databaseListenUrl: string | undefined;
   dataDir: string;
   adminToken: string | undefined;
   logLevel: z.infer<typeof LogLevel>;
@@ -106,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databaseListenUrl: e.DATABASE_LISTEN_URL,
     dataDir: resolve(e.TRANCHE_DATA_DIR),
     adminToken: e.TRANCHE_ADMIN_TOKEN,
     logLevel: e.LOG_LEVEL,

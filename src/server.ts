@@ -59,7 +59,7 @@ export async function startServer(
   const log = opts.log ?? createLogger(config);
   // Before anything is opened: a provider this version cannot run refuses the start.
   const provider = opts.provider ?? paymentProvider(config);
-  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log });
+  const db = await openDb({ databaseUrl: config.databaseUrl, listenUrl: config.databaseListenUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log });
   if (!opts.prepared) await migrateLogged(db, log);
   const testClock = config.testClock ? new AdjustableClock() : undefined;
   const clock: Clock = testClock ?? systemClock;

@@ -246,7 +246,13 @@ class PgDb implements Db {
   readonly engine = 'postgres' as const;
   private readonly pool: pg.Pool;
 
-  constructor(private readonly url: string, poolSize: number, private readonly log?: Logger) {
+  constructor(
+    url: string,
+    poolSize: number,
+    private readonly log?: Logger,
+    /** LISTEN needs a session of its own: a direct URL when `url` goes through a transaction-mode pooler. */
+    private readonly listenUrl: string = url,
+  ) {
     this.pool = new pg.Pool({
       connectionString: url,
       max: poolSize,
@@ -342,7 +348,7 @@ class PgDb implements Db {
     let retry: NodeJS.Timeout | undefined;
     const connect = async (delayMs: number) => {
       if (stopped) return;
-      const c = new pg.Client({ connectionString: this.url });
+      const c = new pg.Client({ connectionString: this.listenUrl });
       client = c;
       c.on('notification', (n) => {
         if (n.channel === channel) onNotify(n.payload ?? '');
@@ -520,6 +526,8 @@ export type DbOptions = {
   log?: Logger;
   /** A fresh embedded folder starts as a copy of the migrated template (default; src/db/embedded.ts). */
   fromTemplate?: boolean;
+  /** Where LISTEN connects (DATABASE_LISTEN_URL); default databaseUrl. */
+  listenUrl?: string;
 };
 
 /**
@@ -529,7 +537,7 @@ export type DbOptions = {
  * (DataDirLockedError, naming the owner's pid) before PGlite starts.
  */
 export async function openDb(opts: DbOptions): Promise<Db> {
-  if (opts.databaseUrl) return new PgDb(opts.databaseUrl, opts.poolSize ?? 10, opts.log);
+  if (opts.databaseUrl) return new PgDb(opts.databaseUrl, opts.poolSize ?? 10, opts.log, opts.listenUrl);
   const memory = opts.dataDir === 'memory://';
   const lock = memory ? null : lockDataDir(opts.dataDir);
   try {
