@@ -28,11 +28,14 @@ export async function platformTimeZone(q: Queryable, platformId: string): Promis
 
 export const initialTerms = (c: Pick<ContractRow, 'hourly_rate' | 'weekly_limit_hours'>): HourlyTerms => ({ hourlyRate: c.hourly_rate!, weeklyLimitHours: c.weekly_limit_hours });
 
-/** Agreed changes of a contract's rate and limit, each with the Monday it applies from. */
+/**
+ * Agreed changes of a contract's rate and limit, each with the Monday it applies from, in the
+ * order they were agreed: of two applying from the same Monday, the later agreed wins (termsForWeek).
+ */
 export async function termsChanges(q: Queryable, contractId: string): Promise<TermsChange[]> {
   return q.query<TermsChange>(
     `SELECT hourly_rate AS "hourlyRate", weekly_limit_hours AS "weeklyLimitHours", effective_from AS "effectiveFrom"
-     FROM hourly_terms WHERE contract_id = $1 AND status = 'accepted' ORDER BY effective_from`,
+     FROM hourly_terms WHERE contract_id = $1 AND status = 'accepted' ORDER BY effective_from, answered_at, id`,
     [contractId],
   );
 }

@@ -36,7 +36,7 @@ export async function createWeeklyInvoices(ctx: UseCaseCtx, periodStart: string)
 
   const totals = await tx.query<WeekTotal>(
     `SELECT c.id AS contract_id, c.client_id, c.contractor_id, c.currency, c.hourly_rate, c.weekly_limit_hours, t.logged,
-       (SELECT json_agg(json_build_object('hourlyRate', h.hourly_rate, 'weeklyLimitHours', h.weekly_limit_hours, 'effectiveFrom', h.effective_from))
+       (SELECT json_agg(json_build_object('hourlyRate', h.hourly_rate, 'weeklyLimitHours', h.weekly_limit_hours, 'effectiveFrom', h.effective_from) ORDER BY h.effective_from, h.answered_at, h.id)
         FROM hourly_terms h WHERE h.contract_id = c.id AND h.status = 'accepted') AS changes
      FROM (SELECT contract_id, SUM(minutes)::int AS logged FROM time_entries
            WHERE platform_id = $1 AND date BETWEEN $2 AND $3 AND invoice_id IS NULL GROUP BY contract_id) t
