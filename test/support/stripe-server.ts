@@ -91,6 +91,8 @@ export class FakeStripe {
   private readonly idempotency = new Map<string, { hash: string; status: number; body: string }>();
   private processing = 0;
   private pendingRefunds = 0;
+  /** Account links made: where each onboarding page leads back to (its path → the URLs given). */
+  private readonly links = new Map<string, { account: string; returnUrl: string; refreshUrl: string }>();
   private cut = new Set<string>();
 
   /** Starts a server on 127.0.0.1 at a random port. */
@@ -309,6 +311,16 @@ export class FakeStripe {
       res.writeHead(status, { 'content-type': 'application/json', 'request-id': requestId, 'stripe-version': FAKE_API_VERSION, ...(replayed ? { 'idempotent-replayed': 'true' } : {}), ...(key ? { 'idempotency-key': key } : {}) });
       res.end(body);
     };
+    // The hosted onboarding page an account link leads to (a browser's, no API key): a stand-in
+    // that names the account and links back to the platform's return URL.
+    const link = method === 'GET' ? this.links.get(url.pathname) : undefined;
+    if (link) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      return res.end(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Stripe test onboarding</title></head>` +
+          `<body><main><h1>Stripe test onboarding</h1><p>Account ${link.account}</p><p><a href="${link.returnUrl}">Return to the platform</a></p></main></body></html>`,
+      );
+    }
     if (req.headers.authorization !== `Bearer ${this.secretKey}`) {
       return answer(401, JSON.stringify({ error: { type: 'invalid_request_error', message: 'Invalid API Key provided.' } }));
     }
@@ -542,7 +554,9 @@ export class FakeStripe {
     const a = this.mustFind('account', String(p.account ?? ''), 'account');
     for (const k of ['refresh_url', 'return_url', 'type'] as const) if (!p[k]) throw invalid(`Missing required param: ${k}.`, { code: 'parameter_missing', param: k });
     if (!['account_onboarding', 'account_update'].includes(p.type)) throw invalid('Invalid type', { param: 'type' });
-    return { object: 'account_link', created: now(), expires_at: now() + 300, url: `${this.url}/setup/e/${a.id}/${token(12)}` };
+    const path = `/setup/e/${a.id}/${token(12)}`;
+    this.links.set(path, { account: a.id, returnUrl: String(p.return_url), refreshUrl: String(p.refresh_url) });
+    return { object: 'account_link', created: now(), expires_at: now() + 300, url: `${this.url}${path}` };
   }
 
   private createTransfer(p: Record<string, any>) {

@@ -13522,6 +13522,11 @@ export interface operations {
                 content: {
                     "application/json": {
                         /**
+                         * @description This server’s payment provider. `stripe`: released payments are sent to this payout account and Stripe pays it out to your bank on its schedule (`POST /v1/payouts` is refused). `sandbox`: released payments stay in your balance until you pay them out with `POST /v1/payouts`; no account to set up
+                         * @enum {string}
+                         */
+                        provider: "sandbox" | "stripe";
+                        /**
                          * @description `none`: no payout account yet; `onboarding`: details to fill in at the link; `verifying`: submitted, the provider is checking them; `enabled`: it receives your payments
                          * @enum {string}
                          */
@@ -13624,6 +13629,11 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * @description This server’s payment provider. `stripe`: released payments are sent to this payout account and Stripe pays it out to your bank on its schedule (`POST /v1/payouts` is refused). `sandbox`: released payments stay in your balance until you pay them out with `POST /v1/payouts`; no account to set up
+                         * @enum {string}
+                         */
+                        provider: "sandbox" | "stripe";
                         /**
                          * @description `none`: no payout account yet; `onboarding`: details to fill in at the link; `verifying`: submitted, the provider is checking them; `enabled`: it receives your payments
                          * @enum {string}

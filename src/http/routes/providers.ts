@@ -11,6 +11,11 @@ import type { V1 } from './types.ts';
 
 const PayoutAccountSchema = z
   .object({
+    provider: z
+      .enum(['sandbox', 'stripe'])
+      .describe(
+        'This server’s payment provider. `stripe`: released payments are sent to this payout account and Stripe pays it out to your bank on its schedule (`POST /v1/payouts` is refused). `sandbox`: released payments stay in your balance until you pay them out with `POST /v1/payouts`; no account to set up',
+      ),
     status: z
       .enum(['none', 'onboarding', 'verifying', 'enabled'])
       .describe('`none`: no payout account yet; `onboarding`: details to fill in at the link; `verifying`: submitted, the provider is checking them; `enabled`: it receives your payments'),
@@ -32,7 +37,8 @@ const PayoutAccountSchema = z
   })
   .describe('Your payout account at the payment provider, where released payments are sent');
 
-const present = (a: PayoutAccountRow | undefined, url: string | null, waiting: { currency: string; amount: number; count: number }[]) => ({
+const present = (provider: string, a: PayoutAccountRow | undefined, url: string | null, waiting: { currency: string; amount: number; count: number }[]) => ({
+  provider: provider === 'stripe' ? ('stripe' as const) : ('sandbox' as const),
   status: statusOf(a),
   url,
   transfersEnabled: a?.transfers_enabled ?? false,
@@ -103,7 +109,7 @@ export function providerRoutes(app: V1, { db, deps, runner, http }: RouteContext
       runner.run(req, reply, async ({ tx, principal }) => {
         if (!principal.userId) throw forbidden('act for a user with the Acting-User header');
         const a = await payoutAccountOf(tx, principal.platformId, deps.provider.name, principal.userId);
-        return { status: 200, body: present(a, null, await waitingTransfers(tx, principal.platformId, principal.userId)) };
+        return { status: 200, body: present(deps.provider.name, a, null, await waitingTransfers(tx, principal.platformId, principal.userId)) };
       }),
   );
 
@@ -127,7 +133,7 @@ export function providerRoutes(app: V1, { db, deps, runner, http }: RouteContext
         returnUrl: new URL('/earnings?onboarding=done', base).toString(),
         refreshUrl: new URL('/earnings?onboarding=again', base).toString(),
       });
-      return runner.run(req, reply, async ({ tx }) => ({ status: 200, body: present(account, url, await waitingTransfers(tx, principal.platformId, principal.userId!)) }));
+      return runner.run(req, reply, async ({ tx }) => ({ status: 200, body: present(deps.provider.name, account, url, await waitingTransfers(tx, principal.platformId, principal.userId!)) }));
     },
   );
 }

@@ -363,6 +363,47 @@ export function eventWords(kind: string): { area: string; text: string } {
   };
 }
 
+/**
+ * A contractor's payout account at the payment provider (`GET /v1/me/payout-account` with
+ * Stripe): where it stands, what that means for their money, and the button that moves it on.
+ */
+const PAYOUT_ACCOUNT_WORDS: Record<string, { title: string; text: string; action: string | null }> = {
+  none: {
+    title: 'Set up your payout account',
+    text: 'To receive what clients release to you, open a payout account with Stripe, our payment provider. It takes a few minutes; Stripe asks who you are and where your bank account is.',
+    action: 'Set up payouts',
+  },
+  onboarding: {
+    title: 'Your payout account is not finished',
+    text: 'Stripe still needs some details before it can send you money. Payments released to you wait until then.',
+    action: 'Finish setting up payouts',
+  },
+  verifying: {
+    title: 'Stripe is checking your details',
+    text: 'You have sent what Stripe asked for; it is verifying it, which usually takes minutes and sometimes a few days. Payments released to you wait until then.',
+    action: 'Review your payout details',
+  },
+  enabled: {
+    title: 'Your payout account is ready',
+    text: 'Payments released to you are sent to your payout account at Stripe, and Stripe pays them out to your bank on its schedule.',
+    action: null,
+  },
+};
+export const payoutAccountWords = (status: string) => PAYOUT_ACCOUNT_WORDS[status] ?? PAYOUT_ACCOUNT_WORDS.none!;
+
+/** Why a bank refused a payout (the provider's failure code), as the end of "Stripe could not pay … to your bank: …". */
+const PAYOUT_FAILURE_WORDS: Record<string, string> = {
+  account_closed: 'the bank account is closed',
+  no_account: 'the bank account could not be found',
+  account_frozen: 'the bank account is frozen',
+  invalid_account_number: 'the account number is not valid',
+  incorrect_account_holder_name: 'the name does not match the bank account’s holder',
+  bank_account_restricted: 'the bank account does not accept this kind of payment',
+  invalid_currency: 'the bank account cannot receive this currency',
+  debit_not_authorized: 'the bank did not authorise it',
+};
+export const payoutFailureWord = (code: string | null) => (code && PAYOUT_FAILURE_WORDS[code]) ?? 'the bank refused it';
+
 /** What waits for the caller on a contract (Contract.nextAction), as a call to action. */
 const NEXT_ACTION_WORDS: Record<string, string> = {
   accept_proposal: 'Accept or decline the offer',

@@ -8,13 +8,20 @@ import { useMe } from '../../app/session.tsx';
 import { formatMoney } from '../../money.ts';
 import { Balance } from './Balance.tsx';
 import { EarningsChart } from './EarningsChart.tsx';
+import { PayoutAccount, payoutAccountKey } from './PayoutAccount.tsx';
 import { lastMonths, monthlyEarnings } from './series.ts';
 import './earnings.css';
 
-/** A contractor's earnings: what was received (net of fees), what is on its way, and a chart of the last twelve months. */
+/**
+ * A contractor's earnings: what was received (net of fees), what is on its way, how it reaches
+ * their bank — with the sandbox, a payout of their balance; with Stripe, their payout account —
+ * and a chart of the last twelve months.
+ */
 export function EarningsPage() {
   useTitle('Earnings');
   const me = useMe();
+  const account = useQuery({ queryKey: payoutAccountKey, queryFn: () => ok(tranche.GET('/v1/me/payout-account')) });
+  const stripe = account.data?.provider === 'stripe';
   const list = useQuery({ queryKey: keys.payments({ limit: 100 }), queryFn: () => ok(tranche.GET('/v1/payments', { params: { query: { limit: 100 } } })) });
   const mine = useMemo(() => (list.data?.data ?? []).filter((p) => p.contractorId === me.id), [list.data, me.id]);
   const currencies = useMemo(() => {
@@ -30,9 +37,11 @@ export function EarningsPage() {
   const months = lastMonths(new Date(), 12);
   const series = monthlyEarnings(inCurrency, currency, months);
   const thisMonth = series[series.length - 1]?.amount ?? 0;
+  // How money reaches the bank: the payout account with Stripe (also before any earnings), else the balance's payout.
+  const payouts = stripe ? <PayoutAccount account={account.data!} currency={currency} /> : account.data ? <Balance currency={currency} /> : null;
 
   return (
-    <section aria-labelledby="earnings-title" aria-busy={list.isPending} className="stack-lg">
+    <section aria-labelledby="earnings-title" aria-busy={list.isPending || account.isPending} className="stack-lg">
       <div className="row between wrap">
         <h1 id="earnings-title">Earnings</h1>
         {currencies.length > 1 && (
@@ -47,13 +56,16 @@ export function EarningsPage() {
         )}
       </div>
       {list.data && mine.length === 0 ? (
-        <div className="card empty">
-          <h2>No earnings yet</h2>
-          <p className="muted">When you work as a contractor, what you are paid shows here, month by month. Start by sending an offer to a client.</p>
-          <Link to="/contracts/new" className="button">
-            Start a contract
-          </Link>
-        </div>
+        <>
+          <div className="card empty">
+            <h2>No earnings yet</h2>
+            <p className="muted">When you work as a contractor, what you are paid shows here, month by month. Start by sending an offer to a client.</p>
+            <Link to="/contracts/new" className="button">
+              Start a contract
+            </Link>
+          </div>
+          {stripe && payouts}
+        </>
       ) : (
         <>
           <dl className="overview card">
@@ -74,7 +86,7 @@ export function EarningsPage() {
               <dd>{inCurrency.filter((p) => p.status === 'paid').length}</dd>
             </div>
           </dl>
-          <Balance currency={currency} />
+          {payouts}
           <div className="card stack">
             <h2>Payments over time</h2>
             <p className="muted">What you received each month, after fees.</p>
