@@ -6,7 +6,7 @@ import { expectLedgerClean, inDays } from '../support/harness.ts';
 // Money with care on the contract page: a declined card is said in words and nothing moves;
 // cancelling a confirmation moves nothing; a partial release keeps the rest in escrow, a second
 // one refunds what is left; the contractor can give a milestone's escrow back. Fees of 2 % on
-// each side are shown before anything is confirmed.
+// each side are shown before anything is confirmed. A chargeback's frozen escrow is shown as such.
 
 describe.skipIf(!haveChromium)('contract page: money steps and their confirmations', () => {
   const w = new ContractWorld();
@@ -78,7 +78,16 @@ describe.skipIf(!haveChromium)('contract page: money steps and their confirmatio
     await milestoneCard(kp, 'Import').getByRole('button', { name: 'Fund $500.00' }).click();
     await confirmIn(kp, 'Fund $500.00');
     const cp = contractor.page;
+    // A chargeback on Import's card payment freezes its escrow: the page says so and offers no way to move it.
+    const importId = (await w.as(client.id).get(`/v1/contracts/${created.body.id}`)).body.milestones.find((m: { title: string }) => m.title === 'Import').id;
+    const chargeback = await w.s.admin.post('/v1/admin/sandbox/chargebacks', { milestoneId: importId });
+    expect(chargeback.status).toBe(201);
     await openContract(cp, 'Data migration');
+    await seeText(milestoneCard(cp, 'Import'), 'The escrow of this milestone is frozen');
+    expect(await milestoneCard(cp, 'Import').getByRole('button', { name: 'Give the escrow back' }).count()).toBe(0);
+    // The bank decides for the platform: the escrow is free again.
+    expect((await w.s.admin.post(`/v1/admin/sandbox/chargebacks/${chargeback.body.id}/close`, { outcome: 'won' })).status).toBe(200);
+    await cp.reload();
     await milestoneCard(cp, 'Import').getByRole('button', { name: 'Give the escrow back' }).click();
     await confirmIn(cp, 'Refund $500.00 to the client', ['You will not be paid for it']);
     await seeText(statusRegion(cp), '$500.00 of “Import” was refunded to the client.');

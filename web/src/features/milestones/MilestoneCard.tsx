@@ -25,6 +25,8 @@ export function MilestoneCard({ m, next }: { m: Milestone; next: Milestone | nul
   const titleId = `title-${m.id}`;
   const { live, open, escrow } = can;
 
+  // A chargeback froze the escrow: nothing may move it until the client's bank decides.
+  const held = !m.fundingPending && !m.escrowFrozen;
   const canAnswer = open && m.status === 'proposed' && m.proposedBy !== null && m.proposedBy !== role;
   const canFund = live && role === 'client' && escrow && m.status === 'accepted';
   const canSubmit = live && role === 'contractor' && (escrow ? m.status === 'funded' : m.status === 'accepted' || m.status === 'in_progress');
@@ -32,14 +34,14 @@ export function MilestoneCard({ m, next }: { m: Milestone; next: Milestone | nul
   const pending = m.status === 'approval_pending' ? m.pendingApproval : null;
   const secondMember = pending !== null && role === 'client' && pending.approvedBy !== me.id;
   const canApprove =
-    live && role === 'client' && !m.fundingPending &&
+    live && role === 'client' && held &&
     ((secondMember && pending?.action === 'approve') ||
       m.status === 'submitted' || (!p.submissionRequired && (escrow ? m.status === 'funded' : m.status === 'accepted' || m.status === 'in_progress')));
   const canReject = live && role === 'client' && m.status === 'submitted';
-  const canRelease = live && role === 'client' && escrow && (m.status === 'funded' || m.status === 'submitted') && !m.fundingPending && m.inEscrow > 0;
-  const canDispute = live && escrow && (m.status === 'funded' || m.status === 'submitted') && !m.fundingPending;
-  const canRemoveFunded = live && role === 'client' && escrow && p.deletableUntil === 'funded_unpaid' && m.status === 'funded' && !m.fundingPending && m.inEscrow > 0;
-  const canGiveBack = live && role === 'contractor' && escrow && (m.status === 'funded' || m.status === 'submitted') && !m.fundingPending && m.inEscrow > 0;
+  const canRelease = live && role === 'client' && escrow && (m.status === 'funded' || m.status === 'submitted') && held && m.inEscrow > 0;
+  const canDispute = live && escrow && (m.status === 'funded' || m.status === 'submitted') && held;
+  const canRemoveFunded = live && role === 'client' && escrow && p.deletableUntil === 'funded_unpaid' && m.status === 'funded' && held && m.inEscrow > 0;
+  const canGiveBack = live && role === 'contractor' && escrow && (m.status === 'funded' || m.status === 'submitted') && held && m.inEscrow > 0;
   const autoApproveOn =
     m.status === 'submitted' && m.submission && p.reviewPeriodDays !== null ? new Date(Date.parse(m.submission.submittedAt) + p.reviewPeriodDays * DAY).toISOString() : null;
 
@@ -62,6 +64,12 @@ export function MilestoneCard({ m, next }: { m: Milestone; next: Milestone | nul
         {m.refundedAmount > 0 && m.status !== 'paid' && <> · {money(m.refundedAmount)} refunded</>}
         {m.fundingPending && <> · the deposit is being processed</>}
       </p>
+      {m.escrowFrozen && (
+        <p className="frozen">
+          The escrow of this milestone is frozen: the client’s bank is reviewing a chargeback on the card payment. Nothing can be released, refunded or
+          disputed until the bank decides; both of you will be told.
+        </p>
+      )}
       {m.description && <p>{m.description}</p>}
       <FileLinks ids={m.attachmentIds} label={`Files of ${m.title}`} />
       {canAnswer && role === 'contractor' && escrow && p.fundingTrigger === 'on_acceptance' && (
