@@ -14,7 +14,9 @@
  *
  * Options (env): COMPARE_ROUNDS (8), COMPARE_LIFECYCLES (4 per client and round), COMPARE_READS
  * (60 per client and round), COMPARE_CLIENTS (2), BENCH_LOG_LEVEL (warn; `info` is the server's
- * default in production and logs every request).
+ * default in production and logs every request), COMPARE_DATABASE_URL_A / _B (one side's
+ * PostgreSQL admin URL, default BENCH_DATABASE_URL as for `npm run bench`), COMPARE_LOG_LEVEL_A / _B
+ * (one side's LOG_LEVEL).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -64,6 +66,12 @@ async function read(base: string, pair: Pair) {
 }
 
 async function start(label: string, root: string): Promise<Side> {
+  // COMPARE_DATABASE_URL_A / _B: a side's PostgreSQL server (e.g. the same one over its Unix socket).
+  const url = process.env[`COMPARE_DATABASE_URL_${label}`];
+  if (url) process.env.BENCH_DATABASE_URL = url;
+  // COMPARE_LOG_LEVEL_A / _B: a side's LOG_LEVEL (default BENCH_LOG_LEVEL, else warn).
+  const level = process.env[`COMPARE_LOG_LEVEL_${label}`];
+  if (level) process.env.BENCH_LOG_LEVEL = level;
   const db = await freshDatabase('tranche_compare');
   const dataDir = mkdtempSync(join(tmpdir(), 'tranche-compare-'));
   const server = await spawnServer({ databaseUrl: db.url, dataDir, compiled: true, root });

@@ -13,11 +13,17 @@ type Profile = { nodes: ProfileNode[]; startTime: number; endTime: number; sampl
 
 export type TopFrame = { fn: string; where: string; selfMs: number; selfPct: number };
 
+/** Where our own code starts in a frame's URL: src/ (through tsx) or dist/ (the compiled server the bench runs); -1 if elsewhere. */
+function ourCode(url: string): number {
+  const src = url.indexOf('/src/');
+  return src >= 0 ? src : url.indexOf('/dist/');
+}
+
 function shortUrl(url: string): string {
   if (!url) return '(native)';
   const nm = url.lastIndexOf('node_modules/');
   if (nm >= 0) return url.slice(nm + 'node_modules/'.length);
-  const src = url.indexOf('/src/');
+  const src = ourCode(url);
   if (src >= 0) return url.slice(src + 1);
   return url.replace(/^file:\/\//, '');
 }
@@ -30,7 +36,7 @@ function area(url: string, fn: string): string {
     const rest = url.slice(nm + 'node_modules/'.length).split('/');
     return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
   }
-  const src = url.indexOf('/src/');
+  const src = ourCode(url);
   if (src >= 0) return url.slice(src + 1).split('/').slice(0, 2).join('/');
   if (url.startsWith('node:')) return 'node:internal';
   return url;
