@@ -3164,7 +3164,7 @@ export interface components {
             clientFee: number;
             /** @description Still to pay, in minor units */
             balanceDue: number;
-            /** @description A card charge is accepted but not settled yet */
+            /** @description A card charge is on its way: made after commit and not answered yet, or accepted and not settled yet */
             chargePending: boolean;
             /** @description Four eyes: a first member of the client organisation paid this invoice at or above its approval threshold; another member must pay it too before the card is charged. Null otherwise */
             pendingApproval: {

@@ -79,7 +79,7 @@ export const InvoiceSchema = z
     charged: z.number().int().describe('Charged to the client’s payment method, in minor units'),
     clientFee: z.number().int().describe('The platform’s client fee charged on top, in minor units'),
     balanceDue: z.number().int().describe('Still to pay, in minor units'),
-    chargePending: z.boolean().describe('A card charge is accepted but not settled yet'),
+    chargePending: z.boolean().describe('A card charge is on its way: made after commit and not answered yet, or accepted and not settled yet'),
     pendingApproval: z
       .object({ by: z.string().describe('The member who paid it first'), at: Timestamp.describe('When they did') })
       .nullable()
