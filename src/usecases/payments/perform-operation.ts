@@ -287,6 +287,8 @@ export async function awaitOperations(db: Db, deps: Deps & { log?: { warn: (o: o
   failpoint('before_provider_call');
   const waiter: Waiter = { answering, claimed: false };
   let givenUp = false;
+  // The rows as the bookings left them (or found them done), to answer without reading them again.
+  const known = new Map<string, OperationRow>();
   const drive = (async () => {
     let todo = ids;
     if (!answering && ids.length > 1) {
@@ -304,7 +306,8 @@ export async function awaitOperations(db: Db, deps: Deps & { log?: { warn: (o: o
       // key while the caller still waits; after that the worker's sweep takes over.
       for (let attempt = 1; ; attempt++) {
         try {
-          await performOperation(db, deps, id, waiter);
+          const row = await performOperation(db, deps, id, waiter);
+          if (row) known.set(id, row);
           break;
         } catch (err) {
           if (givenUp || attempt >= 20) {
@@ -331,6 +334,7 @@ export async function awaitOperations(db: Db, deps: Deps & { log?: { warn: (o: o
   await Promise.race([drive, budget]);
   givenUp = true;
   clearTimeout(timer);
+  if (ids.every((id) => known.has(id))) return ids.map((id) => known.get(id)!).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (let attempt = 1; ; attempt++) {
     try {
       return await operationsOf(db, ids);
