@@ -60,6 +60,7 @@ export async function runPrimary(n: number, log: Logger, prepare: () => Promise<
   };
 
   const fork = () => {
+    if (stopping) return;
     const w = cluster.fork();
     w.on('message', (m: FromWorker) => {
       if (!m?.listening) return;
@@ -74,8 +75,8 @@ export async function runPrimary(n: number, log: Logger, prepare: () => Promise<
         failed(new Error(`a server process exited while starting (code ${code}, signal ${signal})`));
         return stopAll(1);
       }
-      log.warn({ pid: w.process.pid, code, signal }, 'a server process exited; starting another');
-      fork();
+      log.warn({ pid: w.process.pid, code, signal }, 'a server process exited; starting another in a second');
+      setTimeout(fork, 1000);
     });
   };
   for (let i = 0; i < n; i++) fork();

@@ -34,8 +34,6 @@ export class CredentialCache {
   private readonly entries = new Map<string, Entry>();
   private epoch = 0;
   private listening = false;
-  hits = 0;
-  misses = 0;
 
   constructor(
     readonly max = 10_000,
@@ -45,19 +43,14 @@ export class CredentialCache {
 
   get(key: string): CachedCredential | undefined {
     const e = this.entries.get(key);
-    if (!e || !this.listening) {
-      this.misses++;
-      return undefined;
-    }
+    if (!e || !this.listening) return undefined;
     if (this.clock() - e.storedAt > this.ttlMs) {
       this.entries.delete(key);
-      this.misses++;
       return undefined;
     }
     // Most recently used last: Map keeps insertion order, so the first key is the eviction victim.
     this.entries.delete(key);
     this.entries.set(key, e);
-    this.hits++;
     return e.value;
   }
 

@@ -29,7 +29,7 @@ const alive = (pid: number) => {
 };
 
 describe.runIf(engines().includes('postgres'))('serve --processes 2 on PostgreSQL', () => {
-  it('answers from two processes on one port, runs a lifecycle through both, and stops them all on SIGTERM', async () => {
+  it('answers from two processes on one port, runs a lifecycle through both, replaces one that dies, and stops them all on SIGTERM', async () => {
     const db = await freshDatabase();
     const admin = `procs_admin_${Date.now()}_abcdefghijklmnopqrstuvwxyz`;
     try {
@@ -76,6 +76,19 @@ describe.runIf(engines().includes('postgres'))('serve --processes 2 on PostgreSQ
         expect((await call(client.token, 'POST', `/v1/milestones/${m}/approve`, {})).status).toBe(200);
         const check = await call(admin, 'GET', '/v1/admin/ledger/check');
         expect(check.body.ok).toBe(true);
+
+        // A process that dies after it started serving is replaced by a new one on the same port.
+        process.kill(pids[0]!, 'SIGKILL');
+        let replacement: number | undefined;
+        for (let i = 0; i < 300 && replacement === undefined; i++) {
+          const pid = await fetch(`${server.url}/healthz`, { headers: { connection: 'close' } })
+            .then(async (r) => ((await r.json()) as { pid: number }).pid)
+            .catch(() => undefined);
+          if (pid !== undefined && !pids.includes(pid)) replacement = pid;
+          else await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(replacement).toBeDefined();
+        pids = [pids[1]!, replacement!];
       } finally {
         expect(await server.stop()).toBe(0);
       }
