@@ -205,7 +205,7 @@ describe.each(engines())('the tamper-evidence migration on %s', (engine) => {
   it('chains the entries written before it, in seq order per contract, and new entries chain on', async () => {
     const pgDb = engine === 'postgres' ? await createDatabase('tranche_backfill') : null;
     const dataDir = mkdtempSync(join(tmpdir(), 'tranche-backfill-'));
-    const db = await openDb({ dataDir, ...(pgDb ? { databaseUrl: pgDb.url } : {}) });
+    const db = await openDb({ dataDir, fromTemplate: false, ...(pgDb ? { databaseUrl: pgDb.url } : {}) });
     try {
       const dir = fileURLToPath(new URL('../../src/db/migrations/', import.meta.url));
       const files = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
