@@ -10,13 +10,16 @@
  *   Wednesday  every `invoice_payment` job (one per 200 invoices), run by INVOICING_WORKERS
  *              concurrent worker loops (escrow release and/or card charge, journal entries,
  *              payments, events)
- * and checks the ledger. A progress line is printed while each phase runs.
+ * and checks the ledger. A progress line is printed while each phase runs, and each phase's CPU
+ * time (this process plus the database backends serving it, from /proc: PostgreSQL must run on
+ * this machine) beside its wall time: on a machine shared with other work the wall time grows with
+ * the load, the CPU time much less.
  *
  * Env: INVOICING_N (default 100000), INVOICING_WORKERS (default 4), BENCH_DATABASE_URL /
  * TEST_DATABASE_URL, KEEP_DB=1 keeps the database, INVOICING_CHECK=0 skips the ledger check.
  * Exits non-zero when an invoice is left unpaid or the ledger check fails.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -90,13 +93,38 @@ async function fundSome(db: Db, deps: WorkerDeps, platformId: string) {
   while ((await finishDueOperations(db, deps, { pendingOnly: true, max: 1000 })) > 0);
 }
 
+/** CPU seconds (user + system) of this process, and per backend of `database` (pid → seconds), now. */
+async function cpuNow(db: Db, database: string): Promise<{ own: number; backends: Map<number, number> }> {
+  const own = process.cpuUsage();
+  const backends = new Map<number, number>();
+  for (const { pid } of await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database])) {
+    try {
+      // utime and stime, fields 14 and 15 of /proc/<pid>/stat (in clock ticks, 100 a second), after the command's ") ".
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      backends.set(pid, (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      /* not on this machine, or ended */
+    }
+  }
+  return { own: (own.user + own.system) / 1e6, backends };
+}
+
+/** CPU seconds since `from`: this process, and the backends alive now (a backend opened meanwhile counts whole). */
+async function cpuSince(db: Db, database: string, from: Awaited<ReturnType<typeof cpuNow>>): Promise<{ own: number; db: number }> {
+  const to = await cpuNow(db, database);
+  let backends = 0;
+  for (const [pid, s] of to.backends) backends += s - (from.backends.get(pid) ?? 0);
+  return { own: to.own - from.own, db: backends };
+}
+
 async function pending(db: Db, kind: string): Promise<number> {
   const [r] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM jobs WHERE kind = $1 AND status = 'pending'", [kind]);
   return r!.n;
 }
 
 /** Runs due jobs with `workers` concurrent loops until no job of `kind` is pending; prints progress (`left`: what is still to do). */
-async function phase(db: Db, deps: WorkerDeps, kind: string, total: number, workers: number, left = () => pending(db, kind)) {
+async function phase(db: Db, database: string, deps: WorkerDeps, kind: string, total: number, workers: number, left = () => pending(db, kind)) {
+  const cpu0 = await cpuNow(db, database);
   const t0 = performance.now();
   let done = false;
   const progress = setInterval(() => {
@@ -111,8 +139,12 @@ async function phase(db: Db, deps: WorkerDeps, kind: string, total: number, work
   await Promise.all(Array.from({ length: workers }, loop));
   clearInterval(progress);
   const s = (performance.now() - t0) / 1000;
-  process.stdout.write(`\r  ${kind}: ${total}/${total} done in ${s.toFixed(1)} s                    \n`);
-  return s;
+  const cpu = await cpuSince(db, database, cpu0);
+  const [load] = readFileSync('/proc/loadavg', 'utf8').split(' ');
+  process.stdout.write(
+    `\r  ${kind}: ${total}/${total} done in ${s.toFixed(1)} s, CPU ${(cpu.own + cpu.db).toFixed(1)} s (this process ${cpu.own.toFixed(1)} s, database ${cpu.db.toFixed(1)} s; load average ${load})                    \n`,
+  );
+  return { s, cpu: cpu.own + cpu.db };
 }
 
 async function main() {
@@ -142,18 +174,20 @@ async function main() {
     );
 
     clock.set(new Date('2030-01-14T00:00:01Z'));
-    const monday = await phase(db, deps, 'hourly_invoicing', 1, 1);
+    const monday = await phase(db, database.name, deps, 'hourly_invoicing', 1, 1);
     const [inv] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM invoices');
     await db.query('ANALYZE'); // Monday wrote the invoices, their lines and Wednesday's jobs
     clock.set(new Date('2030-01-16T00:00:01Z'));
     const open = async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM invoices WHERE status = 'open'"))[0]!.n;
-    const wednesday = await phase(db, deps, 'invoice_payment', inv!.n, WORKERS, open);
+    const wednesday = await phase(db, database.name, deps, 'invoice_payment', inv!.n, WORKERS, open);
     const [paid] = await db.query<{ n: number; escrow: number }>("SELECT count(*)::int AS n, count(*) FILTER (WHERE paid_from_escrow > 0)::int AS escrow FROM invoices WHERE status = 'paid'");
     // The figures first: the ledger check takes longer than the jobs at 100,000 (its own scaling).
     log('');
-    log(`| contracts | invoices | Monday job | paid | of which from escrow | Wednesday jobs (${WORKERS} loops) | per invoice |`);
+    log(`| contracts | invoices | Monday job (CPU) | paid | of which from escrow | Wednesday jobs, ${WORKERS} loops (CPU) | per invoice |`);
     log('|---:|---:|---:|---:|---:|---:|---:|');
-    log(`| ${N} | ${inv!.n} | ${monday.toFixed(1)} s | ${paid!.n} | ${paid!.escrow} | ${wednesday.toFixed(1)} s | ${((wednesday * 1000) / inv!.n).toFixed(2)} ms |`);
+    log(
+      `| ${N} | ${inv!.n} | ${monday.s.toFixed(1)} s (${monday.cpu.toFixed(1)} s) | ${paid!.n} | ${paid!.escrow} | ${wednesday.s.toFixed(1)} s (${wednesday.cpu.toFixed(1)} s) | ${((wednesday.s * 1000) / inv!.n).toFixed(2)} ms |`,
+    );
     if (paid!.n !== inv!.n) process.exitCode = 1;
     if (process.env.INVOICING_CHECK === '0') return log('  ledger check skipped (INVOICING_CHECK=0)');
     await db.query('ANALYZE'); // Wednesday wrote the payments, journal entries and postings
