@@ -410,7 +410,7 @@ const at = '2026-11-22T10:00:00.000Z';
 const exMilestone = {
   id: exampleId('milestone'), contractId: exampleId('contract'), position: 1, title: 'Wireframes', description: 'Low-fidelity wireframes of all screens',
   amount: 150000, currency: 'USD', dueDate: '2027-03-31', status: 'funded', proposedBy: null, fundedAmount: 150000, releasedAmount: 0,
-  refundedAmount: 0, inEscrow: 150000, fundingPending: false, revisionCount: 0, attachmentIds: [], submission: null, lastRejectReason: null, pendingApproval: null, externalId: 'order-8841-1', metadata: { sprint: '12' },
+  refundedAmount: 0, inEscrow: 150000, fundingPending: false, escrowFrozen: false, revisionCount: 0, attachmentIds: [], submission: null, lastRejectReason: null, pendingApproval: null, externalId: 'order-8841-1', metadata: { sprint: '12' },
   version: 3, createdAt: at, updatedAt: at,
 };
 example(MilestoneSchema, exMilestone);
