@@ -13,6 +13,7 @@ import { partyRole, type ContractRole } from '../access.ts';
 import type { UseCaseCtx } from '../context.ts';
 import { partiesOf, resolvePaymentMethod } from '../money.ts';
 import { completePayment, type PaymentRow } from '../pay-payments.ts';
+import { fundingChargeOf, releasesTransfer, transferToContractor } from '../payments/transfers.ts';
 import { enqueueJob, recordEvent, recordEvents } from '../record.ts';
 import { assertVersion } from '../run-milestone-command.ts';
 import { requestOperation, requestOperations, type OperationRow } from '../payments/operations.ts';
@@ -134,6 +135,14 @@ async function drawOnEscrow(ctx: UseCaseCtx, due: Due[]): Promise<InvoiceRow[]> 
         postings: releasePostings(partiesOf(d.contract), d.milestone.id, d.amount, d.fee),
       })),
     );
+  }
+  // With a provider of connected accounts (Stripe), what each draw leaves the contractor goes on
+  // as a transfer, as a milestone's release does (money.ts); the sandbox keeps it in the balance.
+  if (releasesTransfer(ctx)) {
+    for (const d of draws) {
+      const sourceCharge = await fundingChargeOf(ctx, d.milestone.id, Number(d.milestone.released_amount) + d.amount);
+      await transferToContractor(ctx, d.contract, { paymentId: d.paymentId, milestoneId: d.milestone.id, amount: d.amount - d.fee, sourceCharge });
+    }
   }
   // Each milestone as its last draw left it, its version counting every release.
   const last = new Map<string, { d: Draw; releases: number; fees: number }>();
@@ -338,6 +347,11 @@ async function bookInvoiceCharges(ctx: UseCaseCtx, taken: TakenCharge[]): Promis
      WHERE i.id = x.id RETURNING i.*`,
     [now, taken.map((t) => t.invoice.id), taken.map((t) => t.rest), taken.map((t) => t.fee), taken.map((t) => t.attempt)],
   );
+  if (releasesTransfer(ctx)) {
+    for (const [i, t] of taken.entries()) {
+      await transferToContractor(ctx, t.contract, { paymentId: paymentIds[i]!, milestoneId: null, amount: t.rest - contractorFees[i]!, sourceCharge: t.reference });
+    }
+  }
   const byId = new Map(rows.map((r) => [r.id, r]));
   const paid = taken.map((t) => byId.get(t.invoice.id)!);
   await recordEvents(
