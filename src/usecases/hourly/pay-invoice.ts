@@ -191,8 +191,25 @@ type InvoiceChargeDetails = { rest: number; fee: number; attempt: number; mode: 
  * payment, a dispute, a void and the next job until the answer is booked. The caller's runner
  * (the HTTP request, the worker) makes the calls after commit.
  */
-async function requestInvoiceCharges(ctx: UseCaseCtx, cards: CardInvoice[], mode: Mode): Promise<InvoiceRow[]> {
-  if (cards.length === 0) return [];
+async function requestInvoiceCharges(ctx: UseCaseCtx, all: CardInvoice[], mode: Mode): Promise<InvoiceRow[]> {
+  // An amount the provider cannot charge (under Stripe's minimum): the client paying by hand is
+  // told so (422 amount_below_minimum); a job leaves that invoice past due, told, and pays the rest.
+  const tooSmall = new Map<string, CardInvoice>();
+  if (mode !== 'client') {
+    for (const c of all) {
+      const rest = balanceDue(c.invoice);
+      try {
+        ctx.deps.provider.assertChargeable(rest + feeOf(rest, c.contract.policy.platformFee.clientBps), c.contract.currency);
+      } catch (e) {
+        if (!(e instanceof AppError)) throw e;
+        tooSmall.set(c.invoice.id, c);
+      }
+    }
+  }
+  const cards = all.filter((c) => !tooSmall.has(c.invoice.id));
+  const refused = new Map<string, InvoiceRow>();
+  for (const c of tooSmall.values()) refused.set(c.invoice.id, await pastDue(ctx, c.contract, c.invoice, 'amount_below_minimum'));
+  if (cards.length === 0) return all.map((c) => refused.get(c.invoice.id)!);
   const details = cards.map(({ contract, invoice }): InvoiceChargeDetails => {
     const rest = balanceDue(invoice);
     return {
@@ -226,7 +243,7 @@ async function requestInvoiceCharges(ctx: UseCaseCtx, cards: CardInvoice[], mode
     [ctx.now, cards.map((c) => c.invoice.id), details.map((d) => d.attempt)],
   );
   const byId = new Map(rows.map((r) => [r.id, r]));
-  return cards.map((c) => byId.get(c.invoice.id)!);
+  return all.map((c) => byId.get(c.invoice.id) ?? refused.get(c.invoice.id)!);
 }
 
 /** A charge the provider took at once, to book: `rest` of the invoice plus the client `fee`. */
