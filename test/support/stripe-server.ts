@@ -237,6 +237,21 @@ export class FakeStripe {
     return this.record('payout.failed', this.objects.get(po.id)!, { account });
   }
 
+  /** A payout of a connected account to its bank, pending and arriving in two days; records payout.created (with `account`). */
+  createPayout(account: string, amount: number, currency: string): StripeEvent {
+    const po = this.plant('payout', { amount, currency, status: 'pending', failure_code: null, failure_message: null, arrival_date: now() + 2 * 86_400, method: 'standard', type: 'bank_account' }, account);
+    return this.record('payout.created', this.objects.get(po.id)!, { account });
+  }
+
+  /** Moves a payout made by `createPayout` on: records payout.updated (in_transit), payout.paid, payout.canceled or payout.failed. */
+  settlePayout(id: string, status: 'in_transit' | 'paid' | 'canceled' | 'failed'): StripeEvent {
+    const po = this.objects.get(id);
+    if (!po || po.object !== 'payout') throw new Error(`no payout ${id}`);
+    po.status = status;
+    if (status === 'failed') Object.assign(po, { failure_code: 'account_closed', failure_message: 'The bank account has been closed.' });
+    return this.record(status === 'in_transit' ? 'payout.updated' : `payout.${status}`, po, { account: this.accountOf.get(id) });
+  }
+
   /** Records an event of any type about an object (a copy of it as it is now). */
   record(type: string, object: StripeObject, opts: { previous?: Record<string, unknown>; account?: string } = {}): StripeEvent {
     const e = {

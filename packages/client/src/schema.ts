@@ -13565,6 +13565,25 @@ export interface operations {
                             /** @description The provider’s explanation */
                             message: string | null;
                         } | null;
+                        /** @description The provider’s latest 20 payouts of your payout account to your bank, newest first (Stripe pays the account out on its schedule); empty with the sandbox */
+                        payouts: {
+                            /** @description The provider’s id of the payout (Stripe: `po_…`) */
+                            id: string;
+                            /** @description What the payout brings to your bank, in minor units */
+                            amount: number;
+                            /**
+                             * @description ISO 4217 currency code; amounts are integers in its minor unit
+                             * @example USD
+                             */
+                            currency: string;
+                            /**
+                             * @description `pending`: not sent yet; `in_transit`: on its way to your bank; `paid`: arrived (the bank may take a little longer to show it); `failed`: the bank refused it, the money is back in the account; `canceled`: stopped before it was sent
+                             * @enum {string}
+                             */
+                            status: "pending" | "in_transit" | "paid" | "failed" | "canceled";
+                            /** @description When the payout arrives (or arrived) at your bank, as the provider expects it; null if not known */
+                            arrivalDate: string | null;
+                        }[];
                     };
                 };
             };
@@ -13673,6 +13692,25 @@ export interface operations {
                             /** @description The provider’s explanation */
                             message: string | null;
                         } | null;
+                        /** @description The provider’s latest 20 payouts of your payout account to your bank, newest first (Stripe pays the account out on its schedule); empty with the sandbox */
+                        payouts: {
+                            /** @description The provider’s id of the payout (Stripe: `po_…`) */
+                            id: string;
+                            /** @description What the payout brings to your bank, in minor units */
+                            amount: number;
+                            /**
+                             * @description ISO 4217 currency code; amounts are integers in its minor unit
+                             * @example USD
+                             */
+                            currency: string;
+                            /**
+                             * @description `pending`: not sent yet; `in_transit`: on its way to your bank; `paid`: arrived (the bank may take a little longer to show it); `failed`: the bank refused it, the money is back in the account; `canceled`: stopped before it was sent
+                             * @enum {string}
+                             */
+                            status: "pending" | "in_transit" | "paid" | "failed" | "canceled";
+                            /** @description When the payout arrives (or arrived) at your bank, as the provider expects it; null if not known */
+                            arrivalDate: string | null;
+                        }[];
                     };
                 };
             };

@@ -2,11 +2,11 @@ import Stripe from 'stripe';
 import { z } from 'zod';
 import { findUser } from '../../db/repos/users.ts';
 import { AppError, forbidden } from '../../domain/errors.ts';
-import { openPayoutAccount, payoutAccountOf, statusOf, type PayoutAccountRow } from '../../usecases/payments/payout-accounts.ts';
+import { openPayoutAccount, payoutAccountOf, providerPayoutsOf, statusOf, type PayoutAccountRow, type ProviderPayoutRow } from '../../usecases/payments/payout-accounts.ts';
 import { storeProviderEvent, type ProviderEvent } from '../../usecases/payments/provider-events.ts';
 import { waitingTransfers } from '../../usecases/payments/transfers.ts';
 import { BODY_LIMIT, type RouteContext } from '../app.ts';
-import { Currency, NonNegativeAmount } from '../schemas.ts';
+import { Currency, NonNegativeAmount, Timestamp } from '../schemas.ts';
 import type { V1 } from './types.ts';
 
 const PayoutAccountSchema = z
@@ -34,10 +34,34 @@ const PayoutAccountSchema = z
       })
       .nullable()
       .describe('The last payout of the account to your bank that failed (the money is back in the account); null if none'),
+    payouts: z
+      .array(
+        z
+          .object({
+            id: z.string().describe('The provider’s id of the payout (Stripe: `po_…`)'),
+            amount: NonNegativeAmount.describe('What the payout brings to your bank, in minor units'),
+            currency: Currency,
+            status: z
+              .enum(['pending', 'in_transit', 'paid', 'failed', 'canceled'])
+              .describe('`pending`: not sent yet; `in_transit`: on its way to your bank; `paid`: arrived (the bank may take a little longer to show it); `failed`: the bank refused it, the money is back in the account; `canceled`: stopped before it was sent'),
+            arrivalDate: Timestamp.nullable().describe('When the payout arrives (or arrived) at your bank, as the provider expects it; null if not known'),
+          })
+          .describe('A payout of your payout account to your bank'),
+      )
+      .describe('The provider’s latest 20 payouts of your payout account to your bank, newest first (Stripe pays the account out on its schedule); empty with the sandbox'),
   })
   .describe('Your payout account at the payment provider, where released payments are sent');
 
-const present = (provider: string, a: PayoutAccountRow | undefined, url: string | null, waiting: { currency: string; amount: number; count: number }[]) => ({
+const STATUSES = ['pending', 'in_transit', 'paid', 'failed', 'canceled'] as const;
+const presentPayout = (p: ProviderPayoutRow) => ({
+  id: p.payout_id,
+  amount: Number(p.amount),
+  currency: p.currency,
+  status: (STATUSES as readonly string[]).includes(p.status) ? (p.status as (typeof STATUSES)[number]) : ('pending' as const),
+  arrivalDate: p.arrival_date ? new Date(p.arrival_date).toISOString() : null,
+});
+
+const present = (provider: string, a: PayoutAccountRow | undefined, url: string | null, waiting: { currency: string; amount: number; count: number }[], payouts: ProviderPayoutRow[] = []) => ({
   provider: provider === 'stripe' ? ('stripe' as const) : ('sandbox' as const),
   status: statusOf(a),
   url,
@@ -47,6 +71,7 @@ const present = (provider: string, a: PayoutAccountRow | undefined, url: string 
   lastPayoutFailure: a?.payout_failure
     ? { amount: Number(a.payout_failure.amount), currency: a.payout_failure.currency, code: a.payout_failure.code, message: a.payout_failure.message }
     : null,
+  payouts: payouts.map(presentPayout),
 });
 
 /**
@@ -109,7 +134,8 @@ export function providerRoutes(app: V1, { db, deps, runner, http }: RouteContext
       runner.run(req, reply, async ({ tx, principal }) => {
         if (!principal.userId) throw forbidden('act for a user with the Acting-User header');
         const a = await payoutAccountOf(tx, principal.platformId, deps.provider.name, principal.userId);
-        return { status: 200, body: present(deps.provider.name, a, null, await waitingTransfers(tx, principal.platformId, principal.userId)) };
+        const payouts = await providerPayoutsOf(tx, principal.platformId, deps.provider.name, principal.userId);
+        return { status: 200, body: present(deps.provider.name, a, null, await waitingTransfers(tx, principal.platformId, principal.userId), payouts) };
       }),
   );
 
@@ -133,7 +159,7 @@ export function providerRoutes(app: V1, { db, deps, runner, http }: RouteContext
         returnUrl: new URL('/earnings?onboarding=done', base).toString(),
         refreshUrl: new URL('/earnings?onboarding=again', base).toString(),
       });
-      return runner.run(req, reply, async ({ tx }) => ({ status: 200, body: present(deps.provider.name, account, url, await waitingTransfers(tx, principal.platformId, principal.userId!)) }));
+      return runner.run(req, reply, async ({ tx }) => ({ status: 200, body: present(deps.provider.name, account, url, await waitingTransfers(tx, principal.platformId, principal.userId!), await providerPayoutsOf(tx, principal.platformId, deps.provider.name, principal.userId!)) }));
     },
   );
 }

@@ -120,3 +120,55 @@ export async function recordPayoutFailure(ctx: Pick<UseCaseCtx, 'tx' | 'now' | '
   }
   return `payout failure ${newer ? 'recorded' : 'older than what we know'}; ${told ? 'already told' : 'contractor told'}`;
 }
+
+/** A payout of a connected account to the contractor's bank, as Stripe's event carried it (amount in our minor units). */
+export type ProviderPayout = { id: string; amount: number; currency: string; status: string; arrivalDate: number | null; created: number; failureCode: string | null };
+
+export type ProviderPayoutRow = {
+  provider: string;
+  payout_id: string;
+  platform_id: string;
+  contractor_id: string;
+  account: string;
+  amount: string | number;
+  currency: string;
+  status: string;
+  arrival_date: Date | null;
+  failure_code: string | null;
+  event_at: string | number;
+  created_at: Date;
+  updated_at: Date;
+};
+
+/**
+ * payout.created/updated/paid/canceled/failed (issue 14, item 5): one row per payout of a
+ * connected account (`provider_payouts`), as the newest of its events said. `eventAt` is the
+ * event's `created`: an older event arriving late changes nothing, nor does one that says what is
+ * already known (a replay). At the same second a final status (paid, failed, canceled) is not
+ * taken back by an earlier one (pending, in_transit). Nothing of ours moves.
+ */
+export async function recordProviderPayout(ctx: Pick<UseCaseCtx, 'tx' | 'now' | 'deps'>, account: string, payout: ProviderPayout, eventAt: number): Promise<string> {
+  const provider = ctx.deps.provider.name;
+  const [a] = await ctx.tx.query<PayoutAccountRow>('SELECT * FROM payout_accounts WHERE provider = $1 AND reference = $2', [provider, account]);
+  if (!a) return 'not one of our accounts';
+  const rank = (t: string) => `CASE ${t}.status WHEN 'pending' THEN 0 WHEN 'in_transit' THEN 1 ELSE 2 END`;
+  const rows = await ctx.tx.query<ProviderPayoutRow>(
+    `INSERT INTO provider_payouts AS p (provider, payout_id, platform_id, contractor_id, account, amount, currency, status, arrival_date, failure_code, event_at, created_at, updated_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,CASE WHEN $9::bigint IS NULL THEN NULL ELSE to_timestamp($9::bigint) END,$10,$11,to_timestamp($12::bigint),$13)
+     ON CONFLICT (provider, payout_id) DO UPDATE SET amount = EXCLUDED.amount, currency = EXCLUDED.currency, status = EXCLUDED.status, arrival_date = EXCLUDED.arrival_date,
+       failure_code = EXCLUDED.failure_code, event_at = EXCLUDED.event_at, updated_at = EXCLUDED.updated_at
+     WHERE (p.event_at < EXCLUDED.event_at OR (p.event_at = EXCLUDED.event_at AND ${rank('p')} <= ${rank('EXCLUDED')}))
+       AND (p.status, p.amount, p.currency, p.arrival_date, p.failure_code, p.event_at) IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.amount, EXCLUDED.currency, EXCLUDED.arrival_date, EXCLUDED.failure_code, EXCLUDED.event_at)
+     RETURNING status`,
+    [provider, payout.id, a.platform_id, a.contractor_id, account, payout.amount, payout.currency, payout.status, payout.arrivalDate, payout.failureCode, eventAt, payout.created, ctx.now],
+  );
+  return rows.length ? `payout ${payout.id} ${rows[0]!.status}` : `payout ${payout.id}: older than or the same as what we know`;
+}
+
+/** The contractor's latest payouts to their bank (newest first). */
+export async function providerPayoutsOf(q: Queryable, platformId: string, provider: string, contractorId: string, limit = 20): Promise<ProviderPayoutRow[]> {
+  return q.query<ProviderPayoutRow>(
+    'SELECT * FROM provider_payouts WHERE platform_id = $1 AND provider = $2 AND contractor_id = $3 ORDER BY created_at DESC, payout_id DESC LIMIT $4',
+    [platformId, provider, contractorId, limit],
+  );
+}

@@ -4,7 +4,7 @@ import { accountStatusOf, refundOutcome } from '../../payments/stripe.ts';
 import type { Deps, Principal, UseCaseCtx } from '../context.ts';
 import { applyChargebackClosed, applyChargebackCreated, type DisputeObject } from './chargebacks.ts';
 import type { OperationRow } from './operations.ts';
-import { applyAccountStatus, recordPayoutFailure } from './payout-accounts.ts';
+import { applyAccountStatus, recordPayoutFailure, recordProviderPayout } from './payout-accounts.ts';
 import { awaitOperations, bookAnswer, type ProviderAnswer } from './perform-operation.ts';
 import { applyTransferReversal } from './transfers.ts';
 
@@ -108,12 +108,25 @@ async function applyEvent(tx: Tx, deps: Deps, now: Date, operations: string[], e
       return applyAccountStatus(ctxFor(await defaultPlatform(tx)), object.id, accountStatusOf(object as never), event.created ?? null);
     case 'transfer.reversed':
       return applyTransferReversal(ctxFor(await defaultPlatform(tx)), object.id, fromStripeAmount(Number(object.amount_reversed), String(object.currency).toUpperCase()));
-    case 'payout.failed':
+    // A connected account's payouts to the contractor's bank: one row each, as its newest event said (issue 14, item 5).
+    case 'payout.created':
+    case 'payout.updated':
+    case 'payout.paid':
+    case 'payout.canceled':
+    case 'payout.failed': {
       if (!event.account) return 'a payout of the platform, not of a connected account';
-      return recordPayoutFailure(ctxFor(await defaultPlatform(tx)), event.account, {
-        id: object.id, amount: fromStripeAmount(Number(object.amount), String(object.currency).toUpperCase()), currency: String(object.currency).toUpperCase(),
-        code: object.failure_code ?? null, message: object.failure_message ?? null, at: now.toISOString(),
+      const ctx = ctxFor(await defaultPlatform(tx));
+      const currency = String(object.currency).toUpperCase();
+      const amount = fromStripeAmount(Number(object.amount), currency);
+      const recorded = await recordProviderPayout(ctx, event.account, {
+        id: object.id, amount, currency, status: String(object.status ?? event.type.slice('payout.'.length)),
+        arrivalDate: object.arrival_date == null ? null : Number(object.arrival_date), created: Number(object.created ?? event.created ?? 0), failureCode: object.failure_code ?? null,
+      }, Number(event.created ?? object.created ?? 0));
+      if (event.type !== 'payout.failed') return recorded;
+      return recordPayoutFailure(ctx, event.account, {
+        id: object.id, amount, currency, code: object.failure_code ?? null, message: object.failure_message ?? null, at: now.toISOString(),
       }, Number(object.created ?? event.created ?? 0));
+    }
     case 'charge.dispute.created':
     case 'charge.dispute.closed': {
       const dispute: DisputeObject = { ...(object as DisputeObject), amount: fromStripeAmount(Number(object.amount), String(object.currency).toUpperCase()), currency: String(object.currency).toUpperCase() };
