@@ -4,17 +4,35 @@ import { useSearchParams } from 'react-router';
 import type { operations } from '@tranche/client';
 import { ok, tranche } from '../../app/client.ts';
 import { payoutAccountWords, payoutFailureWord } from '../../app/words.ts';
+import { formatDate } from '../../format.ts';
 import { formatMoney } from '../../money.ts';
 import { useNotice } from '../../notice.tsx';
 
 export type PayoutAccountState = operations['getMePayoutAccount']['responses'][200]['content']['application/json'];
+type StripePayout = PayoutAccountState['payouts'][number];
+
+/** Where a payout of the account to the bank stands, in words. */
+export function payoutStatusWords(p: Pick<StripePayout, 'status' | 'arrivalDate'>): string {
+  const arrives = p.arrivalDate ? `, arrives ${formatDate(p.arrivalDate.slice(0, 10))}` : '';
+  switch (p.status) {
+    case 'paid':
+      return 'Paid to your bank';
+    case 'failed':
+      return 'Failed';
+    case 'canceled':
+      return 'Canceled';
+    default:
+      return `On its way${arrives}`;
+  }
+}
 
 /** The query every part of the page shares (the provider decides which payout card is shown). */
 export const payoutAccountKey = ['payout-account'] as const;
 
 /**
  * With Stripe: the contractor's payout account (an Express account) — where it stands, what
- * waits for it, the last payout Stripe could not make to the bank — and the button that opens
+ * waits for it, the last payout Stripe could not make to the bank, Stripe's latest payouts of
+ * the account to the bank (paid, on its way and when it arrives, failed) — and the button that opens
  * Stripe's onboarding (the browser leaves for Stripe and comes back to `/earnings?onboarding=done`).
  * Released money is sent there by the server; there is no payout to ask for here.
  */
@@ -55,6 +73,7 @@ export function PayoutAccount({ account, currency }: { account: PayoutAccountSta
   };
 
   const failure = account.lastPayoutFailure;
+  const payouts = account.payouts ?? [];
   return (
     <section className="card stack" aria-labelledby="payout-account-title">
       <h2 id="payout-account-title">Payouts</h2>
@@ -70,6 +89,25 @@ export function PayoutAccount({ account, currency }: { account: PayoutAccountSta
         <p className="split-error">
           Stripe could not pay {formatMoney(failure.amount, failure.currency)} to your bank: {payoutFailureWord(failure.code)}. The money is back in your payout account; check your bank details with Stripe.
         </p>
+      )}
+      {payouts.length > 0 && (
+        <table className="table">
+          <caption>Stripe’s payouts to your bank, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Amount</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {payouts.map((p) => (
+              <tr key={p.id}>
+                <td>{formatMoney(p.amount, p.currency)}</td>
+                <td>{payoutStatusWords(p)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
       {words.action && (
         <div>
