@@ -37,8 +37,10 @@ export type PaymentRow = {
 const PAYABLE = new Set(['draft', 'failed']);
 
 /**
- * The client pays draft payments (no-escrow policies), one or many at once. All or nothing:
- * if one card charge is declined, none of the payments changes. Under an organisation's four
+ * The client pays draft payments (no-escrow policies), one or many at once. Every payment is
+ * checked before anything is written, so a refused batch (one not payable, not the client's)
+ * changes nothing; each charge is then its own provider operation made after commit, so a
+ * declined card leaves that payment as it was and the others paid. Under an organisation's four
  * eyes, a draft at or above its threshold is only marked paid-once by the first member (no
  * charge), and charged when another member pays it; the same member twice is refused. Contracts are locked in id
  * order so that two bulk payments can never deadlock each other.
