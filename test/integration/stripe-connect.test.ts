@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, expectLedgerClean, liveContract, newUser, startTestServer, type TestServer } from '../support/harness.ts';
+import { engines, expectLedgerClean, liveContract, newUser, type TestServer } from '../support/harness.ts';
 import { activityKinds, runJobs } from '../support/negotiation-helpers.ts';
 import { dbSnapshot, expectProblem, expectUnchanged } from '../support/scenario-helpers.ts';
-import { FakeStripe } from '../support/stripe-server.ts';
+import type { FakeStripe } from '../support/stripe-server.ts';
+import { startWithStripe, stopWithStripe } from '../support/stripe-world.ts';
 
 /**
  * The Stripe Connect adapter (issue 14, items 2 and 3) against a Stripe-compatible server the
@@ -20,15 +21,9 @@ describe.each(engines())('Stripe Connect on %s', (engine) => {
   let s: TestServer;
   let stripe: FakeStripe;
   beforeAll(async () => {
-    stripe = await FakeStripe.start();
-    s = await startTestServer(engine, stripe.env());
-    stripe.webhookUrl = `${s.url}/v1/providers/stripe/webhooks`;
-    await s.admin.patch('/v1/admin/platform', { fees: { clientBps: 300, contractorBps: 500 } });
+    ({ s, stripe } = await startWithStripe(engine, { clientBps: 300, contractorBps: 500 }));
   });
-  afterAll(async () => {
-    await s?.stop();
-    await stripe?.stop();
-  });
+  afterAll(() => stopWithStripe(s, stripe));
 
   /** A client with `method` saved (attached to their Stripe customer) and a contractor. */
   const parties = async (method = 'pm_card_visa') => {

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, expectLedgerClean, newUser, startTestServer, type TestServer } from '../support/harness.ts';
+import { engines, expectLedgerClean, newUser, type TestServer } from '../support/harness.ts';
 import { contractInvoices, hourlyContract, logTime, plusDays, runAt, weeks } from '../support/hourly-helpers.ts';
 import { runJobs } from '../support/negotiation-helpers.ts';
-import { FakeStripe } from '../support/stripe-server.ts';
+import type { FakeStripe } from '../support/stripe-server.ts';
+import { startWithStripe, stopWithStripe } from '../support/stripe-world.ts';
 
 /**
  * Hourly invoices under Stripe Connect (issue 14 with issue 9): what Wednesday's payment leaves
@@ -15,15 +16,9 @@ describe.each(engines())('hourly invoices under Stripe on %s', (engine) => {
   let s: TestServer;
   let stripe: FakeStripe;
   beforeAll(async () => {
-    stripe = await FakeStripe.start();
-    s = await startTestServer(engine, stripe.env());
-    stripe.webhookUrl = `${s.url}/v1/providers/stripe/webhooks`;
-    await s.admin.patch('/v1/admin/platform', { fees: { clientBps: 0, contractorBps: 1000 } });
+    ({ s, stripe } = await startWithStripe(engine, { clientBps: 0, contractorBps: 1000 }));
   });
-  afterAll(async () => {
-    await s?.stop();
-    await stripe?.stop();
-  });
+  afterAll(() => stopWithStripe(s, stripe));
 
   it('Wednesday: the escrow part and the card part each become a Transfer once the account can receive them; an amount under the minimum is past due, not a failed batch', async () => {
     const client = await newUser(s, 'client');

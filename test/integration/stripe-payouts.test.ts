@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, expectLedgerClean, newUser, startTestServer, type TestServer } from '../support/harness.ts';
+import { engines, expectLedgerClean, newUser, type TestServer } from '../support/harness.ts';
 import { runJobs } from '../support/negotiation-helpers.ts';
-import { FakeStripe } from '../support/stripe-server.ts';
+import type { FakeStripe } from '../support/stripe-server.ts';
+import { startWithStripe, stopWithStripe } from '../support/stripe-world.ts';
 
 /**
  * Stripe's payouts (issue 14, item 5): transfers land in the contractor's Express account and
@@ -14,14 +15,9 @@ describe.each(engines())('Stripe payouts shown to the contractor on %s', (engine
   let s: TestServer;
   let stripe: FakeStripe;
   beforeAll(async () => {
-    stripe = await FakeStripe.start();
-    s = await startTestServer(engine, stripe.env());
-    stripe.webhookUrl = `${s.url}/v1/providers/stripe/webhooks`;
+    ({ s, stripe } = await startWithStripe(engine));
   });
-  afterAll(async () => {
-    await s?.stop();
-    await stripe?.stop();
-  });
+  afterAll(() => stopWithStripe(s, stripe));
 
   type Payout = { id: string; amount: number; currency: string; status: string; arrivalDate: string | null };
   const rowsOf = (payoutId: string) => s.db.query('SELECT * FROM provider_payouts WHERE payout_id = $1', [payoutId]);

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, expectLedgerClean, liveContract, newUser, startTestServer, type TestServer } from '../support/harness.ts';
+import { engines, expectLedgerClean, liveContract, newUser, type TestServer } from '../support/harness.ts';
 import { runJobs } from '../support/negotiation-helpers.ts';
 import { expectProblem } from '../support/scenario-helpers.ts';
-import { FakeStripe, type StripeEvent } from '../support/stripe-server.ts';
+import type { FakeStripe, StripeEvent } from '../support/stripe-server.ts';
+import { startWithStripe, stopWithStripe } from '../support/stripe-world.ts';
 
 /**
  * Reconciliation and chargebacks with Stripe (issue 14, items 3 and 4), against the
@@ -15,15 +16,9 @@ describe.each(engines())('reconciliation and chargebacks with Stripe, on %s', (e
   let s: TestServer;
   let stripe: FakeStripe;
   beforeAll(async () => {
-    stripe = await FakeStripe.start();
-    s = await startTestServer(engine, stripe.env());
-    stripe.webhookUrl = `${s.url}/v1/providers/stripe/webhooks`;
-    await s.admin.patch('/v1/admin/platform', { fees: { clientBps: 300, contractorBps: 500 } });
+    ({ s, stripe } = await startWithStripe(engine, { clientBps: 300, contractorBps: 500 }));
   });
-  afterAll(async () => {
-    await s?.stop();
-    await stripe?.stop();
-  });
+  afterAll(() => stopWithStripe(s, stripe));
 
   const parties = async (method = 'pm_card_visa') => {
     const client = await newUser(s, 'client');

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, expectLedgerClean, liveContract, newUser, startTestServer, type TestServer } from '../support/harness.ts';
+import { engines, expectLedgerClean, liveContract, newUser, type TestServer } from '../support/harness.ts';
 import { activityKinds, runJobs, setClock } from '../support/negotiation-helpers.ts';
-import { FakeStripe } from '../support/stripe-server.ts';
+import type { FakeStripe } from '../support/stripe-server.ts';
+import { startWithStripe, stopWithStripe } from '../support/stripe-world.ts';
 
 /**
  * Refunds Stripe answers `pending` (issue 14): the refund operation is `processing` and nothing
@@ -16,14 +17,9 @@ describe.each(engines())('Stripe refunds answered pending on %s', (engine) => {
   let s: TestServer;
   let stripe: FakeStripe;
   beforeAll(async () => {
-    stripe = await FakeStripe.start();
-    s = await startTestServer(engine, stripe.env());
-    stripe.webhookUrl = `${s.url}/v1/providers/stripe/webhooks`;
+    ({ s, stripe } = await startWithStripe(engine));
   });
-  afterAll(async () => {
-    await s?.stop();
-    await stripe?.stop();
-  });
+  afterAll(() => stopWithStripe(s, stripe));
 
   const refundOp = async (milestoneId: string) =>
     (await s.db.query<Op>("SELECT status, provider_ref, entry_reference, failure_code FROM provider_operations WHERE milestone_id = $1 AND operation = 'refund'", [milestoneId]))[0]!;
